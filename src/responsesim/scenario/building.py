@@ -1,0 +1,658 @@
+"""Buildings: a graph of spaces joined by undirected edges (lengths in metres).
+
+Three layers:
+
+- ``SpaceSpec`` / ``EdgeSpec`` / ``BuildingSpec``: the validated pydantic form of a building file (JSON
+  or TOML, see ``load_building_file``) or of a built-in template (``TEMPLATES``, ``template``);
+- ``apply_overrides``: the ``[building]`` overrides of a scenario (``schema.BuildingSection``);
+- ``BuildingGraph`` (``compile_building``): immutable numpy tables the engines read (``docs/model.md``,
+  section *Building*).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, ValidationError, model_validator
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import shortest_path
+
+from responsesim.scenario.schema import BuildingSection, SpaceOverride, Strict
+
+SpaceKind = Literal["classroom", "office", "lounge", "restroom", "corridor", "stairwell", "open_area", "exit"]
+KIND_CODES: dict[str, int] = {
+    "classroom": 0,
+    "office": 1,
+    "lounge": 2,
+    "restroom": 3,
+    "corridor": 4,
+    "stairwell": 5,
+    "open_area": 6,
+    "exit": 7,
+}
+EXIT_CODE = KIND_CODES["exit"]
+LOCKABLE_KINDS = frozenset({"classroom", "office", "lounge", "restroom"})
+"""Kinds whose ``lockable`` defaults to True."""
+
+Loc = tuple[str | int, ...]
+
+
+class BuildingValidationError(ValueError):
+    """A cross-field problem in a building; ``loc`` points at the offending entry, e.g. ``("spaces", 3)``."""
+
+    def __init__(self, message: str, loc: Loc = ()) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+# ---------------------------------------------------------------------------------------------- models
+
+
+class SpaceSpec(Strict):
+    """One space (room, corridor segment, stairwell landing, open area or exit)."""
+
+    id: str = Field(min_length=1)
+    kind: SpaceKind
+    floor: int = Field(ge=-100, le=1000, description="floor number (1 = ground floor)")
+    lockable: bool = Field(
+        default=False,
+        description="the door can be locked from inside; default True for classroom/office/lounge/restroom",
+    )
+    hard_corner: bool = Field(default=False, description="a place inside out of sight of the door window")
+    door_window: bool = Field(default=False, description="the door has a window; default True when lockable")
+    capacity: int = Field(default=0, ge=0, le=1_000_000, description="people; 0 = not limited")
+    occupants: int = Field(default=0, ge=0, le=1_000_000, description="people in the space at the start")
+    x: float = Field(default=0.0, allow_inf_nan=False, description="floor-plan position (m)")
+    y: float = Field(default=0.0, allow_inf_nan=False, description="floor-plan position (m)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_defaults(cls, data: Any) -> Any:
+        """Fill ``lockable`` (from the kind) and ``door_window`` (= lockable) when omitted or null."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if data.get("lockable") is None:
+            if not isinstance(data.get("kind"), str):
+                data.pop("lockable", None)
+                return data
+            data["lockable"] = data["kind"] in LOCKABLE_KINDS
+        if data.get("door_window") is None:
+            data["door_window"] = data["lockable"] if isinstance(data["lockable"], bool) else False
+        return data
+
+
+class EdgeSpec(Strict):
+    """An undirected passage between two spaces."""
+
+    a: str
+    b: str
+    length_m: float = Field(gt=0, allow_inf_nan=False, description="walking length (m)")
+
+
+class BuildingSpec(Strict):
+    """A whole building: spaces, edges and the exit where an attacker / officers enter by default."""
+
+    name: str
+    description: str = ""
+    spaces: tuple[SpaceSpec, ...]
+    edges: tuple[EdgeSpec, ...]
+    default_entry: str = Field(description="id of an exit space")
+
+    @model_validator(mode="after")
+    def _check(self) -> BuildingSpec:
+        check_building(self)
+        return self
+
+
+def _edge_name(i: int, e: EdgeSpec) -> str:
+    return f"edges[{i}] ({e.a!r} - {e.b!r})"
+
+
+def check_building(spec: BuildingSpec) -> None:
+    """Raise ``BuildingValidationError`` (a ValueError) for the first cross-field problem found."""
+    pos: dict[str, int] = {}
+    for i, s in enumerate(spec.spaces):
+        if s.id in pos:
+            raise BuildingValidationError(
+                f"duplicate space id {s.id!r} (spaces[{pos[s.id]}] and spaces[{i}])", ("spaces", i, "id")
+            )
+        pos[s.id] = i
+    seen: dict[frozenset[str], int] = {}
+    nbrs: dict[str, list[str]] = {s.id: [] for s in spec.spaces}
+    for i, e in enumerate(spec.edges):
+        for end in ("a", "b"):
+            sid = getattr(e, end)
+            if sid not in pos:
+                raise BuildingValidationError(f"{_edge_name(i, e)}: unknown space {sid!r}", ("edges", i, end))
+        if e.a == e.b:
+            raise BuildingValidationError(f"{_edge_name(i, e)}: joins space {e.a!r} to itself", ("edges", i))
+        key = frozenset((e.a, e.b))
+        if key in seen:
+            raise BuildingValidationError(
+                f"{_edge_name(i, e)}: duplicates edges[{seen[key]}] (one edge per pair of spaces)",
+                ("edges", i),
+            )
+        seen[key] = i
+        nbrs[e.a].append(e.b)
+        nbrs[e.b].append(e.a)
+    exits = [s.id for s in spec.spaces if s.kind == "exit"]
+    if not exits:
+        raise BuildingValidationError("no exit: at least one space must have kind 'exit'", ("spaces",))
+    if len(exits) == len(spec.spaces):
+        raise BuildingValidationError("the building has no space other than exits", ("spaces",))
+    if spec.default_entry not in pos:
+        raise BuildingValidationError(
+            f"default_entry {spec.default_entry!r} is not a space", ("default_entry",)
+        )
+    entry = spec.spaces[pos[spec.default_entry]]
+    if entry.kind != "exit":
+        raise BuildingValidationError(
+            f"default_entry {entry.id!r} is not an exit (kind {entry.kind!r})", ("default_entry",)
+        )
+    kind = {s.id: s.kind for s in spec.spaces}
+    for i, s in enumerate(spec.spaces):
+        if s.kind == "exit" and s.occupants:
+            raise BuildingValidationError(
+                f"exit {s.id!r} has {s.occupants} occupants; exits must start empty",
+                ("spaces", i, "occupants"),
+            )
+        if s.kind == "exit" and not any(kind[n] != "exit" for n in nbrs[s.id]):
+            raise BuildingValidationError(f"exit {s.id!r} has no edge to a non-exit space", ("spaces", i))
+        if 0 < s.capacity < s.occupants:
+            raise BuildingValidationError(
+                f"space {s.id!r} has {s.occupants} occupants > capacity {s.capacity}",
+                ("spaces", i, "occupants"),
+            )
+    reached = set(exits)
+    queue = deque(exits)
+    while queue:
+        for n in nbrs[queue.popleft()]:
+            if n not in reached:
+                reached.add(n)
+                queue.append(n)
+    lost = [s.id for s in spec.spaces if s.id not in reached]
+    if lost:
+        shown = ", ".join(repr(x) for x in lost[:20])
+        if len(lost) > 20:
+            shown += f" and {len(lost) - 20} more"
+        msg = f"spaces not reachable from any exit: {shown}"
+        raise BuildingValidationError(msg, ("spaces", pos[lost[0]]))
+
+
+# ---------------------------------------------------------------------------------------------- files
+
+
+class BuildingFileError(Exception):
+    """A building file that cannot be read, parsed or validated; ``line`` is 1-based or None."""
+
+    def __init__(self, path: Path, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.path = Path(path)
+        self.message = message
+        self.line = line
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return f"{self.path}: {self.message}"
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+_AOT_HEADER = re.compile(r"""^\s*\[\[\s*(["']?)([A-Za-z0-9_\-]+)\1\s*\]\]\s*(#.*)?$""")
+_TABLE_HEADER = re.compile(r"^\s*\[[^\[]")
+_KEY_LINE = re.compile(r"""^\s*(["']?)([A-Za-z0-9_\-]+)\1\s*=""")
+_TOML_POS = re.compile(r"at line (\d+), column \d+")
+
+
+def _toml_line(text: str, loc: Loc) -> int | None:
+    """Best-effort 1-based line of ``loc`` (e.g. ``("spaces", 3, "kind")``) in a TOML text.
+
+    Finds the ``loc[1]``-th ``[[loc[0]]]`` header and the ``loc[2] = ...`` line inside that table (the
+    header line when the key is absent); a root key (``("default_entry",)``) by its ``key = ...`` line.
+    """
+    if not loc or not isinstance(loc[0], str):
+        return None
+    want: tuple[str, int] | None = None
+    key: str | None = loc[0]
+    if len(loc) >= 2 and isinstance(loc[1], int):
+        want = (loc[0], loc[1])
+        key = loc[2] if len(loc) >= 3 and isinstance(loc[2], str) else None
+    current: tuple[str, int] | None = None  # None: the root table
+    counts: dict[str, int] = {}
+    header: int | None = None
+    for n, line in enumerate(text.splitlines(), 1):
+        m = _AOT_HEADER.match(line)
+        if m:
+            name = m.group(2)
+            current = (name, counts.get(name, 0))
+            counts[name] = current[1] + 1
+            if current == want:
+                header = n
+            continue
+        if _TABLE_HEADER.match(line):
+            current = ("", -1)
+            continue
+        if current == want and key is not None:
+            km = _KEY_LINE.match(line)
+            if km and km.group(2) == key:
+                return n
+    if header is not None:
+        return header
+    if want is not None:  # e.g. spaces given as an inline array: point at "spaces = ["
+        return _toml_line(text, (loc[0],))
+    return None
+
+
+def _fmt_loc(loc: Loc, data: Any) -> str:
+    """``("spaces", 3, "kind")`` -> ``spaces[3] (id 'room_104').kind``."""
+    out = ""
+    node = data
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            node = node[part] if isinstance(node, list | tuple) and 0 <= part < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("id"), str):
+                out += f" (id {node['id']!r})"
+        else:
+            out += f".{part}" if out else part
+            node = node.get(part) if isinstance(node, dict) else None
+    return out
+
+
+def _describe(err: ValidationError, data: Any) -> list[tuple[Loc, str]]:
+    """(loc, message) for each error; cross-field errors use the loc of their ``BuildingValidationError``."""
+    out: list[tuple[Loc, str]] = []
+    for e in err.errors():
+        cause = (e.get("ctx") or {}).get("error")
+        loc: Loc = tuple(e["loc"])
+        if isinstance(cause, BuildingValidationError):
+            out.append((loc or cause.loc, str(cause)))
+            continue
+        msg = e["msg"].removeprefix("Value error, ")
+        out.append((loc, f"{_fmt_loc(loc, data)}: {msg}" if loc else msg))
+    return out
+
+
+def load_building_file(path: Path) -> BuildingSpec:
+    """Read and validate a building ``.json`` or ``.toml`` file; any problem raises ``BuildingFileError``."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".json", ".toml"):
+        raise BuildingFileError(path, f"unsupported file type {path.suffix!r}: use .json or .toml")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BuildingFileError(path, f"cannot read: {exc}") from exc
+    data: Any
+    if suffix == ".toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            m = _TOML_POS.search(str(exc))
+            line = int(m.group(1)) if m else None
+            raise BuildingFileError(path, f"TOML syntax error: {exc}", line) from exc
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            msg = f"JSON syntax error: {exc.msg} (column {exc.colno})"
+            raise BuildingFileError(path, msg, exc.lineno) from exc
+        if not isinstance(data, dict):
+            raise BuildingFileError(path, "the top level must be an object", 1)
+    try:
+        return BuildingSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = _describe(exc, data)
+        line = _toml_line(text, problems[0][0]) if suffix == ".toml" else None
+        msg = "; ".join(m for _, m in problems)
+        raise BuildingFileError(path, msg, line) from exc
+
+
+# ---------------------------------------------------------------------------------------------- overrides
+
+
+def apply_overrides(spec: BuildingSpec, section: BuildingSection) -> BuildingSpec:
+    """Apply a scenario's building overrides; returns a new validated ``BuildingSpec``.
+
+    Order per space: its own ``lockable`` override; then the building-wide ``hard_corners`` /
+    ``door_windows`` (on every lockable space) and ``occupants_per_classroom`` (every classroom); then
+    its own ``hard_corner`` / ``door_window`` / ``occupants``. Setting occupants above a non-zero capacity
+    raises the capacity to match. An override naming an unknown space raises ValueError.
+    """
+    ids = {s.id for s in spec.spaces}
+    by_id: dict[str, SpaceOverride] = {}
+    for o in section.spaces:
+        if o.id in by_id:
+            raise ValueError(f"building override: space {o.id!r} is overridden more than once")
+        by_id[o.id] = o
+    unknown = [i for i in by_id if i not in ids]
+    if unknown:
+        raise ValueError(
+            f"building override: unknown space id(s) {', '.join(repr(u) for u in unknown)}"
+            f" in building {spec.name!r}"
+        )
+
+    def set_occupants(d: dict[str, Any], n: int) -> None:
+        d["occupants"] = n
+        if 0 < d["capacity"] < n:
+            d["capacity"] = n
+
+    spaces = []
+    for s in spec.spaces:
+        d = s.model_dump()
+        ov: SpaceOverride | None = by_id.get(s.id)
+        if ov is not None and ov.lockable is not None:
+            d["lockable"] = ov.lockable
+        if d["lockable"]:
+            if section.hard_corners is not None:
+                d["hard_corner"] = section.hard_corners
+            if section.door_windows is not None:
+                d["door_window"] = section.door_windows
+        if s.kind == "classroom" and section.occupants_per_classroom is not None:
+            set_occupants(d, section.occupants_per_classroom)
+        if ov is not None:
+            if ov.hard_corner is not None:
+                d["hard_corner"] = ov.hard_corner
+            if ov.door_window is not None:
+                d["door_window"] = ov.door_window
+            if ov.occupants is not None:
+                set_occupants(d, ov.occupants)
+        spaces.append(d)
+    data = spec.model_dump()
+    data["spaces"] = spaces
+    return BuildingSpec.model_validate(data)
+
+
+# ---------------------------------------------------------------------------------------------- compiled form
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+@dataclass(frozen=True, eq=False)
+class BuildingGraph:
+    """A compiled building: per-space arrays [S] and pairwise tables [S, S]; all arrays are read-only.
+
+    Lengths and distances in metres. ``next_hop[a, b]`` is the lowest-index neighbour ``n`` of ``a`` with
+    ``edge_len[a, n] + dist[n, b] == dist[a, b]`` (``next_hop[a, a] = a``); ``hops`` counts edges on the
+    fewest-edge path.
+    """
+
+    name: str
+    space_ids: tuple[str, ...]
+    kind: np.ndarray  # int8 [S] KIND_CODES
+    floor: np.ndarray  # int16 [S]
+    lockable: np.ndarray  # bool [S]
+    hard_corner: np.ndarray  # bool [S]
+    door_window: np.ndarray  # bool [S]
+    capacity: np.ndarray  # int32 [S] people, 0 = not limited
+    occupants: np.ndarray  # int32 [S] people at the start
+    xy: np.ndarray  # float64 [S, 2] m
+    adj: np.ndarray  # bool [S, S]
+    edge_len: np.ndarray  # float64 [S, S] m; inf where no edge, 0 on the diagonal
+    dist: np.ndarray  # float64 [S, S] m
+    next_hop: np.ndarray  # int32 [S, S]
+    hops: np.ndarray  # int16 [S, S]
+    exits: np.ndarray  # int32 [E] ascending
+    default_entry: int
+    _pos: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_pos", {s: i for i, s in enumerate(self.space_ids)})
+
+    def index(self, space_id: str) -> int:
+        """Index of a space by id; KeyError naming the building when unknown."""
+        try:
+            return self._pos[space_id]
+        except KeyError:
+            raise KeyError(f"no space {space_id!r} in building {self.name!r}") from None
+
+
+def _next_hop(adj: np.ndarray, edge_len: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """Lowest-index neighbour on a shortest path (relative tolerance 1e-9); diagonal = self."""
+    s = adj.shape[0]
+    nh = np.empty((s, s), dtype=np.int32)
+    for a in range(s):
+        nb = np.flatnonzero(adj[a])
+        total = edge_len[a, nb][:, None] + dist[nb, :]  # [k, S]
+        ok = total <= dist[a][None, :] * (1.0 + 1e-9)
+        ok[:, a] = True  # the diagonal is set below
+        if not ok.any(axis=0).all():  # pragma: no cover - dist is a shortest-path table
+            raise ValueError("inconsistent shortest-path table")
+        nh[a] = nb[np.argmax(ok, axis=0)]
+        nh[a, a] = a
+    return nh
+
+
+def compile_building(spec: BuildingSpec) -> BuildingGraph:
+    """Compile a validated ``BuildingSpec``; space index = position in ``spec.spaces``."""
+    ids = tuple(s.id for s in spec.spaces)
+    pos = {sid: i for i, sid in enumerate(ids)}
+    n = len(ids)
+    adj = np.zeros((n, n), dtype=bool)
+    edge_len = np.full((n, n), np.inf)
+    for e in spec.edges:
+        i, j = pos[e.a], pos[e.b]
+        adj[i, j] = adj[j, i] = True
+        edge_len[i, j] = edge_len[j, i] = e.length_m
+    np.fill_diagonal(edge_len, 0.0)
+    rows, cols = np.nonzero(adj)
+    weights = csr_matrix((edge_len[rows, cols], (rows, cols)), shape=(n, n))
+    dist = shortest_path(weights, method="D", directed=False)
+    hop_f = shortest_path(weights, method="D", directed=False, unweighted=True)
+    if not np.isfinite(dist).all():
+        raise ValueError(f"building {spec.name!r} is not connected")
+    kind = np.array([KIND_CODES[s.kind] for s in spec.spaces], dtype=np.int8)
+    return BuildingGraph(
+        name=spec.name,
+        space_ids=ids,
+        kind=_frozen(kind),
+        floor=_frozen(np.array([s.floor for s in spec.spaces], dtype=np.int16)),
+        lockable=_frozen(np.array([s.lockable for s in spec.spaces], dtype=bool)),
+        hard_corner=_frozen(np.array([s.hard_corner for s in spec.spaces], dtype=bool)),
+        door_window=_frozen(np.array([s.door_window for s in spec.spaces], dtype=bool)),
+        capacity=_frozen(np.array([s.capacity for s in spec.spaces], dtype=np.int32)),
+        occupants=_frozen(np.array([s.occupants for s in spec.spaces], dtype=np.int32)),
+        xy=_frozen(np.array([[s.x, s.y] for s in spec.spaces], dtype=np.float64).reshape(n, 2)),
+        adj=_frozen(adj),
+        edge_len=_frozen(edge_len),
+        dist=_frozen(dist),
+        next_hop=_frozen(_next_hop(adj, edge_len, dist)),
+        hops=_frozen(np.rint(hop_f).astype(np.int16)),
+        exits=_frozen(np.flatnonzero(kind == EXIT_CODE).astype(np.int32)),
+        default_entry=pos[spec.default_entry],
+    )
+
+
+# ---------------------------------------------------------------------------------------------- templates
+
+
+def _room(sid: str, kind: SpaceKind, floor: int, x: float, y: float, **kw: Any) -> SpaceSpec:
+    return SpaceSpec(id=sid, kind=kind, floor=floor, x=x, y=y, **kw)
+
+
+def _edge(a: str, b: str, length_m: float) -> EdgeSpec:
+    return EdgeSpec(a=a, b=b, length_m=length_m)
+
+
+def three_floor_school() -> BuildingSpec:
+    """Three-floor classroom building modelled on a Parkland-style "1200 building".
+
+    Per floor: a hallway along x of six 10 m corridor segments (x = 10..60 m, y = 0), a west (x = 0) and
+    an east (x = 70) stairwell landing, and on five segments a pair of facing classrooms (y = +-8 m, door
+    edge 5 m): 30 classrooms of 30 occupants (capacity 35). The middle segment (x = 30) holds the main
+    office, a restroom and the main entrance (floor 1), two restrooms (floor 2), the teachers' lounge
+    and a restroom (floor 3). Stairwells link floors (12 m); exits at both stairwells and the main entrance.
+    """
+    spaces: list[SpaceSpec] = []
+    edges: list[EdgeSpec] = []
+    for f in (1, 2, 3):
+        hall = [f"f{f}_hall_{i}" for i in range(6)]
+        west, east = f"f{f}_stair_west", f"f{f}_stair_east"
+        spaces.append(_room(west, "stairwell", f, 0.0, 0.0))
+        for i, h in enumerate(hall):
+            spaces.append(_room(h, "corridor", f, 10.0 + 10.0 * i, 0.0))
+        spaces.append(_room(east, "stairwell", f, 70.0, 0.0))
+        edges.append(_edge(west, hall[0], 10.0))
+        edges += [_edge(hall[i], hall[i + 1], 10.0) for i in range(5)]
+        edges.append(_edge(hall[5], east, 10.0))
+        room_no = 1
+        for i, h in enumerate(hall):
+            x = 10.0 + 10.0 * i
+            if i == 2:
+                continue
+            for y in (8.0, -8.0):
+                sid = f"room_{f}{room_no:02d}"
+                room_no += 1
+                spaces.append(_room(sid, "classroom", f, x, y, hard_corner=True, capacity=35, occupants=30))
+                edges.append(_edge(h, sid, 5.0))
+        mid = hall[2]
+        if f == 1:
+            extra = [
+                _room("f1_office", "office", 1, 26.0, 8.0, hard_corner=True, capacity=15, occupants=8),
+                _room("f1_restroom", "restroom", 1, 34.0, 8.0, door_window=False, capacity=6, occupants=2),
+                _room("main_entrance", "exit", 1, 30.0, -10.0),
+            ]
+        elif f == 2:
+            extra = [
+                _room("f2_restroom_n", "restroom", 2, 30.0, 8.0, door_window=False, capacity=6, occupants=2),
+                _room("f2_restroom_s", "restroom", 2, 30.0, -8.0, door_window=False, capacity=6, occupants=2),
+            ]
+        else:
+            extra = [
+                _room("f3_lounge", "lounge", 3, 30.0, 8.0, hard_corner=True, capacity=30, occupants=10),
+                _room("f3_restroom", "restroom", 3, 30.0, -8.0, door_window=False, capacity=6, occupants=2),
+            ]
+        spaces += extra
+        edges += [_edge(mid, s.id, 10.0 if s.kind == "exit" else 5.0) for s in extra]
+        if f > 1:
+            edges.append(_edge(f"f{f - 1}_stair_west", west, 12.0))
+            edges.append(_edge(f"f{f - 1}_stair_east", east, 12.0))
+    spaces.append(_room("exit_west", "exit", 1, -8.0, 0.0))
+    spaces.append(_room("exit_east", "exit", 1, 78.0, 0.0))
+    edges += [_edge("f1_stair_west", "exit_west", 8.0), _edge("f1_stair_east", "exit_east", 8.0)]
+    return BuildingSpec(
+        name="three_floor_school",
+        description="Three floors, 30 classrooms off one hallway per floor, east/west stairwells",
+        spaces=tuple(spaces),
+        edges=tuple(edges),
+        default_entry="exit_east",
+    )
+
+
+def elementary_wing() -> BuildingSpec:
+    """One-floor elementary wing: 12 classrooms (25 occupants each) on a 60 m corridor, an office.
+
+    Lobby at x = 0 (office north, restroom south, west entrance at x = -8 m); corridor segments at
+    x = 10..60 m with a pair of facing classrooms each (y = +-8 m, door edge 5 m); east exit at x = 70 m.
+    """
+    spaces = [
+        _room("exit_west", "exit", 1, -8.0, 0.0),
+        _room("lobby", "corridor", 1, 0.0, 0.0),
+        _room("office", "office", 1, 0.0, 8.0, hard_corner=True, capacity=10, occupants=4),
+        _room("restroom", "restroom", 1, 0.0, -8.0, door_window=False, capacity=6),
+    ]
+    edges = [
+        _edge("exit_west", "lobby", 8.0),
+        _edge("lobby", "office", 5.0),
+        _edge("lobby", "restroom", 5.0),
+        _edge("lobby", "hall_0", 10.0),
+    ]
+    room_no = 1
+    for i in range(6):
+        h, x = f"hall_{i}", 10.0 + 10.0 * i
+        spaces.append(_room(h, "corridor", 1, x, 0.0))
+        if i:
+            edges.append(_edge(f"hall_{i - 1}", h, 10.0))
+        for y in (8.0, -8.0):
+            sid = f"room_{room_no:02d}"
+            room_no += 1
+            spaces.append(_room(sid, "classroom", 1, x, y, hard_corner=True, capacity=30, occupants=25))
+            edges.append(_edge(h, sid, 5.0))
+    spaces.append(_room("exit_east", "exit", 1, 70.0, 0.0))
+    edges.append(_edge("hall_5", "exit_east", 10.0))
+    return BuildingSpec(
+        name="elementary_wing",
+        description="One floor, 12 classrooms of 25 on one corridor, an office, two exits (~300 occupants)",
+        spaces=tuple(spaces),
+        edges=tuple(edges),
+        default_entry="exit_west",
+    )
+
+
+def office_floor() -> BuildingSpec:
+    """One open-plan office floor (~60 x 35 m, 200 occupants).
+
+    Three open areas (50 people each, not lockable) along the north side, joined to each other; a lobby
+    corridor with the main exit and two side corridors along the south core; six lockable offices (2
+    each), three meeting rooms (8 each, glass-walled: door window, no hard corner), a break room (10)
+    and two restrooms; a fire exit at the east end.
+    """
+    spaces = [
+        _room("exit_main", "exit", 1, 30.0, -18.0),
+        _room("lobby", "corridor", 1, 30.0, -10.0),
+        _room("corridor_w", "corridor", 1, 15.0, -10.0),
+        _room("corridor_e", "corridor", 1, 45.0, -10.0),
+        _room("exit_fire", "exit", 1, 60.0, -10.0),
+        _room("open_west", "open_area", 1, 10.0, 8.0, capacity=60, occupants=50),
+        _room("open_center", "open_area", 1, 30.0, 8.0, capacity=60, occupants=50),
+        _room("open_east", "open_area", 1, 50.0, 8.0, capacity=60, occupants=50),
+        _room("break_room", "lounge", 1, 37.0, -3.0, capacity=20, occupants=10),
+        _room("restroom_w", "restroom", 1, 25.0, -16.0, door_window=False, capacity=4, occupants=2),
+        _room("restroom_e", "restroom", 1, 35.0, -16.0, door_window=False, capacity=4, occupants=2),
+    ]
+    edges = [
+        _edge("exit_main", "lobby", 8.0),
+        _edge("lobby", "corridor_w", 15.0),
+        _edge("lobby", "corridor_e", 15.0),
+        _edge("corridor_e", "exit_fire", 15.0),
+        _edge("lobby", "open_center", 15.0),
+        _edge("corridor_w", "open_west", 15.0),
+        _edge("corridor_e", "open_east", 15.0),
+        _edge("open_west", "open_center", 20.0),
+        _edge("open_center", "open_east", 20.0),
+        _edge("lobby", "break_room", 8.0),
+        _edge("lobby", "restroom_w", 6.0),
+        _edge("lobby", "restroom_e", 6.0),
+    ]
+    office_doors = [(5.0, "corridor_w"), (12.0, "corridor_w"), (19.0, "corridor_w")]
+    office_doors += [(41.0, "corridor_e"), (48.0, "corridor_e"), (55.0, "corridor_e")]
+    for k, (x, hall) in enumerate(office_doors, 1):
+        spaces.append(_room(f"office_{k}", "office", 1, x, -16.0, hard_corner=True, capacity=4, occupants=2))
+        edges.append(_edge(hall, f"office_{k}", 6.0))
+    for k, (x, hall) in enumerate([(5.0, "corridor_w"), (23.0, "lobby"), (55.0, "corridor_e")], 1):
+        spaces.append(_room(f"meeting_{k}", "office", 1, x, -3.0, capacity=12, occupants=8))
+        edges.append(_edge(hall, f"meeting_{k}", 7.0))
+    return BuildingSpec(
+        name="office_floor",
+        description="Open-plan office floor: three open areas, offices, meeting rooms, two exits",
+        spaces=tuple(spaces),
+        edges=tuple(edges),
+        default_entry="exit_main",
+    )
+
+
+TEMPLATES: dict[str, Callable[[], BuildingSpec]] = {
+    "three_floor_school": three_floor_school,
+    "elementary_wing": elementary_wing,
+    "office_floor": office_floor,
+}
+
+
+def template(name: str) -> BuildingSpec:
+    """A built-in building by name; KeyError listing the known names when unknown."""
+    try:
+        factory = TEMPLATES[name]
+    except KeyError:
+        raise KeyError(f"unknown building template {name!r}; known: {', '.join(sorted(TEMPLATES))}") from None
+    return factory()
