@@ -1,0 +1,382 @@
+"""User-facing scenario errors: ``file:line: field.path: message``.
+
+``locate_toml_line`` maps a pydantic error location (``("responders", "patrol", "first_median_s")``) to
+the line of a TOML text where that value is written. It runs a small, lenient TOML tokenizer (strings,
+comments, brackets, dotted keys, inline tables, arrays, arrays of tables) that records where each key
+and array element starts; it converts no values, so it never has to agree with ``tomllib`` on them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+Loc = tuple[str | int, ...]
+
+__all__ = [
+    "ScenarioError",
+    "format_loc",
+    "from_toml_decode_error",
+    "from_validation_error",
+    "locate_toml_line",
+]
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be parsed or validated.
+
+    ``file``: the scenario path as given (or None); ``field``: dotted path such as
+    ``responders.patrol.first_median_s`` or ``building.spaces[1].id`` (None for the whole file);
+    ``line``: 1-based line in the file (None if unknown); ``message``: what is wrong.
+    """
+
+    def __init__(
+        self, message: str, *, file: str | None = None, field: str | None = None, line: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.field = field
+        self.line = line
+
+    def __str__(self) -> str:
+        parts: list[str] = []
+        if self.file is not None:
+            parts.append(self.file if self.line is None else f"{self.file}:{self.line}")
+        elif self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.field is not None:
+            parts.append(self.field)
+        parts.append(self.message)
+        return ": ".join(parts)
+
+    def __repr__(self) -> str:
+        return (
+            f"ScenarioError(message={self.message!r}, file={self.file!r}, field={self.field!r}, "
+            f"line={self.line!r})"
+        )
+
+
+def format_loc(loc: Sequence[str | int]) -> str | None:
+    """``("building", "spaces", 1, "id")`` -> ``"building.spaces[1].id"``; ``()`` -> None."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or None
+
+
+# ---------------------------------------------------------------------------------------------- tokenizer
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str  # "nl" "[" "]" "{" "}" "=" "." "," "str" "bare"
+    text: str  # for "str": the decoded string; for "bare": the raw run of characters
+    line: int  # 1-based line where the token starts
+
+
+_PUNCT = "[]{}=.,"
+_BARE_STOP = set(" \t\r\n#\"'") | set(_PUNCT)
+
+
+def _decode_basic(raw: str) -> str:
+    """Decode a TOML basic string literal (with quotes) using tomllib; fall back to the raw content."""
+    try:
+        value = tomllib.loads(f"k = {raw}")["k"]
+    except tomllib.TOMLDecodeError:
+        return raw.strip('"')
+    return value if isinstance(value, str) else raw.strip('"')
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    """Tokens of a TOML text; comments are dropped, every line break outside strings is an "nl" token."""
+    toks: list[_Tok] = []
+    i, line, n = 0, 1, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            toks.append(_Tok("nl", "\n", line))
+            line += 1
+            i += 1
+        elif c in " \t\r":
+            i += 1
+        elif c == "#":
+            while i < n and text[i] != "\n":
+                i += 1
+        elif c in _PUNCT:
+            toks.append(_Tok(c, c, line))
+            i += 1
+        elif text.startswith('"""', i) or text.startswith("'''", i):
+            quote = text[i : i + 3]
+            j = i + 3
+            while True:
+                k = text.find(quote, j)
+                if k < 0:
+                    k = n
+                    break
+                if quote == '"""':  # skip an escaped quote: count the backslashes before it
+                    b = k
+                    while b > j and text[b - 1] == "\\":
+                        b -= 1
+                    if (k - b) % 2 == 1:
+                        j = k + 1
+                        continue
+                break
+            end = k + 3
+            while end < n and text[end] == quote[0]:  # up to two extra quotes belong to the content
+                end += 1
+            toks.append(_Tok("str", text[i + 3 : end - 3], line))
+            line += text.count("\n", i, min(end, n))
+            i = min(end, n)
+        elif c == '"':
+            j = i + 1
+            while j < n and text[j] not in '"\n':
+                j += 2 if text[j] == "\\" else 1
+            j = min(j, n)
+            toks.append(_Tok("str", _decode_basic(text[i : j + 1]), line))
+            i = j + 1 if j < n and text[j] == '"' else j
+        elif c == "'":
+            j = i + 1
+            while j < n and text[j] not in "'\n":
+                j += 1
+            toks.append(_Tok("str", text[i + 1 : j], line))
+            i = j + 1 if j < n and text[j] == "'" else j
+        else:
+            j = i
+            while j < n and text[j] not in _BARE_STOP:
+                j += 1
+            toks.append(_Tok("bare", text[i:j], line))
+            i = j
+    return toks
+
+
+# ---------------------------------------------------------------------------------------------- parser
+
+
+class _Locator:
+    """Walks the tokens and records the first line of every key path and array element."""
+
+    def __init__(self, toks: list[_Tok]) -> None:
+        self.toks = toks
+        self.pos = 0
+        self.explicit: dict[Loc, int] = {}  # written: "key = ...", "[table]", array element
+        self.implicit: dict[Loc, int] = {}  # implied: "a" by "a.b = 1" or "[a.b]"
+        self.aot_index: dict[Loc, int] = {}  # array-of-tables path -> index of its last element
+
+    # -- token helpers
+    def peek(self, ahead: int = 0) -> _Tok | None:
+        k = self.pos + ahead
+        return self.toks[k] if k < len(self.toks) else None
+
+    def kind(self, ahead: int = 0) -> str | None:
+        t = self.peek(ahead)
+        return t.kind if t is not None else None
+
+    def skip_line(self) -> None:
+        while self.kind() not in (None, "nl"):
+            self.pos += 1
+
+    def skip_nl(self) -> None:
+        while self.kind() == "nl":
+            self.pos += 1
+
+    # -- recording
+    def mark(self, path: Loc, line: int) -> None:
+        self.explicit.setdefault(path, line)
+        for k in range(1, len(path)):
+            self.implicit.setdefault(path[:k], line)
+
+    def line_of(self, path: Loc) -> int | None:
+        if path in self.explicit:
+            return self.explicit[path]
+        return self.implicit.get(path)
+
+    # -- grammar
+    def key(self) -> list[str] | None:
+        """A (dotted) key; None if the tokens do not form one."""
+        parts: list[str] = []
+        while True:
+            t = self.peek()
+            if t is None or t.kind not in ("str", "bare"):
+                return None
+            parts.append(t.text)
+            self.pos += 1
+            if self.kind() != ".":
+                return parts
+            self.pos += 1
+
+    def resolve(self, parts: list[str]) -> Loc:
+        """A header key with the index of the current element of every enclosing array of tables."""
+        path: Loc = ()
+        for k, part in enumerate(parts):
+            path = (*path, part)
+            if k < len(parts) - 1 and path in self.aot_index:
+                path = (*path, self.aot_index[path])
+        return path
+
+    def value(self, path: Loc) -> None:
+        """Skip one value, recording the keys of inline tables and the elements of arrays under ``path``."""
+        t = self.peek()
+        if t is None:
+            return
+        if t.kind == "{":
+            self.pos += 1
+            while True:
+                self.skip_nl()
+                if self.kind() in (None, "}"):
+                    self.pos += 1
+                    return
+                if self.kind() == ",":
+                    self.pos += 1
+                    continue
+                start = self.peek()
+                parts = self.key()
+                if parts is None or self.kind() != "=" or start is None:
+                    self.pos += 1
+                    continue
+                self.pos += 1
+                self.mark((*path, *parts), start.line)
+                self.value((*path, *parts))
+        elif t.kind == "[":
+            self.pos += 1
+            index = 0
+            while True:
+                self.skip_nl()
+                first = self.peek()
+                if first is None or first.kind == "]":
+                    self.pos += 1
+                    return
+                if first.kind == ",":
+                    self.pos += 1
+                    continue
+                self.mark((*path, index), first.line)
+                self.value((*path, index))
+                index += 1
+        elif t.kind in ("]", "}", ",", "nl"):
+            return
+        else:  # a scalar: a string, or a run of bare words and dots (1.5, 1979-05-27 07:32:00)
+            self.pos += 1
+            if t.kind == "str":
+                return
+            while self.kind() in ("bare", "."):
+                self.pos += 1
+
+    def header(self) -> Loc | None:
+        """``[a.b]`` or ``[[a.b]]`` at the current position; returns the table path (None if malformed)."""
+        start = self.peek()
+        assert start is not None
+        aot = self.kind(1) == "["
+        self.pos += 2 if aot else 1
+        parts = self.key()
+        if parts is None:
+            self.skip_line()
+            return None
+        path = self.resolve(parts)
+        if aot:
+            index = self.aot_index.get(path, -1) + 1
+            self.aot_index[path] = index
+            path = (*path, index)
+        self.mark(path, start.line)
+        self.skip_line()
+        return path
+
+    def run(self) -> None:
+        table: Loc = ()
+        while self.peek() is not None:
+            self.skip_nl()
+            t = self.peek()
+            if t is None:
+                return
+            if t.kind == "[":
+                got = self.header()
+                if got is not None:
+                    table = got
+                continue
+            parts = self.key()
+            if parts is None or self.kind() != "=":
+                self.skip_line()
+                continue
+            self.pos += 1
+            path = (*table, *parts)
+            self.mark(path, t.line)
+            self.value(path)
+            self.skip_line()
+
+
+def locate_toml_line(text: str, loc: Sequence[str | int]) -> int | None:
+    """1-based line of ``text`` where the value at pydantic location ``loc`` is written.
+
+    Keys are found in ``[table]``/``[table.sub]`` sections, as dotted keys and inside inline tables;
+    integers in ``loc`` index arrays of tables (``[[building.spaces]]``) and arrays. A location that is
+    not written (a missing key, a type tag that pydantic appends to union errors) falls back to its
+    nearest enclosing key or table; ``None`` if there is none (the root).
+    """
+    loc = tuple(loc)
+    finder = _Locator(_tokenize(text))
+    with contextlib.suppress(IndexError, RecursionError):  # malformed text: use what was recorded
+        finder.run()
+    while loc:
+        line = finder.line_of(loc)
+        if line is not None:
+            return line
+        loc = loc[:-1]
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- converters
+
+
+def _message(err: Any) -> str:
+    """A readable message for one pydantic error dict."""
+    msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+    if err.get("type") == "extra_forbidden":
+        msg = f"unknown key ({msg})"
+    return msg
+
+
+def from_validation_error(exc: ValidationError, file: str | None, text: str | None) -> ScenarioError:
+    """The first error of ``exc`` as a ``ScenarioError``; the line is looked up in ``text`` (TOML) if given.
+
+    With several errors the message ends in ``(and N more)``.
+    """
+    errors = exc.errors()
+    if not errors:
+        return ScenarioError(str(exc), file=file)
+    first = errors[0]
+    loc: Loc = tuple(first["loc"])
+    message = _message(first)
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more)"
+    line = locate_toml_line(text, loc) if text is not None else None
+    return ScenarioError(message, file=file, field=format_loc(loc), line=line)
+
+
+_TOML_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_TOML_END = re.compile(r"\s*\(at end of document\)\s*$")
+
+
+def from_toml_decode_error(exc: tomllib.TOMLDecodeError, file: str | None) -> ScenarioError:
+    """A TOML syntax error as a ``ScenarioError``; the line is read from ``(at line L, column C)``."""
+    text = str(exc)
+    line: int | None = getattr(exc, "lineno", None)  # Python >= 3.14 has it; 3.11 does not
+    col: int | None = getattr(exc, "colno", None)
+    m = _TOML_POS.search(text)
+    if m:
+        line = line if line is not None else int(m.group(1))
+        col = col if col is not None else int(m.group(2))
+        text = text[: m.start()]
+    elif (e := _TOML_END.search(text)) is not None:
+        text = text[: e.start()] + " at the end of the file"
+    message = f"TOML syntax error: {text}"
+    if col is not None:
+        message += f" (column {col})"
+    return ScenarioError(message, file=file, line=line)
