@@ -1,0 +1,211 @@
+"""Summaries of replication outcomes for users: every figure comes with its uncertainty.
+
+For counts and times: the mean with a Student-t confidence interval of the mean, plus the median and the
+quartiles of the replications. For shares (boolean outcomes): the proportion with a Wilson score
+interval. Missing values (NaN, None) are left out and counted in ``n_missing``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+Kind = Literal["count", "time", "share"]
+KINDS: tuple[Kind, ...] = ("count", "time", "share")
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One outcome column to summarize: ``unit`` is e.g. ``"people"``, ``"s"`` or ``""`` (shares)."""
+
+    column: str
+    label: str
+    unit: str
+    kind: Kind
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"metric {self.column!r}: kind must be one of {KINDS}, not {self.kind!r}")
+
+
+DEFAULT_METRICS: tuple[Metric, ...] = (
+    Metric("killed", "killed at once", "people", "count"),
+    Metric("died_awaiting_care", "died awaiting care", "people", "count"),
+    Metric("deaths", "deaths", "people", "count"),
+    Metric("wounded", "wounded and survived", "people", "count"),
+    Metric("evacuated", "evacuated", "people", "count"),
+    Metric("attack_duration_s", "attack duration", "s", "time"),
+    Metric("first_entry_s", "time to first officer entry (after first shot)", "s", "time"),
+    Metric("officers_shot", "officers shot", "officers", "count"),
+    Metric("ended_before_police", "attack ended before police arrived", "", "share"),
+)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One metric over the replications (figures in ``unit``; shares as fractions 0-1).
+
+    ``n``: replications with a value; ``n_missing``: without (e.g. no officer entered);
+    ``mean`` with ``ci_low``/``ci_high``: confidence interval of the mean (Student t) or of the share
+    (Wilson); ``median``, ``q25``, ``q75``: quartiles of the replications (NaN for shares).
+    Figures that cannot be computed (no values; a CI from a single value) are NaN.
+    """
+
+    name: str
+    label: str
+    unit: str
+    kind: Kind
+    n: int
+    n_missing: int
+    mean: float
+    ci_low: float
+    ci_high: float
+    median: float
+    q25: float
+    q75: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of all fields; NaN becomes None."""
+        out: dict[str, Any] = {}
+        for key, value in asdict(self).items():
+            if isinstance(value, float) and math.isnan(value):
+                value = None
+            out[key] = value
+        return out
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be between 0 and 1, not {confidence}")
+
+
+def wilson_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for ``k`` successes in ``n`` trials; (NaN, NaN) if ``n == 0``."""
+    _check_confidence(confidence)
+    if n == 0:
+        return NAN, NAN
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def t_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """Student-t interval of the mean of ``values`` (no NaN); (NaN, NaN) for fewer than 2 values.
+
+    ``mean ± t_{(1+confidence)/2, n-1} · s / sqrt(n)`` with ``s`` the sample standard deviation.
+    """
+    _check_confidence(confidence)
+    n = len(values)
+    if n < 2:
+        return NAN, NAN
+    if np.all(values == values[0]):  # constant: zero width exactly, not rounding noise
+        return float(values[0]), float(values[0])
+    mean = float(np.mean(values))
+    sem = float(np.std(values, ddof=1)) / math.sqrt(n)
+    half = float(stats.t.ppf(0.5 + confidence / 2.0, n - 1)) * sem
+    return mean - half, mean + half
+
+
+def _as_bool(column: pd.Series, name: str) -> np.ndarray:
+    """Non-missing values of a boolean column as a bool array; other values are an error."""
+    values = column.dropna().to_numpy(dtype=object)
+    bad = [v for v in values if not isinstance(v, bool | np.bool_) and v not in (0, 1)]
+    if bad:
+        raise ValueError(f"share column {name!r} must hold booleans, found {bad[0]!r}")
+    return values.astype(bool)
+
+
+def _summarize_one(df: pd.DataFrame, metric: Metric, confidence: float) -> Summary:
+    column = df[metric.column]
+    n_missing = int(column.isna().sum())
+    mean = low = high = median = q25 = q75 = NAN
+    if metric.kind == "share":
+        flags = _as_bool(column, metric.column)
+        n, k = len(flags), int(flags.sum())
+        if n:
+            mean = k / n
+            low, high = wilson_ci(k, n, confidence)
+    else:
+        try:
+            values = pd.to_numeric(column.dropna()).to_numpy(dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"column {metric.column!r} must be numeric: {exc}") from exc
+        n = len(values)
+        if n:
+            mean = float(values[0]) if np.all(values == values[0]) else float(np.mean(values))
+            low, high = t_ci(values, confidence)
+            q25, median, q75 = (float(q) for q in np.percentile(values, [25.0, 50.0, 75.0]))
+    return Summary(
+        name=metric.column,
+        label=metric.label,
+        unit=metric.unit,
+        kind=metric.kind,
+        n=n,
+        n_missing=n_missing,
+        mean=mean,
+        ci_low=low,
+        ci_high=high,
+        median=median,
+        q25=q25,
+        q75=q75,
+    )
+
+
+def summarize(
+    df: pd.DataFrame, metrics: Sequence[Metric] = DEFAULT_METRICS, confidence: float = 0.95
+) -> list[Summary]:
+    """One ``Summary`` per metric, in order, from an outcomes frame (one row per replication).
+
+    ``confidence``: level of the intervals (0.95 = 95 %). A metric whose column is absent raises
+    ``KeyError`` naming all absent columns.
+    """
+    _check_confidence(confidence)
+    absent = [m.column for m in metrics if m.column not in df.columns]
+    if absent:
+        raise KeyError(f"outcome columns not found: {', '.join(absent)}")
+    return [_summarize_one(df, m, confidence) for m in metrics]
+
+
+def summary_frame(summaries: Sequence[Summary]) -> pd.DataFrame:
+    """The summaries as a table: one row per metric, indexed by ``name``, NaN kept as NaN."""
+    columns = list(Summary.__dataclass_fields__)
+    frame = pd.DataFrame([asdict(s) for s in summaries], columns=columns)
+    return frame.set_index("name")
+
+
+def summary_json(summaries: Sequence[Summary], extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A JSON-ready object ``{"metrics": {column: {...}}, **extra}``.
+
+    Each ``metrics[column]`` holds ``name``, ``label``, ``unit``, ``kind``, ``n``, ``n_missing``,
+    ``mean``, ``ci_low``, ``ci_high``, ``median``, ``q25``, ``q75`` (see ``Summary``; NaN as null).
+    ``extra`` adds top-level keys (e.g. ``confidence``, ``replications``, ``end_reasons``); it may not
+    contain ``"metrics"``.
+    """
+    extra = dict(extra or {})
+    if "metrics" in extra:
+        raise ValueError("extra may not contain the key 'metrics'")
+    return {"metrics": {s.name: s.to_dict() for s in summaries}, **extra}
+
+
+def end_reason_shares(
+    df: pd.DataFrame, confidence: float = 0.95, column: str = "end_reason"
+) -> dict[str, tuple[float, float, float]]:
+    """Share of each ``end_reason`` value among replications that have one: ``{reason: (share, low, high)}``.
+
+    Intervals are Wilson score intervals; reasons are ordered by decreasing share, then by name.
+    """
+    _check_confidence(confidence)
+    counts = df[column].dropna().astype(str).value_counts()
+    n = int(counts.sum())
+    ordered = sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))
+    out: dict[str, tuple[float, float, float]] = {}
+    for reason, k in ordered:
+        low, high = wilson_ci(int(k), n, confidence)
+        out[str(reason)] = (int(k) / n, low, high)
+    return out
