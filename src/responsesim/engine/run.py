@@ -1,0 +1,222 @@
+"""Run replications: chunking, compaction of finished replications, outcome table.
+
+A chunk of replications is stepped together until every attack in it has ended; replications whose
+attack ended are taken out of the batch (their final state kept) so the long tail of slow replications
+does not cost the whole chunk. Results depend only on (seed, replication index): chunk size, worker
+count and order never change a number.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from responsesim.casualty import care_times
+from responsesim.engine.state import END_REASON_NAMES, ONGOING, Draws, State, draw_initial, initial_state
+from responsesim.engine.step import CriticalEvents, step, tables
+from responsesim.scenario.compile import ROLE_NAMES, Params
+
+Observer = Callable[[State, Params], None]
+
+OUTCOME_COLUMNS: tuple[str, ...] = (
+    "rep",
+    "killed",
+    "died_awaiting_care",
+    "deaths",
+    "wounded",
+    "critical",
+    "evacuated",
+    "sheltered",
+    "shots_fired",
+    "attack_duration_s",
+    "end_reason",
+    "stopped_by",
+    "first_shot_s",
+    "first_police_s",
+    "first_entry_s",
+    "first_contact_s",
+    "officers_shot",
+    "officers_killed",
+    "ended_before_police",
+    "median_time_to_care_s",
+)
+
+
+@dataclass(frozen=True)
+class _Finished:
+    state: State
+    draws: Draws
+
+
+def _rel(t: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    out = t - origin
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+def _outcomes(params: Params, fin: _Finished, crit: dict[str, np.ndarray]) -> pd.DataFrame:
+    s, d = fin.state, fin.draws
+    r = s.rep.shape[0]
+    ended = s.end_reason != ONGOING
+    armed_offset = np.where(params.unit_armed[None, :], d.u_offset, np.inf)
+    police_offset = armed_offset.min(axis=1) if armed_offset.shape[1] else np.full(r, np.inf)
+    police_t = s.t_first_shot + police_offset
+    # critical casualties: care time and death awaiting care
+    died = np.zeros(r, dtype=np.int64)
+    med_care = np.full(r, np.nan)
+    if crit["pos"].size:
+        pos = crit["pos"]
+        care = care_times(
+            params, s.keys[pos], crit["index"], crit["wound_t"], s.end_t[pos], ended[pos], s.first_entry_t[pos]
+        )
+        dies = crit["wound_t"] + crit["survival_s"] < care
+        died = np.bincount(pos, weights=dies, minlength=r).astype(np.int64)
+        ttc = care - crit["wound_t"]
+        order = np.lexsort((ttc, pos))
+        ps, vs = pos[order], ttc[order]
+        starts = np.searchsorted(ps, np.arange(r), side="left")
+        stops = np.searchsorted(ps, np.arange(r), side="right")
+        for i in np.flatnonzero(stops > starts):
+            seg = vs[starts[i] : stops[i]]
+            seg = seg[np.isfinite(seg)]
+            if seg.size:
+                med_care[i] = float(np.median(seg))
+    critical = s.n_critical.astype(np.int64)
+    stopped = np.array([ROLE_NAMES[x] if x >= 0 else "" for x in s.stopped_by], dtype=object)
+    duration = np.where(np.isfinite(s.t_first_shot), s.end_t - s.t_first_shot, s.end_t)
+    return pd.DataFrame(
+        {
+            "rep": s.rep.astype(np.int64),
+            "killed": s.killed.astype(np.int64),
+            "died_awaiting_care": died,
+            "deaths": s.killed.astype(np.int64) + died,
+            "wounded": s.wounded_light.astype(np.int64) + critical - died,
+            "critical": critical,
+            "evacuated": s.evacuated.astype(np.int64),
+            "sheltered": s.in_building().astype(np.int64),
+            "shots_fired": s.shots.astype(np.int64),
+            "attack_duration_s": duration,
+            "end_reason": np.array([END_REASON_NAMES[x] for x in s.end_reason], dtype=object),
+            "stopped_by": stopped,
+            "first_shot_s": np.where(np.isfinite(s.t_first_shot), s.t_first_shot, np.nan),
+            "first_police_s": _rel(police_t, s.t_first_shot),
+            "first_entry_s": _rel(s.first_entry_t, s.t_first_shot),
+            "first_contact_s": _rel(s.first_contact_t, s.t_first_shot),
+            "officers_shot": s.officers_shot.astype(np.int64),
+            "officers_killed": s.officers_killed.astype(np.int64),
+            "ended_before_police": ended & (s.end_t < police_t),
+            "median_time_to_care_s": med_care,
+        },
+        columns=list(OUTCOME_COLUMNS),
+    )
+
+
+def run_chunk(
+    params: Params, reps: np.ndarray, observer: Observer | None = None, compact_every: int = 16
+) -> pd.DataFrame:
+    """Simulate the replications ``reps`` together; one outcome row per replication, in ``reps`` order."""
+    reps = np.asarray(reps, dtype=np.int64)
+    tab = tables(params)
+    state = initial_state(params, reps)
+    draws = draw_initial(params, state.keys)
+    finished: list[_Finished] = []
+    ev: dict[str, list[np.ndarray]] = {"rep": [], "index": [], "wound_t": [], "survival_s": []}
+
+    def record(e: CriticalEvents, st: State) -> None:
+        if e.pos.size:
+            ev["rep"].append(st.rep[e.pos])
+            ev["index"].append(e.index)
+            ev["wound_t"].append(e.wound_t)
+            ev["survival_s"].append(e.survival_s)
+
+    if observer is not None:
+        observer(state, params)
+    while state.rep.size:
+        state, e = step(state, params, draws, tab)
+        record(e, state)
+        if observer is not None:
+            observer(state, params)
+        if state.tick % compact_every == 0 or not state.a_active.any():
+            done = ~state.a_active
+            if done.any():
+                finished.append(_Finished(state.take(done), draws.take(done)))
+                keep = ~done
+                state, draws = state.take(keep), draws.take(keep)
+
+    fin = _Finished(
+        state=_concat_states([f.state for f in finished]),
+        draws=Draws(**{k: np.concatenate([getattr(f.draws, k) for f in finished]) for k in Draws.__dataclass_fields__}),
+    )
+    # map critical events to positions in ``fin``
+    pos_of = {int(rp): i for i, rp in enumerate(fin.state.rep)}
+    rep_ev = np.concatenate(ev["rep"]) if ev["rep"] else np.zeros(0, dtype=np.int64)
+    crit = {
+        "pos": np.array([pos_of[int(x)] for x in rep_ev], dtype=np.int64),
+        "index": np.concatenate(ev["index"]).astype(np.int64) if ev["index"] else np.zeros(0, dtype=np.int64),
+        "wound_t": np.concatenate(ev["wound_t"]) if ev["wound_t"] else np.zeros(0),
+        "survival_s": np.concatenate(ev["survival_s"]) if ev["survival_s"] else np.zeros(0),
+    }
+    df = _outcomes(params, fin, crit)
+    return df.set_index("rep").loc[reps].reset_index()
+
+
+def _concat_states(states: list[State]) -> State:
+    first = states[0]
+    fields = {}
+    for name in State.__dataclass_fields__:
+        v = getattr(first, name)
+        fields[name] = np.concatenate([getattr(x, name) for x in states]) if isinstance(v, np.ndarray) else v
+    return State(**fields)
+
+
+def chunks(n: int, size: int, start: int = 0) -> Iterator[np.ndarray]:
+    """Replication indices in chunks of at most ``size``."""
+    for a in range(start, start + n, size):
+        yield np.arange(a, min(a + size, start + n), dtype=np.int64)
+
+
+def _run_chunk_task(args: tuple[Params, np.ndarray]) -> pd.DataFrame:
+    return run_chunk(*args)
+
+
+def simulate(
+    params: Params,
+    replications: int,
+    *,
+    first_rep: int = 0,
+    chunk_size: int = 1000,
+    workers: int | None = 1,
+    executor: Executor | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> pd.DataFrame:
+    """Run ``replications`` replications (indices ``first_rep`` onwards); one row each, in order.
+
+    ``workers`` > 1 (or 0/None = all cores) uses a local process pool; any ``concurrent.futures``
+    executor may be given instead. ``progress`` is called with the number of replications just finished.
+    """
+    parts = list(chunks(replications, chunk_size, first_rep))
+    results: list[pd.DataFrame] = []
+    n_workers = os.cpu_count() or 1 if not workers else workers
+    own: Executor | None = None
+    if executor is None and n_workers > 1 and len(parts) > 1:
+        own = executor = ProcessPoolExecutor(max_workers=min(n_workers, len(parts)))
+    try:
+        if executor is None:
+            for reps in parts:
+                results.append(run_chunk(params, reps))
+                if progress:
+                    progress(len(reps))
+        else:
+            futures = [executor.submit(_run_chunk_task, (params, reps)) for reps in parts]
+            for fut, reps in zip(futures, parts, strict=True):
+                results.append(fut.result())
+                if progress:
+                    progress(len(reps))
+    finally:
+        if own is not None:
+            own.shutdown(cancel_futures=True)
+    return pd.concat(results, ignore_index=True)

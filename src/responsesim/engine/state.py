@@ -1,0 +1,237 @@
+"""Engine state: structure of arrays with a leading replication axis [R, ...].
+
+``Draws`` holds what is drawn once at the start of a replication (reaction delays, decisions, arrival
+offsets); ``State`` what changes tick by tick. Dead, evacuated or stopped agents are masked by their
+state codes, never removed, so every array keeps its shape for the whole run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from responsesim.engine import rng
+from responsesim.scenario.compile import ROLE_PATROL, ROLE_SRO, ROLE_TACTICAL, Params
+
+# Group states (docs/model.md)
+UNAWARE, LOCKING, LOCKED, LOCKED_HC, HIDING, EVACUATING, FIRE_EVAC, OUT = range(8)
+GROUP_STATE_NAMES = ("unaware", "locking", "locked", "locked_hc", "hiding", "evacuating", "fire_evac", "out")
+OPEN_STATES = (UNAWARE, LOCKING, HIDING, EVACUATING, FIRE_EVAC)
+
+# Unit statuses
+NOT_ARRIVED, ON_SCENE, INSIDE, DOWN = range(4)
+
+# End reasons
+ONGOING, SUICIDE_BEFORE_POLICE, SUICIDE_POLICE_ON_SCENE, FLED, CITIZENS, POLICE_SHOT, POLICE_ARRESTED = range(7)
+END_REASON_NAMES = (
+    "ongoing",
+    "suicide_before_police",
+    "suicide_police_on_scene",
+    "fled",
+    "citizens",
+    "police_shot",
+    "police_arrested",
+)
+NO_ROLE = -1
+
+
+@dataclass(frozen=True)
+class Draws:
+    """Random values fixed at the start of each replication ([R, G] for groups, [R, U] for units)."""
+
+    g_react: np.ndarray
+    g_udecide: np.ndarray
+    g_lock_time: np.ndarray
+    g_ulock: np.ndarray
+    g_uhc: np.ndarray
+    u_offset: np.ndarray  # arrival offset after the first shot (s); inf for none
+
+    def take(self, idx: np.ndarray) -> Draws:
+        return Draws(**{f.name: getattr(self, f.name)[idx] for f in dataclasses.fields(self)})
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything that changes during a replication. Times in s (inf = not yet / never)."""
+
+    tick: int
+    rep: np.ndarray  # int64 [R] replication index
+    keys: np.ndarray  # uint64 [R]
+    # groups [R, G]
+    g_space: np.ndarray
+    g_next: np.ndarray  # -1 when not in transit
+    g_eta: np.ndarray
+    g_count: np.ndarray
+    g_state: np.ndarray
+    g_alert_t: np.ndarray
+    g_lock_done: np.ndarray
+    # attacker [R]
+    a_space: np.ndarray
+    a_next: np.ndarray
+    a_eta: np.ndarray
+    a_active: np.ndarray
+    a_barricaded: np.ndarray
+    a_rounds: np.ndarray
+    a_reload_until: np.ndarray
+    a_arrived_at: np.ndarray
+    a_visited: np.ndarray  # bool [R, S]
+    # units [R, U]
+    u_status: np.ndarray
+    u_space: np.ndarray
+    u_next: np.ndarray
+    u_eta: np.ndarray
+    # incident clock and events [R]
+    t_first_shot: np.ndarray
+    last_gf_t: np.ndarray  # -inf before any gunfire
+    last_gf_space: np.ndarray  # -1 before any gunfire
+    lockdown_t: np.ndarray
+    first_police_t: np.ndarray
+    first_entry_t: np.ndarray
+    first_contact_t: np.ndarray
+    end_reason: np.ndarray
+    end_t: np.ndarray
+    stopped_by: np.ndarray
+    # tallies [R]
+    evacuated: np.ndarray
+    killed: np.ndarray
+    wounded_light: np.ndarray
+    n_critical: np.ndarray
+    shots: np.ndarray
+    officers_shot: np.ndarray
+    officers_killed: np.ndarray
+
+    def time(self, dt: float) -> float:
+        return self.tick * dt
+
+    def copy(self) -> State:
+        """A deep copy of every array (so a step never mutates its input)."""
+        return State(
+            **{
+                f.name: (v.copy() if isinstance(v := getattr(self, f.name), np.ndarray) else v)
+                for f in dataclasses.fields(self)
+            }
+        )
+
+    def take(self, idx: np.ndarray) -> State:
+        """The replications at ``idx`` (bool mask or indices)."""
+        return State(
+            **{
+                f.name: (v[idx] if isinstance(v := getattr(self, f.name), np.ndarray) else v)
+                for f in dataclasses.fields(self)
+            }
+        )
+
+    def in_building(self) -> np.ndarray:
+        """Unhurt people still inside, per replication."""
+        return np.asarray(self.g_count.sum(axis=1))
+
+
+def draw_initial(params: Params, keys: np.ndarray) -> Draws:
+    """Per-replication draws made once at the start (tick -1 streams)."""
+    r = keys.shape[0]
+    g = params.n_groups
+    u = rng.uniform(keys, -1, rng.S_INIT_GROUP, 6 * g).reshape(r, g, 6)
+    react = rng.lognormal(u[..., 0], u[..., 1], params.reaction_median_s, params.reaction_sigma)
+    lock_time = params.lock_time_min_s + (params.lock_time_max_s - params.lock_time_min_s) * u[..., 3]
+
+    nu = params.n_units
+    uu = rng.uniform(keys, -1, rng.S_INIT_UNIT, 2 * nu).reshape(r, nu, 2)
+    m = rng.uniform(keys, -1, rng.S_INIT_MISC, 6)
+    call = rng.lognormal(m[:, 0], m[:, 1], params.call_delay_median_s, 0.5)
+    tactical = call + rng.lognormal(m[:, 2], m[:, 3], params.tactical_median_s, params.tactical_sigma)
+    offset = np.full((r, nu), np.inf)
+    t_patrol = call.copy()
+    first_patrol = True
+    for j in range(nu):
+        role = params.unit_role[j]
+        if role == ROLE_SRO:
+            offset[:, j] = rng.lognormal(
+                uu[:, j, 0], uu[:, j, 1], params.sro_response_median_s, params.sro_response_sigma
+            )
+        elif role == ROLE_PATROL:
+            if first_patrol:
+                t_patrol = t_patrol + rng.lognormal(
+                    uu[:, j, 0], uu[:, j, 1], params.patrol_first_median_s, params.patrol_first_sigma
+                )
+                first_patrol = False
+            else:
+                t_patrol = t_patrol + rng.exponential(uu[:, j, 0], params.patrol_gap_mean_s)
+            offset[:, j] = t_patrol
+        elif role == ROLE_TACTICAL:
+            offset[:, j] = tactical
+    return Draws(
+        g_react=react,
+        g_udecide=u[..., 2],
+        g_lock_time=lock_time,
+        g_ulock=u[..., 4],
+        g_uhc=u[..., 5],
+        u_offset=offset,
+    )
+
+
+def first_neighbour(params: Params, space: int) -> int:
+    """Lowest-index non-exit neighbour of a space (where the attacker heads from its entry)."""
+    b = params.building
+    cand = np.flatnonzero(b.adj[space] & (b.kind != 7))
+    if cand.size == 0:
+        raise ValueError(f"space {b.space_ids[space]!r} has no interior neighbour")
+    return int(cand[0])
+
+
+def initial_state(params: Params, reps: np.ndarray) -> State:
+    """State at t = 0 for replications ``reps`` (any subset of indices, in any order)."""
+    reps = np.asarray(reps, dtype=np.int64)
+    r = reps.shape[0]
+    g = params.n_groups
+    nu = params.n_units
+    s = params.n_spaces
+    keys = rng.replication_keys(params.seed, reps)
+    entry = params.attacker_entry
+    nxt = first_neighbour(params, entry)
+    visited = np.zeros((r, s), dtype=bool)
+    visited[:, entry] = True
+    inf = np.full(r, np.inf)
+    return State(
+        tick=0,
+        rep=reps,
+        keys=keys,
+        g_space=np.broadcast_to(params.group_space, (r, g)).astype(np.int32),
+        g_next=np.full((r, g), -1, dtype=np.int32),
+        g_eta=np.zeros((r, g)),
+        g_count=np.broadcast_to(params.group_size, (r, g)).astype(np.int32),
+        g_state=np.zeros((r, g), dtype=np.int8),
+        g_alert_t=np.full((r, g), np.inf),
+        g_lock_done=np.full((r, g), np.inf),
+        a_space=np.full(r, entry, dtype=np.int32),
+        a_next=np.full(r, nxt, dtype=np.int32),
+        a_eta=np.full(r, params.building.edge_len[entry, nxt] / params.attacker_speed),
+        a_active=np.ones(r, dtype=bool),
+        a_barricaded=np.zeros(r, dtype=bool),
+        a_rounds=np.full(r, params.magazine, dtype=np.int32),
+        a_reload_until=np.full(r, -np.inf),
+        a_arrived_at=np.zeros(r),
+        a_visited=visited,
+        u_status=np.zeros((r, nu), dtype=np.int8),
+        u_space=np.full((r, nu), -1, dtype=np.int32),
+        u_next=np.full((r, nu), -1, dtype=np.int32),
+        u_eta=np.zeros((r, nu)),
+        t_first_shot=inf.copy(),
+        last_gf_t=np.full(r, -np.inf),
+        last_gf_space=np.full(r, -1, dtype=np.int32),
+        lockdown_t=np.full(r, params.lockdown_t),
+        first_police_t=inf.copy(),
+        first_entry_t=inf.copy(),
+        first_contact_t=inf.copy(),
+        end_reason=np.full(r, ONGOING, dtype=np.int8),
+        end_t=inf.copy(),
+        stopped_by=np.full(r, NO_ROLE, dtype=np.int8),
+        evacuated=np.zeros(r, dtype=np.int32),
+        killed=np.zeros(r, dtype=np.int32),
+        wounded_light=np.zeros(r, dtype=np.int32),
+        n_critical=np.zeros(r, dtype=np.int32),
+        shots=np.zeros(r, dtype=np.int32),
+        officers_shot=np.zeros(r, dtype=np.int32),
+        officers_killed=np.zeros(r, dtype=np.int32),
+    )

@@ -1,0 +1,460 @@
+"""The vectorised kernel: one tick of every replication at once, following docs/model.md step by step.
+
+``step(state, params, draws) -> (state, events)`` is pure: it never mutates its input, and every random
+number is a counter-based draw keyed by (replication key, tick, stream, slot) (``engine/rng.py``).
+``events`` lists the critical casualties of this tick, which casualty care needs after the attack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from responsesim.engine import rng
+from responsesim.engine.state import (
+    CITIZENS,
+    DOWN,
+    EVACUATING,
+    FIRE_EVAC,
+    FLED,
+    HIDING,
+    INSIDE,
+    LOCKED,
+    LOCKED_HC,
+    LOCKING,
+    NOT_ARRIVED,
+    ON_SCENE,
+    ONGOING,
+    OUT,
+    POLICE_ARRESTED,
+    POLICE_SHOT,
+    SUICIDE_BEFORE_POLICE,
+    SUICIDE_POLICE_ON_SCENE,
+    UNAWARE,
+    Draws,
+    State,
+)
+from responsesim.scenario.building import EXIT_CODE
+from responsesim.scenario.compile import (
+    D_BACKUP_ETA,
+    D_HESITATE,
+    D_PERIMETER,
+    D_SOLO,
+    D_TACTICAL,
+    D_WAIT_N,
+    ROLE_SRO,
+    ROLE_TACTICAL,
+    Params,
+)
+
+
+@dataclass(frozen=True)
+class CriticalEvents:
+    """Critical casualties of one tick: replication position in the batch, index, wound time, survival."""
+
+    pos: np.ndarray
+    index: np.ndarray
+    wound_t: np.ndarray
+    survival_s: np.ndarray
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Per-building lookups derived once from Params (not state)."""
+
+    nearest_exit: np.ndarray  # [S] nearest exit space by dist
+    interior: np.ndarray  # [S] not an exit
+    leg_time_group: np.ndarray  # [S, S] edge_len / evac_speed
+    leg_time_attacker: np.ndarray
+    leg_time_officer: np.ndarray
+    move_mask: np.ndarray  # [S, S] adj & interior target
+    tactical: np.ndarray  # [U] bool
+    sro_patrol_armed: np.ndarray  # [U] bool
+
+
+def tables(params: Params) -> Tables:
+    b = params.building
+    exits = b.exits
+    nearest = exits[np.argmin(b.dist[:, exits], axis=1)]
+    interior = b.kind != EXIT_CODE
+    with np.errstate(invalid="ignore"):
+        return Tables(
+            nearest_exit=nearest.astype(np.int32),
+            interior=interior,
+            leg_time_group=b.edge_len / params.evac_speed,
+            leg_time_attacker=b.edge_len / params.attacker_speed,
+            leg_time_officer=b.edge_len / params.officer_speed,
+            move_mask=b.adj & interior[None, :],
+            tactical=params.unit_role == ROLE_TACTICAL,
+            sro_patrol_armed=(params.unit_role != ROLE_TACTICAL) & params.unit_armed,
+        )
+
+
+def _hazard_p(h: np.ndarray | float, dt: float) -> np.ndarray:
+    return np.asarray(-np.expm1(-np.asarray(h) * dt))
+
+
+def _choose(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Index drawn per row with probability proportional to ``weights`` [R, K]; -1 where all are 0."""
+    c = np.cumsum(weights, axis=1)
+    total = c[:, -1]
+    idx = (c <= (u * total)[:, None]).sum(axis=1)
+    idx = np.minimum(idx, weights.shape[1] - 1)
+    return np.where(total > 0, idx, -1)
+
+
+def step(state: State, params: Params, draws: Draws, tab: Tables | None = None) -> tuple[State, CriticalEvents]:
+    """Advance every replication by one tick (docs/model.md, steps 1-12)."""
+    tab = tab or tables(params)
+    s = state.copy()
+    b = params.building
+    dt = params.dt
+    t = s.tick * dt
+    k = s.tick
+    r = s.rep.shape[0]
+    rows = np.arange(r)
+    act = s.a_active.copy()  # step 1: ended replications change nothing but the clock
+
+    # 2. arrivals
+    arrival = s.t_first_shot[:, None] + draws.u_offset
+    arrive = act[:, None] & (s.u_status == NOT_ARRIVED) & (arrival <= t)
+    s.u_status[arrive] = ON_SCENE
+    armed_arrived = (arrive & params.unit_armed[None, :]).any(axis=1)
+    s.first_police_t[armed_arrived & np.isinf(s.first_police_t)] = t
+    if params.sro_calls_lockdown:
+        sro = np.flatnonzero(params.unit_role == ROLE_SRO)
+        if sro.size:
+            j = int(sro[0])
+            new = arrive[:, j]
+            s.lockdown_t[new] = np.minimum(s.lockdown_t[new], arrival[new, j] + params.sro_lockdown_delay_s)
+
+    # 3. entry decisions
+    on_scene = (s.u_status == ON_SCENE) & params.unit_armed[None, :] & act[:, None]
+    if on_scene.any():
+        code = params.unit_doctrine[None, :]
+        par = params.unit_doctrine_param[None, :]
+        present = ((s.u_status == ON_SCENE) | (s.u_status == INSIDE)) & tab.sro_patrol_armed[None, :]
+        n_present = present.sum(axis=1)
+        pending = np.where(
+            (s.u_status == NOT_ARRIVED) & tab.sro_patrol_armed[None, :] & (arrival > t), arrival, np.inf
+        )
+        next_backup = pending.min(axis=1) if pending.shape[1] else np.full(r, np.inf)
+        tac_arrival = (
+            np.where(tab.tactical[None, :], arrival, np.inf).min(axis=1) if tab.tactical.any() else np.full(r, np.inf)
+        )
+        enter = on_scene & (
+            (code == D_SOLO)
+            | (code == D_TACTICAL)
+            | ((code == D_HESITATE) & (t >= arrival + par))
+            | ((code == D_WAIT_N) & (n_present[:, None] >= par))
+            | ((code == D_BACKUP_ETA) & ((next_backup[:, None] - t) > par))
+            | ((code == D_PERIMETER) & (t >= tac_arrival[:, None]))
+        )
+        if enter.any():
+            gf = s.last_gf_space
+            entry_space = np.where(gf >= 0, tab.nearest_exit[np.maximum(gf, 0)], params.attacker_entry)
+            s.u_status[enter] = INSIDE
+            s.u_space[enter] = np.broadcast_to(entry_space[:, None], enter.shape)[enter]
+            s.u_next[enter] = -1
+            s.u_eta[enter] = 0.0
+            first = enter.any(axis=1) & np.isinf(s.first_entry_t)
+            s.first_entry_t[first] = t
+
+    # 4. alerting
+    heard = s.last_gf_t >= 0
+    gfs = np.maximum(s.last_gf_space, 0)
+    hears = heard[:, None] & (b.hops[s.g_space, gfs[:, None]] <= params.hear_hops)
+    lockdown = t >= s.lockdown_t
+    live = (s.g_count > 0) & act[:, None]
+    undecided = live & ((s.g_state == UNAWARE) | (s.g_state == FIRE_EVAC))
+    newly = undecided & np.isinf(s.g_alert_t) & (hears | lockdown[:, None])
+    s.g_alert_t[newly] = t
+    fire = undecided & (s.g_state == UNAWARE) & np.isinf(s.g_alert_t) & (t >= params.fire_alarm_t)
+    s.g_state[fire] = FIRE_EVAC
+    acts = undecided & (t >= s.g_alert_t + draws.g_react)
+    if acts.any():
+        transit = s.g_next >= 0
+        lockable_here = b.lockable[s.g_space]
+        to_evac_transit = acts & transit
+        decide = acts & ~transit
+        lock = decide & lockable_here & (draws.g_udecide < params.p_lockdown)
+        evac = decide & (
+            (lockable_here & ~(draws.g_udecide < params.p_lockdown))
+            | (~lockable_here & (draws.g_udecide < params.p_evacuate_open))
+        )
+        hide = decide & ~lockable_here & ~(draws.g_udecide < params.p_evacuate_open)
+        s.g_state[lock] = LOCKING
+        s.g_lock_done[lock] = t + draws.g_lock_time[lock]
+        s.g_state[evac | to_evac_transit] = EVACUATING
+        s.g_state[hide] = HIDING
+
+    # 5. locking
+    locking = live & (s.g_state == LOCKING) & (t >= s.g_lock_done) & (s.g_space != s.a_space[:, None])
+    if locking.any():
+        works = draws.g_ulock < params.lock_works_prob
+        hc = b.hard_corner[s.g_space] & (draws.g_uhc < params.use_hard_corner_prob)
+        s.g_state[locking & works & hc] = LOCKED_HC
+        s.g_state[locking & works & ~hc] = LOCKED
+        s.g_state[locking & ~works] = HIDING
+
+    # 6. group movement
+    moving = live & ((s.g_state == EVACUATING) | (s.g_state == FIRE_EVAC))
+    if moving.any():
+        transit = moving & (s.g_next >= 0)
+        s.g_eta[transit] -= dt
+        arrived = transit & (s.g_eta <= 0)
+        s.g_space[arrived] = s.g_next[arrived]
+        s.g_next[arrived] = -1
+        at_exit = arrived & (b.kind[s.g_space] == EXIT_CODE)
+        if at_exit.any():
+            s.evacuated[...] += np.where(at_exit, s.g_count, 0).sum(axis=1).astype(np.int32)
+            s.g_count[at_exit] = 0
+            s.g_state[at_exit] = OUT
+        pick = moving & ~at_exit & (s.g_next < 0)
+        if pick.any():
+            exits = b.exits
+            d_ge = b.dist[s.g_space][:, :, exits]  # [R, G, E]
+            d_te = b.dist[gfs][:, exits]  # [R, E]
+            score = d_ge + params.avoid_penalty_m * (d_te[:, None, :] <= d_ge)
+            away = exits[np.argmin(score, axis=2)]
+            nearest = tab.nearest_exit[s.g_space]
+            use_away = (s.g_state == EVACUATING) & heard[:, None]
+            target = np.where(use_away, away, nearest)
+            nxt = b.next_hop[s.g_space, target]
+            s.g_next[pick] = nxt[pick]
+            s.g_eta[pick] = tab.leg_time_group[s.g_space, nxt][pick]
+
+    # 9 (positions at the start of movement). engagement
+    inside = s.u_status == INSIDE
+    engaged = (
+        inside
+        & act[:, None]
+        & ((s.u_space == s.a_space[:, None]) | b.adj[np.maximum(s.u_space, 0), s.a_space[:, None]])
+    )
+    any_engaged = engaged.any(axis=1)
+    s.first_contact_t[any_engaged & np.isinf(s.first_contact_t)] = t
+
+    # 7. attacker movement
+    amove = act & ~s.a_barricaded & ~any_engaged
+    if amove.any():
+        transit = amove & (s.a_next >= 0)
+        s.a_eta[transit] -= dt
+        arr = transit & (s.a_eta <= 0)
+        if arr.any():
+            # a room locked while the attacker walked to it stays shut: it turns back and chooses again
+            blocked = arr & _locked_rooms(s, params.n_spaces)[rows, np.maximum(s.a_next, 0)]
+            s.a_next[blocked] = -1
+            s.a_eta[blocked] = 0.0
+            arr &= ~blocked
+        s.a_space[arr] = s.a_next[arr]
+        s.a_next[arr] = -1
+        s.a_arrived_at[arr] = t
+        s.a_visited[rows[arr], s.a_space[arr]] = True
+        still = amove & (s.a_next < 0)
+        open_here = _open_here(s)
+        leave = still & (
+            ((t >= s.a_arrived_at + params.dwell_min_s) & (open_here == 0)) | (t >= s.a_arrived_at + params.dwell_max_s)
+        )
+        if leave.any():
+            locked_room = _locked_rooms(s, params.n_spaces)
+            w = tab.move_mask[s.a_space] & ~locked_room
+            w = w * np.where(s.a_visited, 1.0, params.w_unvisited)
+            u = rng.uniform(s.keys, k, rng.S_ATTACKER_MOVE, 1)[:, 0]
+            choice = _choose(w, u)
+            go = leave & (choice >= 0)
+            s.a_next[go] = choice[go]
+            s.a_eta[go] = tab.leg_time_attacker[s.a_space[go], choice[go]]
+
+    # 8. officer movement
+    omove = inside & ~engaged & act[:, None]
+    if omove.any():
+        transit = omove & (s.u_next >= 0)
+        s.u_eta[transit] -= dt
+        arr = transit & (s.u_eta <= 0)
+        s.u_space[arr] = s.u_next[arr]
+        s.u_next[arr] = -1
+        still = omove & (s.u_next < 0)
+        if still.any():
+            usp = np.maximum(s.u_space, 0)
+            near = b.hops[usp, s.a_space[:, None]] <= 2
+            target = np.where(near, s.a_space[:, None], s.last_gf_space[:, None])
+            has_target = still & heard[:, None]
+            head = has_target & (s.u_space != target)
+            nxt = b.next_hop[usp, np.maximum(target, 0)]
+            s.u_next[head] = nxt[head]
+            s.u_eta[head] = tab.leg_time_officer[usp, nxt][head]
+            search = has_target & (s.u_space == target)
+            if search.any():
+                u = rng.uniform(s.keys, k, rng.S_OFFICER_SEARCH, params.n_units)
+                for j in np.flatnonzero(search.any(axis=0)):
+                    m = search[:, j]
+                    choice = _choose(tab.move_mask[usp[:, j]].astype(np.float64), u[:, j])
+                    ok = m & (choice >= 0)
+                    s.u_next[ok, j] = choice[ok]
+                    s.u_eta[ok, j] = tab.leg_time_officer[usp[ok, j], choice[ok]]
+
+    # 10. fire
+    ready = act & (t >= s.a_reload_until)
+    fired = np.zeros(r, dtype=bool)
+    crit_pos: list[np.ndarray] = []
+    crit_idx: list[np.ndarray] = []
+    crit_surv: list[np.ndarray] = []
+    at_officers = ready & any_engaged
+    if at_officers.any():
+        uh = rng.uniform(s.keys, k, rng.S_OFFICER_HIT, params.n_units)
+        uk = rng.uniform(s.keys, k, rng.S_OFFICER_KILLED, params.n_units)
+        hit = engaged & at_officers[:, None] & (uh < _hazard_p(params.officer_hit_h * params.officer_hit_factor, dt))
+        s.u_status[hit] = DOWN
+        s.officers_shot[...] += hit.sum(axis=1).astype(np.int32)
+        s.officers_killed[...] += (hit & (uk < params.p_officer_killed)).sum(axis=1).astype(np.int32)
+        fired |= at_officers
+    at_people = ready & ~any_engaged
+    if at_people.any():
+        open_t, window_t = _targets(s, params)
+        has_open = open_t.any(axis=1)
+        has_any = (has_open | window_t.any(axis=1)) & at_people
+        if has_any.any():
+            lam = params.fire_rate * dt * np.where(has_open, 1.0, params.window_fire_factor)
+            u = rng.uniform(s.keys, k, rng.S_SHOTS, 1)[:, 0]
+            n = rng.poisson(u, lam, params.max_shots_per_tick)
+            n = np.where(has_any, np.minimum(n, s.a_rounds), 0)
+            cap = params.max_shots_per_tick
+            ut = rng.uniform(s.keys, k, rng.S_SHOT_TARGET, cap)
+            uhit = rng.uniform(s.keys, k, rng.S_SHOT_HIT, cap)
+            uo = rng.uniform(s.keys, k, rng.S_SHOT_OUTCOME, cap)
+            us = rng.uniform(s.keys, k, rng.S_SHOT_SURVIVAL, 2 * cap)
+            factor = np.where(open_t, 1.0, params.window_hit_factor)
+            targets = open_t | window_t
+            for j in range(int(n.max(initial=0))):
+                shoot = n > j
+                w = np.where(targets, s.g_count, 0).astype(np.float64)
+                gsel = _choose(w, ut[:, j])
+                shoot &= gsel >= 0
+                gi = np.maximum(gsel, 0)
+                f = factor[rows, gi]
+                hit = shoot & (uhit[:, j] < params.p_hit * f)
+                if not hit.any():
+                    continue
+                s.g_count[rows[hit], gi[hit]] -= 1
+                dead = hit & (uo[:, j] < params.p_kill)
+                crit = hit & ~dead & (uo[:, j] < params.p_kill + (1 - params.p_kill) * params.p_critical)
+                light = hit & ~dead & ~crit
+                s.killed[...] += dead.astype(np.int32)
+                s.wounded_light[...] += light.astype(np.int32)
+                if crit.any():
+                    surv = rng.lognormal(
+                        us[:, 2 * j], us[:, 2 * j + 1], params.critical_survival_median_s, params.critical_survival_sigma
+                    )
+                    crit_pos.append(rows[crit])
+                    crit_idx.append(s.n_critical[crit].copy())
+                    crit_surv.append(surv[crit])
+                    s.n_critical[...] += crit.astype(np.int32)
+            s.shots[...] += n.astype(np.int32)
+            s.a_rounds[...] -= n.astype(np.int32)
+            empty = s.a_rounds <= 0
+            s.a_reload_until[empty] = t + params.reload_s
+            s.a_rounds[empty] = params.magazine
+            fired |= n > 0
+    if fired.any():
+        s.last_gf_t[fired] = t
+        s.last_gf_space[fired] = s.a_space[fired]
+        first = fired & np.isinf(s.t_first_shot)
+        s.t_first_shot[first] = t
+
+    # 11. endings
+    if act.any():
+        alive_eng = engaged & (s.u_status == INSIDE)
+        any_eng = alive_eng.any(axis=1)
+        usp = np.maximum(s.u_space, 0)
+        near = ((s.u_status == INSIDE) & (b.hops[usp, s.a_space[:, None]] <= 2)).any(axis=1)
+        scene = (((s.u_status == ON_SCENE) | (s.u_status == INSIDE)) & params.unit_armed[None, :]).any(axis=1)
+        mult = np.where(near, params.police_near_mult, np.where(scene, params.police_scene_mult, 1.0))
+        h_st = params.self_term_h * mult
+        h_flee = np.where(any_eng | s.a_barricaded, 0.0, params.flee_h)
+        reloading = t < s.a_reload_until
+        open_here = _open_here(s)
+        h_cit = np.where(
+            (open_here > 0) & ~any_eng, params.citizen_h * np.where(reloading, params.reload_mult, 1.0), 0.0
+        )
+        h_pol = (alive_eng * params.unit_weapon_factor[None, :]).sum(axis=1) * params.officer_stop_h
+        h_bar = np.where(b.lockable[s.a_space] & ~s.a_barricaded, params.barricade_h, 0.0)
+        hz = np.stack([h_st, h_flee, h_cit, h_pol, h_bar], axis=1) * act[:, None]
+        total = hz.sum(axis=1)
+        u = rng.uniform(s.keys, k, rng.S_END, 3)
+        event = act & (u[:, 0] < _hazard_p(total, dt))
+        if event.any():
+            kind = _choose(hz, u[:, 1])
+            bar = event & (kind == 4)
+            s.a_barricaded[bar] = True
+            s.a_next[bar] = -1
+            ends = event & (kind >= 0) & (kind < 4)
+            arrived_police = np.isfinite(s.first_police_t)
+            reason = np.select(
+                [kind == 0, kind == 1, kind == 2, u[:, 2] < params.p_police_shot],
+                [
+                    np.where(arrived_police, SUICIDE_POLICE_ON_SCENE, SUICIDE_BEFORE_POLICE),
+                    np.full(r, FLED),
+                    np.full(r, CITIZENS),
+                    np.full(r, POLICE_SHOT),
+                ],
+                default=POLICE_ARRESTED,
+            )
+            s.end_reason[ends] = reason[ends].astype(np.int8)
+            s.end_t[ends] = t + dt
+            s.a_active[ends] = False
+            pol = ends & (kind == 3)
+            if pol.any():
+                weight = np.where(alive_eng, params.unit_weapon_factor[None, :], -1.0)
+                best = np.argmax(weight, axis=1)
+                s.stopped_by[pol] = params.unit_role[best[pol]]
+
+    # 12. clock and horizon
+    s = _advance(s, params)
+    events = CriticalEvents(
+        pos=np.concatenate(crit_pos) if crit_pos else np.zeros(0, dtype=np.int64),
+        index=np.concatenate(crit_idx) if crit_idx else np.zeros(0, dtype=np.int32),
+        wound_t=np.full(sum(len(p) for p in crit_pos), t),
+        survival_s=np.concatenate(crit_surv) if crit_surv else np.zeros(0),
+    )
+    return s, events
+
+
+def _advance(s: State, params: Params) -> State:
+    tick = s.tick + 1
+    over = s.a_active & (tick * params.dt >= params.horizon_s)
+    s.end_reason[over] = ONGOING
+    s.end_t[over] = params.horizon_s
+    s.a_active[over] = False
+    return State(**{**s.__dict__, "tick": tick})
+
+
+def _open_here(s: State) -> np.ndarray:
+    """Unhurt people in open states in the attacker's space, per replication."""
+    st = s.g_state
+    is_open = (st == UNAWARE) | (st == LOCKING) | (st == HIDING) | (st == EVACUATING) | (st == FIRE_EVAC)
+    here = is_open & (s.g_space == s.a_space[:, None]) & (s.g_count > 0)
+    return np.where(here, s.g_count, 0).sum(axis=1)
+
+
+def _targets(s: State, params: Params) -> tuple[np.ndarray, np.ndarray]:
+    """Open targets (same space) and window targets (locked, visible, adjacent room) [R, G]."""
+    b = params.building
+    st = s.g_state
+    live = s.g_count > 0
+    is_open = (st == UNAWARE) | (st == LOCKING) | (st == HIDING) | (st == EVACUATING) | (st == FIRE_EVAC)
+    open_t = live & is_open & (s.g_space == s.a_space[:, None])
+    window_t = live & (st == LOCKED) & b.door_window[s.g_space] & b.adj[s.a_space[:, None], s.g_space]
+    return open_t, window_t
+
+
+def _locked_rooms(s: State, n_spaces: int) -> np.ndarray:
+    """[R, S] whether each space holds a locked group."""
+    locked = (s.g_state == LOCKED) | (s.g_state == LOCKED_HC)
+    out = np.zeros((s.rep.shape[0], n_spaces), dtype=bool)
+    rr, gg = np.nonzero(locked)
+    out[rr, s.g_space[rr, gg]] = True
+    return out
+
+
+__all__ = ["CriticalEvents", "Tables", "step", "tables", "OUT", "HIDING"]
