@@ -54,7 +54,8 @@ class _Finished:
 
 
 def _rel(t: np.ndarray, origin: np.ndarray) -> np.ndarray:
-    out = t - origin
+    with np.errstate(invalid="ignore"):
+        out = t - origin
     return np.where(np.isfinite(out), out, np.nan)
 
 
@@ -87,7 +88,8 @@ def _outcomes(params: Params, fin: _Finished, crit: dict[str, np.ndarray]) -> pd
                 med_care[i] = float(np.median(seg))
     critical = s.n_critical.astype(np.int64)
     stopped = np.array([ROLE_NAMES[x] if x >= 0 else "" for x in s.stopped_by], dtype=object)
-    duration = np.where(np.isfinite(s.t_first_shot), s.end_t - s.t_first_shot, s.end_t)
+    with np.errstate(invalid="ignore"):
+        duration = np.where(np.isfinite(s.t_first_shot), s.end_t - s.t_first_shot, s.end_t)
     return pd.DataFrame(
         {
             "rep": s.rep.astype(np.int64),

@@ -45,11 +45,19 @@ class Scenario:
     building: BuildingGraph
     calibration: CalibratedParams
     params: Params
+    base_dir: Path | None = None
 
     def with_updates(self, **changes: object) -> Scenario:
-        """A copy with top-level fields of the spec replaced (e.g. replications, seed), recompiled."""
-        spec = self.spec.model_copy(update=changes)
-        return build(ScenarioSpec.model_validate(spec.model_dump()), self.source, self.text, self.calibration)
+        """A copy with top-level fields of the spec replaced (e.g. replications, seed), recompiled.
+
+        Invalid values raise ``ScenarioError`` naming the field (file: "command line")."""
+        data = self.spec.model_dump()
+        data.update(changes)
+        try:
+            spec = ScenarioSpec.model_validate(data)
+        except ValidationError as exc:
+            raise from_validation_error(exc, "command line", None) from exc
+        return build(spec, self.source, self.text, self.calibration, base_dir=self.base_dir)
 
 
 def _err(message: str, source: str, text: str, loc: tuple[str | int, ...]) -> ScenarioError:
@@ -126,6 +134,7 @@ def build(
         building=graph,
         calibration=cal,
         params=params,
+        base_dir=base_dir,
     )
 
 

@@ -1,0 +1,149 @@
+"""Command line: ``responsesim run`` (and later ``compare``, ``sweep``, ``calibrate``, ``review``, ``serve``).
+
+Bad input exits with code 2 and one message naming the file, the field and the line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from responsesim.analysis.summary import Summary
+from responsesim.api import RunResult, run
+from responsesim.params import CalibrationError
+from responsesim.scenario.building import BuildingFileError
+from responsesim.scenario.errors import ScenarioError
+from responsesim.scenario.load import load_scenario
+from responsesim.store import StoreError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Simulate active-shooter incident response.")
+err = Console(stderr=True)
+EXIT_BAD_INPUT = 2
+
+
+@app.callback()
+def main() -> None:
+    """responsesim: what does each response doctrine, and each minute of delay, cost in lives?"""
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _fmt(v: float, unit: str, kind: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if kind == "share":
+        return f"{100 * v:.1f}%"
+    if unit == "s":
+        return f"{v:.0f} s"
+    return f"{v:.2f}"
+
+
+def _table(res: RunResult) -> Table:
+    sc = res.scenario
+    t = Table(
+        title=f"{sc.spec.name}\n{res.replications:,} replications, seed {res.seed}",
+        caption=(
+            "mean with 95% confidence interval of the mean (Wilson interval for shares); median and "
+            "interquartile range of the replications. Times are from the first shot.\n"
+            f"calibration {sc.calibration.version} ({'fitted' if sc.calibration.fitted else 'prior values, not yet fitted'})"
+            f"; scenario {sc.source} sha256 {sc.sha256[:12]}"
+        ),
+    )
+    t.add_column("outcome")
+    t.add_column("mean", justify="right")
+    t.add_column("95% CI", justify="right")
+    t.add_column("median", justify="right")
+    t.add_column("IQR", justify="right")
+    t.add_column("n", justify="right")
+    for s in res.summaries:
+        t.add_row(*_row(s))
+    return t
+
+
+def _row(s: Summary) -> list[str]:
+    label = s.label + (f" ({s.unit})" if s.unit and s.unit != "s" else "")
+    ci = f"{_fmt(s.ci_low, s.unit, s.kind)} - {_fmt(s.ci_high, s.unit, s.kind)}"
+    iqr = "" if s.kind == "share" else f"{_fmt(s.q25, s.unit, s.kind)} - {_fmt(s.q75, s.unit, s.kind)}"
+    n = f"{s.n}" + (f" ({s.n_missing} none)" if s.n_missing else "")
+    return [label, _fmt(s.mean, s.unit, s.kind), ci, "" if s.kind == "share" else _fmt(s.median, s.unit, s.kind), iqr, n]
+
+
+@app.command("run")
+def run_cmd(
+    scenario: Annotated[
+        Path | None, typer.Argument(help="scenario TOML file (default: the built-in three-floor school)")
+    ] = None,
+    replications: Annotated[int | None, typer.Option("--replications", "-n", help="number of replications")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="random seed (default: the scenario's)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object instead of the table")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="write one row per replication to this DuckDB file")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="local worker processes (0 = all cores)")] = 0,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="replications per chunk")] = 1000,
+) -> None:
+    """Simulate a scenario many times and report outcomes with confidence intervals."""
+    try:
+        sc = load_scenario(scenario)
+        updates: dict[str, int] = {}
+        if replications is not None:
+            updates["replications"] = replications
+        if seed is not None:
+            updates["seed"] = seed
+        if updates:
+            sc = sc.with_updates(**updates)
+    except (ScenarioError, BuildingFileError, CalibrationError) as exc:
+        _fail(str(exc))
+        return
+    if out is not None and not out.parent.exists():
+        _fail(f"--out {out}: directory {out.parent} does not exist")
+    n = sc.spec.replications
+    with Progress(
+        TextColumn("[bold]simulating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("replications"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=as_json,
+        disable=not err.is_terminal and as_json,
+    ) as progress:
+        task = progress.add_task("run", total=n)
+        res = run(sc, workers=workers, chunk_size=chunk_size, progress=lambda k: progress.advance(task, k))
+    run_id = None
+    if out is not None:
+        try:
+            run_id = res.save(out)
+        except StoreError as exc:
+            _fail(str(exc))
+    if as_json:
+        obj = res.to_json()
+        if run_id is not None:
+            obj["run_id"] = run_id
+            obj["out"] = str(out)
+        sys.stdout.write(json.dumps(obj, indent=2, allow_nan=False) + "\n")
+        return
+    console = Console()
+    console.print(_table(res))
+    shares = res.to_json()["end_reasons"]
+    console.print(
+        "how the attack ended: "
+        + ", ".join(f"{k.replace('_', ' ')} {100 * v['share']:.1f}%" for k, v in shares.items()),
+        highlight=False,
+    )
+    if run_id is not None:
+        console.print(f"wrote {n:,} replications to {out} (run {run_id})", highlight=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
