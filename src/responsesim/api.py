@@ -1,9 +1,9 @@
 """Python API mirroring the CLI: load a scenario, run it, get a DataFrame of outcomes and summaries.
 
-    >>> import responsesim as rs
-    >>> sc = rs.load_scenario()                 # built-in default, or a path to a TOML file
-    >>> res = rs.run(sc, replications=200)
-    >>> res.outcomes.deaths.mean(), res.summary_table()
+>>> import responsesim as rs
+>>> sc = rs.load_scenario()                 # built-in default, or a path to a TOML file
+>>> res = rs.run(sc, replications=200)
+>>> res.outcomes.deaths.mean(), res.summary_table()
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ class RunResult:
                 "replications": self.replications,
                 "seed": self.seed,
                 "confidence": 0.95,
-                "end_reasons": {k: {"share": v[0], "ci_low": v[1], "ci_high": v[2]} for k, v in reasons.items()},
+                "end_reasons": {
+                    k: {"share": v[0], "ci_low": v[1], "ci_high": v[2]} for k, v in reasons.items()
+                },
                 "calibration": {
                     "version": self.scenario.calibration.version,
                     "sha256": self.scenario.calibration.sha256,
@@ -91,7 +93,7 @@ def run(
     replications: int | None = None,
     seed: int | None = None,
     workers: int | None = 1,
-    chunk_size: int = 1000,
+    chunk_size: int = 2500,
     progress: Callable[[int], None] | None = None,
 ) -> RunResult:
     """Run a scenario (object, path, or None for the default) and summarise its outcomes."""

@@ -13,7 +13,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from responsesim.analysis.summary import Summary
@@ -24,7 +31,9 @@ from responsesim.scenario.errors import ScenarioError
 from responsesim.scenario.load import load_scenario
 from responsesim.store import StoreError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Simulate active-shooter incident response.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Simulate active-shooter incident response."
+)
 err = Console(stderr=True)
 EXIT_BAD_INPUT = 2
 
@@ -56,7 +65,8 @@ def _table(res: RunResult) -> Table:
         caption=(
             "mean with 95% confidence interval of the mean (Wilson interval for shares); median and "
             "interquartile range of the replications. Times are from the first shot.\n"
-            f"calibration {sc.calibration.version} ({'fitted' if sc.calibration.fitted else 'prior values, not yet fitted'})"
+            f"calibration {sc.calibration.version} "
+            f"({'fitted' if sc.calibration.fitted else 'prior values, not yet fitted'})"
             f"; scenario {sc.source} sha256 {sc.sha256[:12]}"
         ),
     )
@@ -76,7 +86,14 @@ def _row(s: Summary) -> list[str]:
     ci = f"{_fmt(s.ci_low, s.unit, s.kind)} - {_fmt(s.ci_high, s.unit, s.kind)}"
     iqr = "" if s.kind == "share" else f"{_fmt(s.q25, s.unit, s.kind)} - {_fmt(s.q75, s.unit, s.kind)}"
     n = f"{s.n}" + (f" ({s.n_missing} none)" if s.n_missing else "")
-    return [label, _fmt(s.mean, s.unit, s.kind), ci, "" if s.kind == "share" else _fmt(s.median, s.unit, s.kind), iqr, n]
+    return [
+        label,
+        _fmt(s.mean, s.unit, s.kind),
+        ci,
+        "" if s.kind == "share" else _fmt(s.median, s.unit, s.kind),
+        iqr,
+        n,
+    ]
 
 
 @app.command("run")
@@ -84,12 +101,18 @@ def run_cmd(
     scenario: Annotated[
         Path | None, typer.Argument(help="scenario TOML file (default: the built-in three-floor school)")
     ] = None,
-    replications: Annotated[int | None, typer.Option("--replications", "-n", help="number of replications")] = None,
+    replications: Annotated[
+        int | None, typer.Option("--replications", "-n", help="number of replications")
+    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="random seed (default: the scenario's)")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object instead of the table")] = False,
-    out: Annotated[Path | None, typer.Option("--out", help="write one row per replication to this DuckDB file")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print one JSON object instead of the table")
+    ] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="write one row per replication to this DuckDB file")
+    ] = None,
     workers: Annotated[int, typer.Option("--workers", help="local worker processes (0 = all cores)")] = 0,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="replications per chunk")] = 1000,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="replications per chunk")] = 2500,
 ) -> None:
     """Simulate a scenario many times and report outcomes with confidence intervals."""
     try:

@@ -48,7 +48,9 @@ class CalibratedParams:
         vals = dict(self.values)
         for k, v in overrides.items():
             if k not in vals:
-                raise CalibrationError(f"{where}.{k}: unknown model parameter (known: {', '.join(sorted(vals))})")
+                raise CalibrationError(
+                    f"{where}.{k}: unknown model parameter (known: {', '.join(sorted(vals))})"
+                )
             vals[k] = float(v)
         _check(vals, where)
         tag = "+overrides" if overrides else ""

@@ -70,7 +70,9 @@ def normal(u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
 
-def lognormal(u1: np.ndarray, u2: np.ndarray, median: float | np.ndarray, sigma: float | np.ndarray) -> np.ndarray:
+def lognormal(
+    u1: np.ndarray, u2: np.ndarray, median: float | np.ndarray, sigma: float | np.ndarray
+) -> np.ndarray:
     """Lognormal with the given median and log standard deviation."""
     return np.asarray(median) * np.exp(np.asarray(sigma) * normal(u1, u2))
 

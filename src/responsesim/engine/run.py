@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -72,7 +73,13 @@ def _outcomes(params: Params, fin: _Finished, crit: dict[str, np.ndarray]) -> pd
     if crit["pos"].size:
         pos = crit["pos"]
         care = care_times(
-            params, s.keys[pos], crit["index"], crit["wound_t"], s.end_t[pos], ended[pos], s.first_entry_t[pos]
+            params,
+            s.keys[pos],
+            crit["index"],
+            crit["wound_t"],
+            s.end_t[pos],
+            ended[pos],
+            s.first_entry_t[pos],
         )
         dies = crit["wound_t"] + crit["survival_s"] < care
         died = np.bincount(pos, weights=dies, minlength=r).astype(np.int64)
@@ -151,7 +158,9 @@ def run_chunk(
 
     fin = _Finished(
         state=_concat_states([f.state for f in finished]),
-        draws=Draws(**{k: np.concatenate([getattr(f.draws, k) for f in finished]) for k in Draws.__dataclass_fields__}),
+        draws=Draws(
+            **{k: np.concatenate([getattr(f.draws, k) for f in finished]) for k in Draws.__dataclass_fields__}
+        ),
     )
     # map critical events to positions in ``fin``
     pos_of = {int(rp): i for i, rp in enumerate(fin.state.rep)}
@@ -168,7 +177,7 @@ def run_chunk(
 
 def _concat_states(states: list[State]) -> State:
     first = states[0]
-    fields = {}
+    fields: dict[str, Any] = {}
     for name in State.__dataclass_fields__:
         v = getattr(first, name)
         fields[name] = np.concatenate([getattr(x, name) for x in states]) if isinstance(v, np.ndarray) else v
@@ -190,7 +199,7 @@ def simulate(
     replications: int,
     *,
     first_rep: int = 0,
-    chunk_size: int = 1000,
+    chunk_size: int = 2500,
     workers: int | None = 1,
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
@@ -202,7 +211,7 @@ def simulate(
     """
     parts = list(chunks(replications, chunk_size, first_rep))
     results: list[pd.DataFrame] = []
-    n_workers = os.cpu_count() or 1 if not workers else workers
+    n_workers = workers if workers else os.cpu_count() or 1
     own: Executor | None = None
     if executor is None and n_workers > 1 and len(parts) > 1:
         own = executor = ProcessPoolExecutor(max_workers=min(n_workers, len(parts)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,9 @@ OPEN_STATES = (UNAWARE, LOCKING, HIDING, EVACUATING, FIRE_EVAC)
 NOT_ARRIVED, ON_SCENE, INSIDE, DOWN = range(4)
 
 # End reasons
-ONGOING, SUICIDE_BEFORE_POLICE, SUICIDE_POLICE_ON_SCENE, FLED, CITIZENS, POLICE_SHOT, POLICE_ARRESTED = range(7)
+ONGOING, SUICIDE_BEFORE_POLICE, SUICIDE_POLICE_ON_SCENE, FLED, CITIZENS, POLICE_SHOT, POLICE_ARRESTED = range(
+    7
+)
 END_REASON_NAMES = (
     "ongoing",
     "suicide_before_police",
@@ -107,21 +110,19 @@ class State:
 
     def copy(self) -> State:
         """A deep copy of every array (so a step never mutates its input)."""
-        return State(
-            **{
-                f.name: (v.copy() if isinstance(v := getattr(self, f.name), np.ndarray) else v)
-                for f in dataclasses.fields(self)
-            }
-        )
+        out: dict[str, Any] = {
+            f.name: (v.copy() if isinstance(v := getattr(self, f.name), np.ndarray) else v)
+            for f in dataclasses.fields(self)
+        }
+        return State(**out)
 
     def take(self, idx: np.ndarray) -> State:
         """The replications at ``idx`` (bool mask or indices)."""
-        return State(
-            **{
-                f.name: (v[idx] if isinstance(v := getattr(self, f.name), np.ndarray) else v)
-                for f in dataclasses.fields(self)
-            }
-        )
+        out: dict[str, Any] = {
+            f.name: (v[idx] if isinstance(v := getattr(self, f.name), np.ndarray) else v)
+            for f in dataclasses.fields(self)
+        }
+        return State(**out)
 
     def in_building(self) -> np.ndarray:
         """Unhurt people still inside, per replication."""

@@ -104,7 +104,9 @@ def _choose(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.where(total > 0, idx, -1)
 
 
-def step(state: State, params: Params, draws: Draws, tab: Tables | None = None) -> tuple[State, CriticalEvents]:
+def step(
+    state: State, params: Params, draws: Draws, tab: Tables | None = None
+) -> tuple[State, CriticalEvents]:
     """Advance every replication by one tick (docs/model.md, steps 1-12)."""
     tab = tab or tables(params)
     s = state.copy()
@@ -141,7 +143,9 @@ def step(state: State, params: Params, draws: Draws, tab: Tables | None = None) 
         )
         next_backup = pending.min(axis=1) if pending.shape[1] else np.full(r, np.inf)
         tac_arrival = (
-            np.where(tab.tactical[None, :], arrival, np.inf).min(axis=1) if tab.tactical.any() else np.full(r, np.inf)
+            np.where(tab.tactical[None, :], arrival, np.inf).min(axis=1)
+            if tab.tactical.any()
+            else np.full(r, np.inf)
         )
         enter = on_scene & (
             (code == D_SOLO)
@@ -213,17 +217,18 @@ def step(state: State, params: Params, draws: Draws, tab: Tables | None = None) 
             s.g_state[at_exit] = OUT
         pick = moving & ~at_exit & (s.g_next < 0)
         if pick.any():
+            pr, pg = np.nonzero(pick)
+            sp = s.g_space[pr, pg]
             exits = b.exits
-            d_ge = b.dist[s.g_space][:, :, exits]  # [R, G, E]
-            d_te = b.dist[gfs][:, exits]  # [R, E]
-            score = d_ge + params.avoid_penalty_m * (d_te[:, None, :] <= d_ge)
-            away = exits[np.argmin(score, axis=2)]
-            nearest = tab.nearest_exit[s.g_space]
-            use_away = (s.g_state == EVACUATING) & heard[:, None]
-            target = np.where(use_away, away, nearest)
-            nxt = b.next_hop[s.g_space, target]
-            s.g_next[pick] = nxt[pick]
-            s.g_eta[pick] = tab.leg_time_group[s.g_space, nxt][pick]
+            d_ge = b.dist[sp][:, exits]  # [n, E]
+            d_te = b.dist[gfs[pr]][:, exits]
+            score = d_ge + params.avoid_penalty_m * (d_te <= d_ge)
+            away = exits[np.argmin(score, axis=1)]
+            use_away = (s.g_state[pr, pg] == EVACUATING) & heard[pr]
+            target = np.where(use_away, away, tab.nearest_exit[sp])
+            nxt = b.next_hop[sp, target]
+            s.g_next[pr, pg] = nxt
+            s.g_eta[pr, pg] = tab.leg_time_group[sp, nxt]
 
     # 9 (positions at the start of movement). engagement
     inside = s.u_status == INSIDE
@@ -243,10 +248,11 @@ def step(state: State, params: Params, draws: Draws, tab: Tables | None = None) 
         arr = transit & (s.a_eta <= 0)
         if arr.any():
             # a room locked while the attacker walked to it stays shut: it turns back and chooses again
-            blocked = arr & _locked_rooms(s, params.n_spaces)[rows, np.maximum(s.a_next, 0)]
+            ia = np.flatnonzero(arr)
+            blocked = ia[_locked_rooms(s, params.n_spaces, ia)[np.arange(ia.size), s.a_next[ia]]]
             s.a_next[blocked] = -1
             s.a_eta[blocked] = 0.0
-            arr &= ~blocked
+            arr[blocked] = False
         s.a_space[arr] = s.a_next[arr]
         s.a_next[arr] = -1
         s.a_arrived_at[arr] = t
@@ -254,17 +260,19 @@ def step(state: State, params: Params, draws: Draws, tab: Tables | None = None) 
         still = amove & (s.a_next < 0)
         open_here = _open_here(s)
         leave = still & (
-            ((t >= s.a_arrived_at + params.dwell_min_s) & (open_here == 0)) | (t >= s.a_arrived_at + params.dwell_max_s)
+            ((t >= s.a_arrived_at + params.dwell_min_s) & (open_here == 0))
+            | (t >= s.a_arrived_at + params.dwell_max_s)
         )
         if leave.any():
-            locked_room = _locked_rooms(s, params.n_spaces)
-            w = tab.move_mask[s.a_space] & ~locked_room
-            w = w * np.where(s.a_visited, 1.0, params.w_unvisited)
-            u = rng.uniform(s.keys, k, rng.S_ATTACKER_MOVE, 1)[:, 0]
+            il = np.flatnonzero(leave)
+            w = tab.move_mask[s.a_space[il]] & ~_locked_rooms(s, params.n_spaces, il)
+            w = w * np.where(s.a_visited[il], 1.0, params.w_unvisited)
+            u = rng.uniform(s.keys[il], k, rng.S_ATTACKER_MOVE, 1)[:, 0]
             choice = _choose(w, u)
-            go = leave & (choice >= 0)
-            s.a_next[go] = choice[go]
-            s.a_eta[go] = tab.leg_time_attacker[s.a_space[go], choice[go]]
+            go = choice >= 0
+            ig = il[go]
+            s.a_next[ig] = choice[go]
+            s.a_eta[ig] = tab.leg_time_attacker[s.a_space[ig], choice[go]]
 
     # 8. officer movement
     omove = inside & ~engaged & act[:, None]
@@ -286,13 +294,13 @@ def step(state: State, params: Params, draws: Draws, tab: Tables | None = None) 
             s.u_eta[head] = tab.leg_time_officer[usp, nxt][head]
             search = has_target & (s.u_space == target)
             if search.any():
-                u = rng.uniform(s.keys, k, rng.S_OFFICER_SEARCH, params.n_units)
-                for j in np.flatnonzero(search.any(axis=0)):
-                    m = search[:, j]
-                    choice = _choose(tab.move_mask[usp[:, j]].astype(np.float64), u[:, j])
-                    ok = m & (choice >= 0)
-                    s.u_next[ok, j] = choice[ok]
-                    s.u_eta[ok, j] = tab.leg_time_officer[usp[ok, j], choice[ok]]
+                sr, sj = np.nonzero(search)
+                u = rng.uniform(s.keys[sr], k, rng.S_OFFICER_SEARCH, params.n_units)[np.arange(sr.size), sj]
+                here = usp[sr, sj]
+                choice = _choose(tab.move_mask[here].astype(np.float64), u)
+                ok = choice >= 0
+                s.u_next[sr[ok], sj[ok]] = choice[ok]
+                s.u_eta[sr[ok], sj[ok]] = tab.leg_time_officer[here[ok], choice[ok]]
 
     # 10. fire
     ready = act & (t >= s.a_reload_until)
@@ -301,61 +309,69 @@ def step(state: State, params: Params, draws: Draws, tab: Tables | None = None) 
     crit_idx: list[np.ndarray] = []
     crit_surv: list[np.ndarray] = []
     at_officers = ready & any_engaged
-    if at_officers.any():
-        uh = rng.uniform(s.keys, k, rng.S_OFFICER_HIT, params.n_units)
-        uk = rng.uniform(s.keys, k, rng.S_OFFICER_KILLED, params.n_units)
-        hit = engaged & at_officers[:, None] & (uh < _hazard_p(params.officer_hit_h * params.officer_hit_factor, dt))
-        s.u_status[hit] = DOWN
-        s.officers_shot[...] += hit.sum(axis=1).astype(np.int32)
-        s.officers_killed[...] += (hit & (uk < params.p_officer_killed)).sum(axis=1).astype(np.int32)
-        fired |= at_officers
+    io = np.flatnonzero(at_officers)
+    if io.size:
+        uh = rng.uniform(s.keys[io], k, rng.S_OFFICER_HIT, params.n_units)
+        uk = rng.uniform(s.keys[io], k, rng.S_OFFICER_KILLED, params.n_units)
+        hit = engaged[io] & (uh < _hazard_p(params.officer_hit_h * params.officer_hit_factor, dt))
+        st = s.u_status[io]
+        st[hit] = DOWN
+        s.u_status[io] = st
+        s.officers_shot[io] += hit.sum(axis=1).astype(np.int32)
+        s.officers_killed[io] += (hit & (uk < params.p_officer_killed)).sum(axis=1).astype(np.int32)
+        fired[io] = True
     at_people = ready & ~any_engaged
     if at_people.any():
         open_t, window_t = _targets(s, params)
-        has_open = open_t.any(axis=1)
+        has_open = np.asarray(open_t.any(axis=1))
         has_any = (has_open | window_t.any(axis=1)) & at_people
-        if has_any.any():
-            lam = params.fire_rate * dt * np.where(has_open, 1.0, params.window_fire_factor)
-            u = rng.uniform(s.keys, k, rng.S_SHOTS, 1)[:, 0]
-            n = rng.poisson(u, lam, params.max_shots_per_tick)
-            n = np.where(has_any, np.minimum(n, s.a_rounds), 0)
+        ix = np.flatnonzero(has_any)
+        if ix.size:
+            keys = s.keys[ix]
+            lam = params.fire_rate * dt * np.where(has_open[ix], 1.0, params.window_fire_factor)
+            u = rng.uniform(keys, k, rng.S_SHOTS, 1)[:, 0]
+            n = np.minimum(rng.poisson(u, lam, params.max_shots_per_tick), s.a_rounds[ix])
             cap = params.max_shots_per_tick
-            ut = rng.uniform(s.keys, k, rng.S_SHOT_TARGET, cap)
-            uhit = rng.uniform(s.keys, k, rng.S_SHOT_HIT, cap)
-            uo = rng.uniform(s.keys, k, rng.S_SHOT_OUTCOME, cap)
-            us = rng.uniform(s.keys, k, rng.S_SHOT_SURVIVAL, 2 * cap)
-            factor = np.where(open_t, 1.0, params.window_hit_factor)
-            targets = open_t | window_t
+            ut = rng.uniform(keys, k, rng.S_SHOT_TARGET, cap)
+            uhit = rng.uniform(keys, k, rng.S_SHOT_HIT, cap)
+            uo = rng.uniform(keys, k, rng.S_SHOT_OUTCOME, cap)
+            us = rng.uniform(keys, k, rng.S_SHOT_SURVIVAL, 2 * cap)
+            factor = np.where(open_t[ix], 1.0, params.window_hit_factor)
+            targets = open_t[ix] | window_t[ix]
+            count = s.g_count[ix]
+            sub = np.arange(ix.size)
+            p_crit = params.p_kill + (1 - params.p_kill) * params.p_critical
             for j in range(int(n.max(initial=0))):
-                shoot = n > j
-                w = np.where(targets, s.g_count, 0).astype(np.float64)
+                w = np.where(targets, count, 0).astype(np.float64)
                 gsel = _choose(w, ut[:, j])
-                shoot &= gsel >= 0
                 gi = np.maximum(gsel, 0)
-                f = factor[rows, gi]
-                hit = shoot & (uhit[:, j] < params.p_hit * f)
+                hit = (n > j) & (gsel >= 0) & (uhit[:, j] < params.p_hit * factor[sub, gi])
                 if not hit.any():
                     continue
-                s.g_count[rows[hit], gi[hit]] -= 1
+                count[sub[hit], gi[hit]] -= 1
                 dead = hit & (uo[:, j] < params.p_kill)
-                crit = hit & ~dead & (uo[:, j] < params.p_kill + (1 - params.p_kill) * params.p_critical)
-                light = hit & ~dead & ~crit
-                s.killed[...] += dead.astype(np.int32)
-                s.wounded_light[...] += light.astype(np.int32)
+                crit = hit & ~dead & (uo[:, j] < p_crit)
+                s.killed[ix] += dead.astype(np.int32)
+                s.wounded_light[ix] += (hit & ~dead & ~crit).astype(np.int32)
                 if crit.any():
                     surv = rng.lognormal(
-                        us[:, 2 * j], us[:, 2 * j + 1], params.critical_survival_median_s, params.critical_survival_sigma
+                        us[crit, 2 * j],
+                        us[crit, 2 * j + 1],
+                        params.critical_survival_median_s,
+                        params.critical_survival_sigma,
                     )
-                    crit_pos.append(rows[crit])
-                    crit_idx.append(s.n_critical[crit].copy())
-                    crit_surv.append(surv[crit])
-                    s.n_critical[...] += crit.astype(np.int32)
-            s.shots[...] += n.astype(np.int32)
-            s.a_rounds[...] -= n.astype(np.int32)
-            empty = s.a_rounds <= 0
+                    pos = ix[crit]
+                    crit_pos.append(pos)
+                    crit_idx.append(s.n_critical[pos].copy())
+                    crit_surv.append(surv)
+                    s.n_critical[pos] += 1
+            s.g_count[ix] = count
+            s.shots[ix] += n.astype(np.int32)
+            s.a_rounds[ix] -= n.astype(np.int32)
+            empty = ix[s.a_rounds[ix] <= 0]
             s.a_reload_until[empty] = t + params.reload_s
             s.a_rounds[empty] = params.magazine
-            fired |= n > 0
+            fired[ix[n > 0]] = True
     if fired.any():
         s.last_gf_t[fired] = t
         s.last_gf_space[fired] = s.a_space[fired]
@@ -448,13 +464,14 @@ def _targets(s: State, params: Params) -> tuple[np.ndarray, np.ndarray]:
     return open_t, window_t
 
 
-def _locked_rooms(s: State, n_spaces: int) -> np.ndarray:
-    """[R, S] whether each space holds a locked group."""
-    locked = (s.g_state == LOCKED) | (s.g_state == LOCKED_HC)
-    out = np.zeros((s.rep.shape[0], n_spaces), dtype=bool)
+def _locked_rooms(s: State, n_spaces: int, rows: np.ndarray) -> np.ndarray:
+    """[len(rows), S] whether each space holds a locked group, for the replications at ``rows``."""
+    st = s.g_state[rows]
+    locked = (st == LOCKED) | (st == LOCKED_HC)
+    out = np.zeros((rows.shape[0], n_spaces), dtype=bool)
     rr, gg = np.nonzero(locked)
-    out[rr, s.g_space[rr, gg]] = True
+    out[rr, s.g_space[rows][rr, gg]] = True
     return out
 
 
-__all__ = ["CriticalEvents", "Tables", "step", "tables", "OUT", "HIDING"]
+__all__ = ["HIDING", "OUT", "CriticalEvents", "Tables", "step", "tables"]

@@ -104,7 +104,9 @@ def build(
     try:
         bspec = apply_overrides(bspec, bsec)
     except (ValueError, ValidationError) as exc:
-        raise _err(str(exc).splitlines()[0] if str(exc) else repr(exc), source, text, ("building", "spaces")) from exc
+        raise _err(
+            str(exc).splitlines()[0] if str(exc) else repr(exc), source, text, ("building", "spaces")
+        ) from exc
     graph = compile_building(bspec)
     if spec.attacker.entry_space is not None:
         if spec.attacker.entry_space not in graph.space_ids:
@@ -116,7 +118,9 @@ def build(
                 ("attacker", "entry_space"),
             )
         if graph.kind[graph.index(spec.attacker.entry_space)] != EXIT_CODE:
-            raise _err(f"{spec.attacker.entry_space!r} is not an exit", source, text, ("attacker", "entry_space"))
+            raise _err(
+                f"{spec.attacker.entry_space!r} is not an exit", source, text, ("attacker", "entry_space")
+            )
     if int(graph.occupants.sum()) == 0:
         raise _err("the building has no occupants", source, text, ("building",))
     cal = calibration or load_calibration()

@@ -37,7 +37,7 @@ def _time_or_never(v: Any) -> float | None:
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise ValueError('must be a number of seconds (>= 0) or "never"')
     if v < 0:
-        raise ValueError("must be >= 0 seconds (or \"never\")")
+        raise ValueError('must be >= 0 seconds (or "never")')
     return float(v)
 
 
@@ -55,7 +55,9 @@ class BuildingSection(Strict):
     """Which building: a built-in template by name, or a JSON/TOML graph file, with overrides."""
 
     template: str | None = Field(default=None, description="built-in template name")
-    file: str | None = Field(default=None, description="path to a building JSON/TOML file, relative to the scenario")
+    file: str | None = Field(
+        default=None, description="path to a building JSON/TOML file, relative to the scenario"
+    )
     hard_corners: bool | None = Field(
         default=None, description="override: every lockable room has (true) or lacks (false) a hard corner"
     )
@@ -71,14 +73,22 @@ class BuildingSection(Strict):
 
 
 class OccupantsSection(Strict):
-    group_size_max: int = Field(default=40, ge=1, le=1000, json_schema_extra=src("assumption: a class with its teacher"))
+    group_size_max: int = Field(
+        default=40, ge=1, le=1000, json_schema_extra=src("assumption: a class with its teacher")
+    )
     reaction_median_s: float = Field(default=10.0, gt=0, json_schema_extra=src("assumption: 5-30 s"))
     reaction_sigma: float = Field(default=0.5, ge=0, le=3)
     p_lockdown: float = Field(
-        default=0.9, ge=0, le=1, json_schema_extra=src("assumption: share of alerted classes that lock down, 0.6-1")
+        default=0.9,
+        ge=0,
+        le=1,
+        json_schema_extra=src("assumption: share of alerted classes that lock down, 0.6-1"),
     )
     p_evacuate_open: float = Field(
-        default=0.8, ge=0, le=1, json_schema_extra=src("assumption: share of alerted groups in open spaces that flee")
+        default=0.8,
+        ge=0,
+        le=1,
+        json_schema_extra=src("assumption: share of alerted groups in open spaces that flee"),
     )
     lock_time_min_s: float = Field(default=5.0, ge=0, json_schema_extra=src("assumption"))
     lock_time_max_s: float = Field(default=30.0, ge=0, json_schema_extra=src("assumption"))
@@ -95,9 +105,15 @@ class OccupantsSection(Strict):
 
 
 class AlertingSection(Strict):
-    lockdown_at_s: OptionalTime = Field(default=60.0, description='seconds after the attack starts, or "never"')
-    fire_alarm_at_s: OptionalTime = Field(default=None, description='seconds after the attack starts, or "never"')
-    hear_hops: int = Field(default=3, ge=0, le=50, json_schema_extra=src("assumption: gunfire heard within 2-5 spaces"))
+    lockdown_at_s: OptionalTime = Field(
+        default=60.0, description='seconds after the attack starts, or "never"'
+    )
+    fire_alarm_at_s: OptionalTime = Field(
+        default=None, description='seconds after the attack starts, or "never"'
+    )
+    hear_hops: int = Field(
+        default=3, ge=0, le=50, json_schema_extra=src("assumption: gunfire heard within 2-5 spaces")
+    )
 
     @field_validator("lockdown_at_s", "fire_alarm_at_s", mode="before")
     @classmethod
@@ -106,9 +122,13 @@ class AlertingSection(Strict):
 
 
 class AttackerSection(Strict):
-    weapon: Weapon = Field(default="handgun", json_schema_extra=src("ALERRT 2000-2012: pistol 0.59, rifle 0.26"))
+    weapon: Weapon = Field(
+        default="handgun", json_schema_extra=src("ALERRT 2000-2012: pistol 0.59, rifle 0.26")
+    )
     entry_space: str | None = Field(default=None, description="exit space where the attacker enters")
-    speed_mps: float = Field(default=1.4, gt=0, le=10, json_schema_extra=src("assumption: walking 1.2-1.6 m/s"))
+    speed_mps: float = Field(
+        default=1.4, gt=0, le=10, json_schema_extra=src("assumption: walking 1.2-1.6 m/s")
+    )
     dwell_min_s: float = Field(default=10.0, ge=0, json_schema_extra=src("assumption"))
     dwell_max_s: float = Field(default=60.0, ge=0, json_schema_extra=src("assumption"))
     w_unvisited: float = Field(default=3.0, gt=0, json_schema_extra=src("assumption"))
@@ -124,7 +144,9 @@ class DoctrineSpec(Strict):
     """A response doctrine: when an armed officer on scene enters the building."""
 
     kind: DoctrineKind = "backup_eta_rule"
-    threshold_s: float = Field(default=60.0, ge=0, description="backup_eta_rule: wait only if backup is this close")
+    threshold_s: float = Field(
+        default=60.0, ge=0, description="backup_eta_rule: wait only if backup is this close"
+    )
     n: int = Field(default=4, ge=1, le=100, description="wait_for_n: officers needed before entering")
     delay_s: float = Field(default=120.0, ge=0, description="hesitate: delay after arrival")
 
@@ -133,7 +155,9 @@ class SroSection(Strict):
     present: bool = True
     armed: bool = True
     weapon: Weapon = "handgun"
-    response_median_s: float = Field(default=60.0, gt=0, json_schema_extra=src("assumption: 30-180 s on campus"))
+    response_median_s: float = Field(
+        default=60.0, gt=0, json_schema_extra=src("assumption: 30-180 s on campus")
+    )
     response_sigma: float = Field(default=0.5, ge=0, le=3)
     calls_lockdown: bool = Field(default=True, description="the SRO announces the lockdown on arrival")
     lockdown_delay_s: float = Field(default=10.0, ge=0)
@@ -154,7 +178,9 @@ class PatrolSection(Strict):
 class TacticalSection(Strict):
     enabled: bool = True
     size: int = Field(default=4, ge=1, le=50)
-    median_s: float = Field(default=2400.0, gt=0, json_schema_extra=src("assumption: 20-60 min after the call"))
+    median_s: float = Field(
+        default=2400.0, gt=0, json_schema_extra=src("assumption: 20-60 min after the call")
+    )
     sigma: float = Field(default=0.3, ge=0, le=3)
 
 

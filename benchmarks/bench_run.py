@@ -1,0 +1,81 @@
+"""Benchmark: the default scenario at 10,000 replications, wall time and peak memory.
+
+Run: ``python benchmarks/bench_run.py [--replications N] [--workers W] [--chunk-size C] [--no-write]``.
+Appends a row to docs/benchmarks.md with the machine and the date. Peak memory is the maximum resident
+set size of this process and of its worker processes (``resource.getrusage``), in MiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+from responsesim.api import code_version
+from responsesim.engine.run import simulate
+from responsesim.scenario.load import load_scenario
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+HEADER = """# Benchmarks
+
+Written by the scripts in `benchmarks/` (each row: one run of the script on the machine named). Targets
+(issue 2): default scenario, 10,000 replications, under 30 s on 2 cores, peak memory under 2 GiB.
+
+## `benchmarks/bench_run.py`: default scenario
+
+| date (UTC) | machine | cores | replications | workers | chunk | wall time (s) | replications/s \
+| peak RSS parent / worker (MiB) | deaths mean | code |
+|---|---|---|---|---|---|---|---|---|---|---|
+"""
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    py = platform.python_version()
+    return f"{platform.system()} {platform.machine()}, {cpu}, Python {py}, numpy {np.__version__}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--replications", type=int, default=10_000)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--chunk-size", type=int, default=2500)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+
+    sc = load_scenario()
+    simulate(sc.params, 50, workers=1)  # warm-up (imports, caches)
+    t0 = time.perf_counter()
+    df = simulate(sc.params, args.replications, workers=args.workers, chunk_size=args.chunk_size)
+    wall = time.perf_counter() - t0
+    self_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    row = (
+        f"| {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} | {machine()} | {os.cpu_count()} "
+        f"| {args.replications:,} | "
+        f"{args.workers} | {args.chunk_size} | {wall:.1f} | {args.replications / wall:,.0f} | "
+        f"{self_mib:.0f} / {child_mib:.0f} | {df.deaths.mean():.2f} | {code_version()} |\n"
+    )
+    print(row, end="")
+    if not args.no_write:
+        if not DOC.exists():
+            DOC.write_text(HEADER)
+        with DOC.open("a") as f:
+            f.write(row)
+
+
+if __name__ == "__main__":
+    main()
