@@ -70,7 +70,7 @@ def _table(res: RunResult) -> Table:
             f"; scenario {sc.source} sha256 {sc.sha256[:12]}"
         ),
     )
-    t.add_column("outcome")
+    t.add_column("outcome", min_width=28)
     t.add_column("mean", justify="right")
     t.add_column("95% CI", justify="right")
     t.add_column("median", justify="right")

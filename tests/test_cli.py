@@ -1,0 +1,106 @@
+"""The `responsesim run` command end to end: table, JSON keys, DuckDB output, bad input (exit 2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+from typer.testing import CliRunner
+
+from responsesim.cli import app
+from responsesim.engine.run import OUTCOME_COLUMNS
+
+runner = CliRunner()
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+METRICS = {
+    "killed",
+    "died_awaiting_care",
+    "deaths",
+    "wounded",
+    "evacuated",
+    "attack_duration_s",
+    "first_entry_s",
+    "officers_shot",
+    "ended_before_police",
+}
+
+
+def test_run_default_prints_table() -> None:
+    res = runner.invoke(app, ["run", "-n", "60", "--workers", "1"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    for label in (
+        "killed at once",
+        "died awaiting care",
+        "attack duration",
+        "officers shot",
+        "95% CI",
+        "IQR",
+    ):
+        assert label in res.output
+
+
+def test_run_json_has_documented_keys_and_out_writes_rows(tmp_path: Path) -> None:
+    out = tmp_path / "runs.duckdb"
+    res = runner.invoke(
+        app, ["run", "-n", "80", "--seed", "5", "--json", "--out", str(out), "--workers", "1"]
+    )
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.stdout)
+    assert set(obj["metrics"]) == METRICS
+    for m in obj["metrics"].values():
+        assert {"mean", "ci_low", "ci_high", "median", "q25", "q75", "n", "n_missing"} <= set(m)
+    assert obj["replications"] == 80 and obj["seed"] == 5
+    assert abs(sum(v["share"] for v in obj["end_reasons"].values()) - 1) < 1e-9
+    with duckdb.connect(str(out), read_only=True) as con:
+        n = con.execute("select count(*) from replications where run_id = ?", [obj["run_id"]]).fetchone()
+        cols = [r[0] for r in con.execute("describe replications").fetchall()]
+        deaths_mean = con.execute("select avg(deaths) from replications").fetchone()
+    assert n is not None and n[0] == 80
+    assert set(OUTCOME_COLUMNS) <= set(cols)
+    assert deaths_mean is not None
+    assert abs(deaths_mean[0] - obj["metrics"]["deaths"]["mean"]) < 1e-9
+
+
+def test_same_seed_same_json_whatever_workers() -> None:
+    a = runner.invoke(app, ["run", "-n", "120", "--json", "--workers", "1", "--chunk-size", "50"])
+    b = runner.invoke(app, ["run", "-n", "120", "--json", "--workers", "2", "--chunk-size", "40"])
+    assert a.exit_code == 0 and b.exit_code == 0
+    assert json.loads(a.stdout)["metrics"] == json.loads(b.stdout)["metrics"]
+
+
+def test_examples_run() -> None:
+    files = sorted(EXAMPLES.glob("*.toml"))
+    assert len(files) >= 4
+    for f in files:
+        res = runner.invoke(app, ["run", str(f), "-n", "30", "--json", "--workers", "1"])
+        assert res.exit_code == 0, (f, res.output)
+
+
+def test_bad_scenario_exits_2_names_file_field_line_and_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\n\n[alerting]\nlockdown_at_s = -5\n')
+    out = tmp_path / "out.duckdb"
+    res = runner.invoke(app, ["run", str(bad), "--out", str(out)])
+    assert res.exit_code == 2
+    msg = " ".join(res.output.split())
+    assert f"{bad}:4" in msg and "alerting.lockdown_at_s" in msg
+    assert not out.exists()
+
+
+def test_unknown_key_and_bad_entry_space(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[responders.patrol]\ncount = 3\nspeed = 2\n")
+    res = runner.invoke(app, ["run", str(bad)])
+    assert res.exit_code == 2
+    assert "responders.patrol.speed" in res.output and "unknown key" in res.output
+    bad.write_text('[attacker]\nentry_space = "roof"\n')
+    res = runner.invoke(app, ["run", str(bad)])
+    assert res.exit_code == 2
+    assert "attacker.entry_space" in res.output and ":2" in res.output
+
+
+def test_bad_replications_exit_2() -> None:
+    res = runner.invoke(app, ["run", "-n", "0"])
+    assert res.exit_code == 2
+    assert "replications" in res.output
