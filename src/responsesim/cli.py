@@ -168,5 +168,24 @@ def run_cmd(
         console.print(f"wrote {n:,} replications to {out} (run {run_id})", highlight=False)
 
 
+@app.command("params")
+def params_cmd(
+    as_markdown: Annotated[bool, typer.Option("--markdown", help="print a Markdown table")] = False,
+) -> None:
+    """List every model parameter with its default, unit and source (or 'assumption')."""
+    from responsesim.report.parameters import markdown, parameter_rows
+
+    rows = parameter_rows()
+    if as_markdown:
+        sys.stdout.write(markdown(rows))
+        return
+    t = Table(title="model parameters")
+    for col in ("parameter", "default", "unit", "source"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r.name, r.value, r.unit, r.source)
+    Console().print(t)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -29,6 +29,49 @@ PROBABILITIES = {
 }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class ParamInfo:
+    """What a calibrated parameter means: unit, plausible range (the calibration prior), source."""
+
+    unit: str
+    low: float
+    high: float
+    source: str
+    fit: bool = True  # fitted by `responsesim calibrate` (False: fixed at its value)
+
+
+A = "assumption"
+PARAMETER_INFO: dict[str, ParamInfo] = {
+    "fire_rate_handgun": ParamInfo("shots/s", 0.3, 2.0, A + "; calibrated to casualties"),
+    "fire_rate_rifle": ParamInfo("shots/s", 0.5, 3.0, A + "; calibrated"),
+    "magazine_handgun": ParamInfo("rounds", 10, 17, "typical pistol magazine", fit=False),
+    "magazine_rifle": ParamInfo("rounds", 20, 30, "typical rifle magazine", fit=False),
+    "reload_s": ParamInfo("s", 3.0, 15.0, A, fit=False),
+    "p_hit": ParamInfo("probability", 0.1, 0.6, A + "; calibrated"),
+    "window_hit_factor": ParamInfo("factor", 0.1, 0.6, A, fit=False),
+    "window_fire_factor": ParamInfo("factor", 0.2, 1.0, A, fit=False),
+    "p_kill_handgun": ParamInfo("probability", 0.15, 0.6, A + "; calibrated to deaths/wounded ratio"),
+    "p_kill_rifle": ParamInfo("probability", 0.25, 0.75, A, fit=False),
+    "p_critical": ParamInfo("probability", 0.2, 0.6, A, fit=False),
+    "critical_survival_median_s": ParamInfo("s", 600.0, 3600.0, A + " (hemorrhage without care)", fit=False),
+    "critical_survival_sigma": ParamInfo("log-sd", 0.3, 1.5, A, fit=False),
+    "self_term_h": ParamInfo("1/s", 1e-4, 5e-3, A + "; calibrated to the ending mix"),
+    "police_scene_mult": ParamInfo("factor", 1.0, 10.0, A + "; calibrated", fit=False),
+    "police_near_mult": ParamInfo("factor", 3.0, 100.0, A + "; calibrated to suicide on police arrival"),
+    "flee_h": ParamInfo("1/s", 1e-4, 5e-3, A + "; calibrated to the ending mix"),
+    "citizen_h": ParamInfo("1/s", 1e-4, 1e-2, "FBI 2000-2013: 21 of 160 restrained by citizens; calibrated"),
+    "reload_mult": ParamInfo("factor", 1.0, 10.0, A, fit=False),
+    "barricade_h": ParamInfo("1/s", 0.0, 1e-3, A, fit=False),
+    "officer_stop_h": ParamInfo("1/s", 0.01, 0.5, A + "; calibrated to police endings and durations"),
+    "rifle_factor_officer": ParamInfo("factor", 1.0, 2.0, A, fit=False),
+    "officer_hit_h": ParamInfo("1/s", 0.002, 0.2, "FBI 2000-2013: officer shot in 21 of 45 engagements"),
+    "officer_hit_factor_rifle": ParamInfo("factor", 1.0, 3.0, A, fit=False),
+    "p_officer_killed": ParamInfo("probability", 0.1, 0.5, "FBI 2000-2013: 9 killed, 28 wounded", fit=False),
+    "p_police_shot": ParamInfo("probability", 0.2, 0.8, A + "; calibrated to shot vs arrested endings"),
+    "max_shots_per_tick": ParamInfo("shots", 4, 10, "truncation of the per-tick Poisson draw", fit=False),
+}
+
+
 class CalibrationError(ValueError):
     """A calibration file or a parameter override is invalid."""
 
