@@ -9,7 +9,7 @@ count and order never change a number.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +18,15 @@ import numpy as np
 import pandas as pd
 
 from responsesim.casualty import care_times
-from responsesim.engine.state import END_REASON_NAMES, ONGOING, Draws, State, draw_initial, initial_state
+from responsesim.engine.state import (
+    END_REASON_NAMES,
+    ONGOING,
+    Draws,
+    State,
+    draw_initial,
+    initial_state,
+    make_theta,
+)
 from responsesim.engine.step import CriticalEvents, step, tables
 from responsesim.scenario.compile import ROLE_NAMES, Params
 
@@ -125,13 +133,21 @@ def _outcomes(params: Params, fin: _Finished, crit: dict[str, np.ndarray]) -> pd
 
 
 def run_chunk(
-    params: Params, reps: np.ndarray, observer: Observer | None = None, compact_every: int = 16
+    params: Params,
+    reps: np.ndarray,
+    observer: Observer | None = None,
+    compact_every: int = 16,
+    theta: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
-    """Simulate the replications ``reps`` together; one outcome row per replication, in ``reps`` order."""
+    """Simulate the replications ``reps`` together; one outcome row per replication, in ``reps`` order.
+
+    ``theta`` optionally gives per-replication values (aligned with ``reps``) of engine parameters
+    (``scenario.compile.THETA_FIELDS``), e.g. a different calibration point for each replication.
+    """
     reps = np.asarray(reps, dtype=np.int64)
     tab = tables(params)
     state = initial_state(params, reps)
-    draws = draw_initial(params, state.keys)
+    draws = draw_initial(params, state.keys, make_theta(params, reps.shape[0], theta))
     finished: list[_Finished] = []
     ev: dict[str, list[np.ndarray]] = {"rep": [], "index": [], "wound_t": [], "survival_s": []}
 
@@ -158,9 +174,7 @@ def run_chunk(
 
     fin = _Finished(
         state=_concat_states([f.state for f in finished]),
-        draws=Draws(
-            **{k: np.concatenate([getattr(f.draws, k) for f in finished]) for k in Draws.__dataclass_fields__}
-        ),
+        draws=Draws.concat([f.draws for f in finished]),
     )
     # map critical events to positions in ``fin``
     pos_of = {int(rp): i for i, rp in enumerate(fin.state.rep)}

@@ -8,13 +8,14 @@ state codes, never removed, so every array keeps its shape for the whole run.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from responsesim.engine import rng
-from responsesim.scenario.compile import ROLE_PATROL, ROLE_SRO, ROLE_TACTICAL, Params
+from responsesim.scenario.compile import ROLE_PATROL, ROLE_SRO, ROLE_TACTICAL, THETA_FIELDS, Params
 
 # Group states (docs/model.md)
 UNAWARE, LOCKING, LOCKED, LOCKED_HC, HIDING, EVACUATING, FIRE_EVAC, OUT = range(8)
@@ -41,6 +42,43 @@ NO_ROLE = -1
 
 
 @dataclass(frozen=True)
+class Theta:
+    """Model parameters per replication ([R] arrays, names as ``scenario.compile.THETA_FIELDS``).
+
+    Usually every replication has the scenario's values; calibration and sweeps give each replication of a
+    batch its own values, so many parameter points run in one batch.
+    """
+
+    values: dict[str, np.ndarray]
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self.__dict__["values"][name]
+        except KeyError as exc:
+            raise AttributeError(name) from exc
+
+    def take(self, idx: np.ndarray) -> Theta:
+        return Theta({k: v[idx] for k, v in self.values.items()})
+
+    @staticmethod
+    def concat(parts: list[Theta]) -> Theta:
+        return Theta({k: np.concatenate([p.values[k] for p in parts]) for k in parts[0].values})
+
+
+def make_theta(params: Params, r: int, overrides: Mapping[str, np.ndarray] | None = None) -> Theta:
+    """The scenario's values broadcast to ``r`` replications, with per-replication ``overrides``."""
+    vals = {k: np.full(r, float(getattr(params, k))) for k in THETA_FIELDS}
+    for k, v in (overrides or {}).items():
+        if k not in vals:
+            raise KeyError(f"unknown engine parameter {k!r} (known: {', '.join(THETA_FIELDS)})")
+        arr = np.asarray(v, dtype=np.float64)
+        if arr.shape != (r,):
+            raise ValueError(f"{k}: expected {r} values, got shape {arr.shape}")
+        vals[k] = arr
+    return Theta(vals)
+
+
+@dataclass(frozen=True)
 class Draws:
     """Random values fixed at the start of each replication ([R, G] for groups, [R, U] for units)."""
 
@@ -50,9 +88,22 @@ class Draws:
     g_ulock: np.ndarray
     g_uhc: np.ndarray
     u_offset: np.ndarray  # arrival offset after the first shot (s); inf for none
+    theta: Theta  # per-replication model parameters
 
     def take(self, idx: np.ndarray) -> Draws:
-        return Draws(**{f.name: getattr(self, f.name)[idx] for f in dataclasses.fields(self)})
+        out: dict[str, Any] = {
+            f.name: getattr(self, f.name)[idx] for f in dataclasses.fields(self) if f.name != "theta"
+        }
+        return Draws(theta=self.theta.take(idx), **out)
+
+    @staticmethod
+    def concat(parts: list[Draws]) -> Draws:
+        out: dict[str, Any] = {
+            f.name: np.concatenate([getattr(p, f.name) for p in parts])
+            for f in dataclasses.fields(Draws)
+            if f.name != "theta"
+        }
+        return Draws(theta=Theta.concat([p.theta for p in parts]), **out)
 
 
 @dataclass(frozen=True)
@@ -129,8 +180,8 @@ class State:
         return np.asarray(self.g_count.sum(axis=1))
 
 
-def draw_initial(params: Params, keys: np.ndarray) -> Draws:
-    """Per-replication draws made once at the start (tick -1 streams)."""
+def draw_initial(params: Params, keys: np.ndarray, theta: Theta | None = None) -> Draws:
+    """Per-replication draws made once at the start (tick -1 streams), and the model parameters."""
     r = keys.shape[0]
     g = params.n_groups
     u = rng.uniform(keys, -1, rng.S_INIT_GROUP, 6 * g).reshape(r, g, 6)
@@ -169,6 +220,7 @@ def draw_initial(params: Params, keys: np.ndarray) -> Draws:
         g_ulock=u[..., 4],
         g_uhc=u[..., 5],
         u_offset=offset,
+        theta=theta if theta is not None else make_theta(params, r),
     )
 
 

@@ -313,12 +313,14 @@ def step(
     if io.size:
         uh = rng.uniform(s.keys[io], k, rng.S_OFFICER_HIT, params.n_units)
         uk = rng.uniform(s.keys[io], k, rng.S_OFFICER_KILLED, params.n_units)
-        hit = engaged[io] & (uh < _hazard_p(params.officer_hit_h * params.officer_hit_factor, dt))
+        th = draws.theta
+        p_off = _hazard_p(th.officer_hit_h[io] * th.officer_hit_factor[io], dt)
+        hit = engaged[io] & (uh < p_off[:, None])
         st = s.u_status[io]
         st[hit] = DOWN
         s.u_status[io] = st
         s.officers_shot[io] += hit.sum(axis=1).astype(np.int32)
-        s.officers_killed[io] += (hit & (uk < params.p_officer_killed)).sum(axis=1).astype(np.int32)
+        s.officers_killed[io] += (hit & (uk < th.p_officer_killed[io][:, None])).sum(axis=1).astype(np.int32)
         fired[io] = True
     at_people = ready & ~any_engaged
     if at_people.any():
@@ -328,7 +330,8 @@ def step(
         ix = np.flatnonzero(has_any)
         if ix.size:
             keys = s.keys[ix]
-            lam = params.fire_rate * dt * np.where(has_open[ix], 1.0, params.window_fire_factor)
+            th = draws.theta.take(ix)
+            lam = th.fire_rate * dt * np.where(has_open[ix], 1.0, th.window_fire_factor)
             u = rng.uniform(keys, k, rng.S_SHOTS, 1)[:, 0]
             n = np.minimum(rng.poisson(u, lam, params.max_shots_per_tick), s.a_rounds[ix])
             cap = params.max_shots_per_tick
@@ -336,20 +339,20 @@ def step(
             uhit = rng.uniform(keys, k, rng.S_SHOT_HIT, cap)
             uo = rng.uniform(keys, k, rng.S_SHOT_OUTCOME, cap)
             us = rng.uniform(keys, k, rng.S_SHOT_SURVIVAL, 2 * cap)
-            factor = np.where(open_t[ix], 1.0, params.window_hit_factor)
+            factor = np.where(open_t[ix], 1.0, th.window_hit_factor[:, None])
             targets = open_t[ix] | window_t[ix]
             count = s.g_count[ix]
             sub = np.arange(ix.size)
-            p_crit = params.p_kill + (1 - params.p_kill) * params.p_critical
+            p_crit = th.p_kill + (1 - th.p_kill) * th.p_critical
             for j in range(int(n.max(initial=0))):
                 w = np.where(targets, count, 0).astype(np.float64)
                 gsel = _choose(w, ut[:, j])
                 gi = np.maximum(gsel, 0)
-                hit = (n > j) & (gsel >= 0) & (uhit[:, j] < params.p_hit * factor[sub, gi])
+                hit = (n > j) & (gsel >= 0) & (uhit[:, j] < th.p_hit * factor[sub, gi])
                 if not hit.any():
                     continue
                 count[sub[hit], gi[hit]] -= 1
-                dead = hit & (uo[:, j] < params.p_kill)
+                dead = hit & (uo[:, j] < th.p_kill)
                 crit = hit & ~dead & (uo[:, j] < p_crit)
                 s.killed[ix] += dead.astype(np.int32)
                 s.wounded_light[ix] += (hit & ~dead & ~crit).astype(np.int32)
@@ -357,8 +360,8 @@ def step(
                     surv = rng.lognormal(
                         us[crit, 2 * j],
                         us[crit, 2 * j + 1],
-                        params.critical_survival_median_s,
-                        params.critical_survival_sigma,
+                        th.critical_survival_median_s[crit],
+                        th.critical_survival_sigma[crit],
                     )
                     pos = ix[crit]
                     crit_pos.append(pos)
@@ -369,7 +372,7 @@ def step(
             s.shots[ix] += n.astype(np.int32)
             s.a_rounds[ix] -= n.astype(np.int32)
             empty = ix[s.a_rounds[ix] <= 0]
-            s.a_reload_until[empty] = t + params.reload_s
+            s.a_reload_until[empty] = t + draws.theta.reload_s[empty]
             s.a_rounds[empty] = params.magazine
             fired[ix[n > 0]] = True
     if fired.any():
@@ -385,16 +388,17 @@ def step(
         usp = np.maximum(s.u_space, 0)
         near = ((s.u_status == INSIDE) & (b.hops[usp, s.a_space[:, None]] <= 2)).any(axis=1)
         scene = (((s.u_status == ON_SCENE) | (s.u_status == INSIDE)) & params.unit_armed[None, :]).any(axis=1)
-        mult = np.where(near, params.police_near_mult, np.where(scene, params.police_scene_mult, 1.0))
-        h_st = params.self_term_h * mult
-        h_flee = np.where(any_eng | s.a_barricaded, 0.0, params.flee_h)
+        th = draws.theta
+        mult = np.where(near, th.police_near_mult, np.where(scene, th.police_scene_mult, 1.0))
+        h_st = th.self_term_h * mult
+        h_flee = np.where(any_eng | s.a_barricaded, 0.0, th.flee_h)
         reloading = t < s.a_reload_until
         open_here = _open_here(s)
         h_cit = np.where(
-            (open_here > 0) & ~any_eng, params.citizen_h * np.where(reloading, params.reload_mult, 1.0), 0.0
+            (open_here > 0) & ~any_eng, th.citizen_h * np.where(reloading, th.reload_mult, 1.0), 0.0
         )
-        h_pol = (alive_eng * params.unit_weapon_factor[None, :]).sum(axis=1) * params.officer_stop_h
-        h_bar = np.where(b.lockable[s.a_space] & ~s.a_barricaded, params.barricade_h, 0.0)
+        h_pol = (alive_eng * params.unit_weapon_factor[None, :]).sum(axis=1) * th.officer_stop_h
+        h_bar = np.where(b.lockable[s.a_space] & ~s.a_barricaded, th.barricade_h, 0.0)
         hz = np.stack([h_st, h_flee, h_cit, h_pol, h_bar], axis=1) * act[:, None]
         total = hz.sum(axis=1)
         u = rng.uniform(s.keys, k, rng.S_END, 3)
@@ -407,7 +411,7 @@ def step(
             ends = event & (kind >= 0) & (kind < 4)
             arrived_police = np.isfinite(s.first_police_t)
             reason = np.select(
-                [kind == 0, kind == 1, kind == 2, u[:, 2] < params.p_police_shot],
+                [kind == 0, kind == 1, kind == 2, u[:, 2] < th.p_police_shot],
                 [
                     np.where(arrived_police, SUICIDE_POLICE_ON_SCENE, SUICIDE_BEFORE_POLICE),
                     np.full(r, FLED),

@@ -7,7 +7,9 @@ engine reads the pydantic models: everything it needs is here, in seconds, metre
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -134,6 +136,41 @@ class Params:
         return len(self.building.space_ids)
 
 
+THETA_FIELDS = (
+    "fire_rate", "p_hit", "window_hit_factor", "window_fire_factor", "p_kill", "p_critical",
+    "critical_survival_median_s", "critical_survival_sigma", "self_term_h", "police_scene_mult",
+    "police_near_mult", "flee_h", "citizen_h", "reload_mult", "barricade_h", "officer_stop_h",
+    "officer_hit_h", "officer_hit_factor", "p_officer_killed", "p_police_shot", "reload_s",
+)  # fmt: skip
+
+
+def engine_values(c: Mapping[str, Any], rifle: bool) -> dict[str, Any]:
+    """Engine parameters (THETA_FIELDS) from calibration values (floats or per-replication arrays)."""
+    return {
+        "fire_rate": c["fire_rate_rifle"] if rifle else c["fire_rate_handgun"],
+        "p_hit": c["p_hit"],
+        "window_hit_factor": c["window_hit_factor"],
+        "window_fire_factor": c["window_fire_factor"],
+        "p_kill": c["p_kill_rifle"] if rifle else c["p_kill_handgun"],
+        "p_critical": c["p_critical"],
+        "critical_survival_median_s": c["critical_survival_median_s"],
+        "critical_survival_sigma": c["critical_survival_sigma"],
+        "self_term_h": c["self_term_h"],
+        "police_scene_mult": c["police_scene_mult"],
+        "police_near_mult": c["police_near_mult"],
+        "flee_h": c["flee_h"],
+        "citizen_h": c["citizen_h"],
+        "reload_mult": c["reload_mult"],
+        "barricade_h": c["barricade_h"],
+        "officer_stop_h": c["officer_stop_h"],
+        "officer_hit_h": c["officer_hit_h"],
+        "officer_hit_factor": c["officer_hit_factor_rifle"] if rifle else 1.0,
+        "p_officer_killed": c["p_officer_killed"],
+        "p_police_shot": c["p_police_shot"],
+        "reload_s": c["reload_s"],
+    }
+
+
 def split_groups(occupants: np.ndarray, group_size_max: int) -> tuple[np.ndarray, np.ndarray]:
     """Split the people in each space into groups of at most ``group_size_max`` (as equal as possible)."""
     spaces: list[int] = []
@@ -215,29 +252,9 @@ def compile_params(spec: ScenarioSpec, graph: BuildingGraph, cal: CalibratedPara
         dwell_min_s=spec.attacker.dwell_min_s,
         dwell_max_s=spec.attacker.dwell_max_s,
         w_unvisited=spec.attacker.w_unvisited,
-        fire_rate=c["fire_rate_rifle"] if rifle else c["fire_rate_handgun"],
         magazine=int(c["magazine_rifle"] if rifle else c["magazine_handgun"]),
-        reload_s=c["reload_s"],
-        p_hit=c["p_hit"],
-        window_hit_factor=c["window_hit_factor"],
-        window_fire_factor=c["window_fire_factor"],
-        p_kill=c["p_kill_rifle"] if rifle else c["p_kill_handgun"],
-        p_critical=c["p_critical"],
-        critical_survival_median_s=c["critical_survival_median_s"],
-        critical_survival_sigma=c["critical_survival_sigma"],
         max_shots_per_tick=int(c["max_shots_per_tick"]),
-        self_term_h=c["self_term_h"],
-        police_scene_mult=c["police_scene_mult"],
-        police_near_mult=c["police_near_mult"],
-        flee_h=c["flee_h"],
-        citizen_h=c["citizen_h"],
-        reload_mult=c["reload_mult"],
-        barricade_h=c["barricade_h"],
-        officer_stop_h=c["officer_stop_h"],
-        officer_hit_h=c["officer_hit_h"],
-        officer_hit_factor=c["officer_hit_factor_rifle"] if rifle else 1.0,
-        p_officer_killed=c["p_officer_killed"],
-        p_police_shot=c["p_police_shot"],
+        **{k: float(v) for k, v in engine_values(c, rifle).items()},
         unit_role=np.asarray(roles, dtype=np.int8),
         unit_armed=np.asarray(armed, dtype=bool),
         unit_weapon_factor=np.asarray(wfac, dtype=np.float64),
