@@ -146,8 +146,9 @@ def run_chunk(
     """
     reps = np.asarray(reps, dtype=np.int64)
     tab = tables(params)
-    state = initial_state(params, reps)
-    draws = draw_initial(params, state.keys, make_theta(params, reps.shape[0], theta))
+    th = make_theta(params, reps.shape[0], theta)
+    state = initial_state(params, reps, th)
+    draws = draw_initial(params, state.keys, th)
     finished: list[_Finished] = []
     ev: dict[str, list[np.ndarray]] = {"rep": [], "index": [], "wound_t": [], "survival_s": []}
 

@@ -15,7 +15,15 @@ from typing import Any
 import numpy as np
 
 from responsesim.engine import rng
-from responsesim.scenario.compile import ROLE_PATROL, ROLE_SRO, ROLE_TACTICAL, THETA_FIELDS, Params
+from responsesim.scenario.compile import (
+    D_NO_ENTRY,
+    D_TACTICAL,
+    ROLE_PATROL,
+    ROLE_SRO,
+    ROLE_TACTICAL,
+    THETA_FIELDS,
+    Params,
+)
 
 # Group states (docs/model.md)
 UNAWARE, LOCKING, LOCKED, LOCKED_HC, HIDING, EVACUATING, FIRE_EVAC, OUT = range(8)
@@ -65,12 +73,25 @@ class Theta:
         return Theta({k: np.concatenate([p.values[k] for p in parts]) for k in parts[0].values})
 
 
+# Per-replication scenario choices that may vary inside one batch, besides THETA_FIELDS: the magazine
+# (rounds), the lockdown time (s, inf = never), the SRO's presence (0/1) and the doctrine of SRO and
+# patrol units (code from scenario.compile.DOCTRINE_CODES and its parameter).
+SCENARIO_FIELDS = ("magazine", "lockdown_t", "sro_present", "doctrine_code", "doctrine_param")
+
+
 def make_theta(params: Params, r: int, overrides: Mapping[str, np.ndarray] | None = None) -> Theta:
     """The scenario's values broadcast to ``r`` replications, with per-replication ``overrides``."""
     vals = {k: np.full(r, float(getattr(params, k))) for k in THETA_FIELDS}
+    vals["magazine"] = np.full(r, float(params.magazine))
+    vals["lockdown_t"] = np.full(r, params.lockdown_t)
+    vals["sro_present"] = np.full(r, float((params.unit_role == ROLE_SRO).any()))
+    patrol = np.flatnonzero(params.unit_role == ROLE_PATROL)
+    base = params.unit_doctrine[patrol[0]] if patrol.size else D_NO_ENTRY
+    vals["doctrine_code"] = np.full(r, float(base))
+    vals["doctrine_param"] = np.full(r, float(params.unit_doctrine_param[patrol[0]]) if patrol.size else 0.0)
     for k, v in (overrides or {}).items():
         if k not in vals:
-            raise KeyError(f"unknown engine parameter {k!r} (known: {', '.join(THETA_FIELDS)})")
+            raise KeyError(f"unknown engine parameter {k!r} (known: {', '.join(vals)})")
         arr = np.asarray(v, dtype=np.float64)
         if arr.shape != (r,):
             raise ValueError(f"{k}: expected {r} values, got shape {arr.shape}")
@@ -88,6 +109,8 @@ class Draws:
     g_ulock: np.ndarray
     g_uhc: np.ndarray
     u_offset: np.ndarray  # arrival offset after the first shot (s); inf for none
+    u_doctrine: np.ndarray  # [R, U] doctrine code of each unit
+    u_doctrine_param: np.ndarray  # [R, U]
     theta: Theta  # per-replication model parameters
 
     def take(self, idx: np.ndarray) -> Draws:
@@ -213,14 +236,33 @@ def draw_initial(params: Params, keys: np.ndarray, theta: Theta | None = None) -
             offset[:, j] = t_patrol
         elif role == ROLE_TACTICAL:
             offset[:, j] = tactical
+    theta = theta if theta is not None else make_theta(params, r)
+    doctrine = np.broadcast_to(params.unit_doctrine, (r, nu)).copy()
+    dparam = np.broadcast_to(params.unit_doctrine_param, (r, nu)).copy()
+    sro_unit = params.unit_role == ROLE_SRO
+    offset[:, sro_unit] = np.where(theta.sro_present[:, None] > 0, offset[:, sro_unit], np.inf)
+    # units following the scenario doctrine (all SRO/patrol units unless the SRO has its own) take the
+    # replication's doctrine
+    patrol = np.flatnonzero(params.unit_role == ROLE_PATROL)
+    if patrol.size:
+        base = params.unit_doctrine[patrol[0]], params.unit_doctrine_param[patrol[0]]
+        follows = (params.unit_role != ROLE_TACTICAL) & (params.unit_doctrine == base[0])
+        follows &= params.unit_doctrine_param == base[1]
+        doctrine[:, follows] = theta.doctrine_code.astype(np.int8)[:, None]
+        dparam[:, follows] = theta.doctrine_param[:, None]
+        tactical = params.unit_role == ROLE_TACTICAL
+        no_entry = theta.doctrine_code == D_NO_ENTRY
+        doctrine[:, tactical] = np.where(no_entry[:, None], D_NO_ENTRY, D_TACTICAL)
     return Draws(
+        u_doctrine=doctrine,
+        u_doctrine_param=dparam,
         g_react=react,
         g_udecide=u[..., 2],
         g_lock_time=lock_time,
         g_ulock=u[..., 4],
         g_uhc=u[..., 5],
         u_offset=offset,
-        theta=theta if theta is not None else make_theta(params, r),
+        theta=theta,
     )
 
 
@@ -233,7 +275,7 @@ def first_neighbour(params: Params, space: int) -> int:
     return int(cand[0])
 
 
-def initial_state(params: Params, reps: np.ndarray) -> State:
+def initial_state(params: Params, reps: np.ndarray, theta: Theta | None = None) -> State:
     """State at t = 0 for replications ``reps`` (any subset of indices, in any order)."""
     reps = np.asarray(reps, dtype=np.int64)
     r = reps.shape[0]
@@ -262,7 +304,7 @@ def initial_state(params: Params, reps: np.ndarray) -> State:
         a_eta=np.full(r, params.building.edge_len[entry, nxt] / params.attacker_speed),
         a_active=np.ones(r, dtype=bool),
         a_barricaded=np.zeros(r, dtype=bool),
-        a_rounds=np.full(r, params.magazine, dtype=np.int32),
+        a_rounds=(theta.magazine if theta is not None else np.full(r, params.magazine)).astype(np.int32),
         a_reload_until=np.full(r, -np.inf),
         a_arrived_at=np.zeros(r),
         a_visited=visited,
@@ -273,7 +315,9 @@ def initial_state(params: Params, reps: np.ndarray) -> State:
         t_first_shot=inf.copy(),
         last_gf_t=np.full(r, -np.inf),
         last_gf_space=np.full(r, -1, dtype=np.int32),
-        lockdown_t=np.full(r, params.lockdown_t),
+        lockdown_t=(theta.lockdown_t if theta is not None else np.full(r, params.lockdown_t)).astype(
+            np.float64
+        ),
         first_police_t=inf.copy(),
         first_entry_t=inf.copy(),
         first_contact_t=inf.copy(),

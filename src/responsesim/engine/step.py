@@ -134,8 +134,8 @@ def step(
     # 3. entry decisions
     on_scene = (s.u_status == ON_SCENE) & params.unit_armed[None, :] & act[:, None]
     if on_scene.any():
-        code = params.unit_doctrine[None, :]
-        par = params.unit_doctrine_param[None, :]
+        code = draws.u_doctrine
+        par = draws.u_doctrine_param
         present = ((s.u_status == ON_SCENE) | (s.u_status == INSIDE)) & tab.sro_patrol_armed[None, :]
         n_present = present.sum(axis=1)
         pending = np.where(
@@ -373,7 +373,7 @@ def step(
             s.a_rounds[ix] -= n.astype(np.int32)
             empty = ix[s.a_rounds[ix] <= 0]
             s.a_reload_until[empty] = t + draws.theta.reload_s[empty]
-            s.a_rounds[empty] = params.magazine
+            s.a_rounds[empty] = draws.theta.magazine[empty].astype(np.int32)
             fired[ix[n > 0]] = True
     if fired.any():
         s.last_gf_t[fired] = t
