@@ -168,6 +168,64 @@ def run_cmd(
         console.print(f"wrote {n:,} replications to {out} (run {run_id})", highlight=False)
 
 
+@app.command("calibrate")
+def calibrate_cmd(
+    replications: Annotated[
+        int, typer.Option("--replications", "-n", min=20, help="incidents simulated per parameter point")
+    ] = 150,
+    points: Annotated[int, typer.Option("--points", min=10, help="parameter points per ABC round")] = 160,
+    rounds: Annotated[int, typer.Option("--rounds", min=1, max=10, help="ABC rounds")] = 3,
+    validation: Annotated[
+        int, typer.Option("--validation", min=100, help="incidents in the check at the fitted point")
+    ] = 4000,
+    seed: Annotated[int, typer.Option("--seed")] = 2024,
+    workers: Annotated[int, typer.Option("--workers", min=1)] = 2,
+    report: Annotated[Path | None, typer.Option("--report", help="write the HTML + PNG report here")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="calibration file to write (default: the one `run` uses)"),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="fit and report, write no calibration file")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print targets: observed, simulated, inside")
+    ] = False,
+) -> None:
+    """Fit the model to the FBI 2000-2013 incidents (ABC), check it on 2014-2019, write the calibration."""
+    from responsesim.calibrate.pipeline import Settings, calibrate, write_calibration
+    from responsesim.calibrate.reference import ReferenceDataError
+    from responsesim.params import default_calibration_path
+    from responsesim.report.calibration import write_report
+
+    settings = Settings(points, replications, rounds, 0.1, validation, seed, workers)
+    try:
+        out = calibrate(settings, progress=lambda m: err.print(m, highlight=False))
+    except ReferenceDataError as exc:
+        _fail(str(exc))
+        return
+    target = output or default_calibration_path()
+    if not dry_run:
+        write_calibration(out.calibration_text, target)
+        err.print(f"wrote {target}", highlight=False)
+    if report is not None:
+        page = write_report(out, report)
+        err.print(f"report: {page}", highlight=False)
+    if as_json:
+        sys.stdout.write(json.dumps(out.to_json(), indent=2, allow_nan=False) + "\n")
+        return
+    t = Table(
+        title=f"calibration: {int(out.comparison['inside'].sum())} of {len(out.comparison)} targets inside"
+    )
+    for col in ("set", "target", "observed", "95% CI", "simulated", "inside"):
+        t.add_column(col)
+    for r in out.comparison.to_dict("records"):
+        ci = f"{r['ci_low']:.3g} - {r['ci_high']:.3g}"
+        inside = "yes" if r["inside"] else "[red]no"
+        t.add_row(str(r["set"]), str(r["name"]), f"{r['observed']:.3g}", ci, f"{r['simulated']:.3g}", inside)
+    Console().print(t)
+
+
 @app.command("params")
 def params_cmd(
     as_markdown: Annotated[bool, typer.Option("--markdown", help="print a Markdown table")] = False,

@@ -145,6 +145,11 @@ def default_calibration_text() -> str:
     return resources.files("responsesim").joinpath("data/calibration.toml").read_text(encoding="utf-8")
 
 
+def default_calibration_path() -> Path:
+    """The calibration file `run` uses by default (inside the installed package)."""
+    return Path(str(resources.files("responsesim").joinpath("data/calibration.toml")))
+
+
 def load_calibration(path: Path | None = None) -> CalibratedParams:
     """The shipped calibration (default) or the file at ``path``."""
     if path is None:

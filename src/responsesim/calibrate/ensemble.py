@@ -1,0 +1,171 @@
+"""The generic incident ensemble: weighted cells (building, SRO, weapon, alerting, doctrine) from priors.
+
+The priors are stated in one readable file, ``data/ensemble.toml``. Every combination of its choices is
+a *cell* (a scenario) with the product of the weights; sampling incidents from the cells by weight gives
+a sample of generic incidents to compare with the FBI data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from responsesim.params import CalibratedParams
+from responsesim.scenario.building import apply_overrides, compile_building, template
+from responsesim.scenario.compile import Params, compile_params, doctrine_code, engine_values
+from responsesim.scenario.schema import BuildingSection, ScenarioSpec
+
+
+class EnsembleError(ValueError):
+    """The ensemble file is invalid."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BuildingChoice(_Strict):
+    template: str
+    weight: float = Field(gt=0)
+    sro_present: float = Field(ge=0, le=1)
+
+
+class WeaponChoice(_Strict):
+    weapon: str
+    weight: float = Field(gt=0)
+
+
+class AlertingChoice(_Strict):
+    lockdown_at_s: float | str
+    weight: float = Field(gt=0)
+
+
+class DoctrineChoice(_Strict):
+    kind: str
+    weight: float = Field(gt=0)
+    n: int | None = None
+    delay_s: float | None = None
+    threshold_s: float | None = None
+
+
+class PatrolPrior(_Strict):
+    count: int = 6
+    first_median_s: float = 180.0
+    first_sigma: float = 0.6
+
+
+class EnsembleSpec(_Strict):
+    version: str
+    building: tuple[BuildingChoice, ...]
+    weapon: tuple[WeaponChoice, ...]
+    alerting: tuple[AlertingChoice, ...]
+    doctrine: tuple[DoctrineChoice, ...]
+    patrol: PatrolPrior = PatrolPrior()
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One combination of choices: its probability and its scenario."""
+
+    label: str
+    weight: float
+    spec: ScenarioSpec
+    rifle: bool
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    version: str
+    sha256: str
+    source: str
+    cells: tuple[Cell, ...]
+
+    @property
+    def weights(self) -> np.ndarray:
+        w = np.array([c.weight for c in self.cells])
+        return np.asarray(w / w.sum())
+
+
+def _cells(e: EnsembleSpec) -> list[Cell]:
+    cells: list[Cell] = []
+    for b, w, a, d in itertools.product(e.building, e.weapon, e.alerting, e.doctrine):
+        for sro in (True, False):
+            p_sro = b.sro_present if sro else 1 - b.sro_present
+            if p_sro <= 0:
+                continue
+            doctrine: dict[str, Any] = {"kind": d.kind}
+            for k in ("n", "delay_s", "threshold_s"):
+                if getattr(d, k) is not None:
+                    doctrine[k] = getattr(d, k)
+            who = "sro" if sro else "no-sro"
+            label = f"{b.template}/{who}/{w.weapon}/lockdown {a.lockdown_at_s}/{d.kind}"
+            data = {
+                "name": label,
+                "building": {"template": b.template},
+                "attacker": {"weapon": w.weapon},
+                "alerting": {"lockdown_at_s": a.lockdown_at_s},
+                "responders": {
+                    "sro": {"present": sro},
+                    "patrol": e.patrol.model_dump(),
+                },
+                "doctrine": doctrine,
+            }
+            spec = ScenarioSpec.model_validate(data)
+            cells.append(
+                Cell(spec.name, b.weight * p_sro * w.weight * a.weight * d.weight, spec, w.weapon == "rifle")
+            )
+    return cells
+
+
+def load_ensemble(path: Path | None = None) -> Ensemble:
+    """The shipped ensemble (default) or the file at ``path``."""
+    if path is None:
+        text = resources.files("responsesim").joinpath("data/ensemble.toml").read_text(encoding="utf-8")
+        source = "responsesim/data/ensemble.toml"
+    else:
+        text, source = path.read_text(encoding="utf-8"), str(path)
+    try:
+        spec = EnsembleSpec.model_validate(tomllib.loads(text))
+        cells = _cells(spec)
+    except (tomllib.TOMLDecodeError, ValidationError, ValueError) as exc:
+        raise EnsembleError(f"{source}: {exc}") from exc
+    return Ensemble(spec.version, hashlib.sha256(text.encode()).hexdigest(), source, tuple(cells))
+
+
+def cell_params(cell: Cell, cal: CalibratedParams) -> Params:
+    """Compile a cell's scenario with the given calibration."""
+    bspec = apply_overrides(
+        template(cell.spec.building.template or ""), cell.spec.building or BuildingSection()
+    )
+    return compile_params(cell.spec, compile_building(bspec), cal)
+
+
+def batch_params(ens: Ensemble, building: str, cal: CalibratedParams) -> Params:
+    """Params shared by every cell of one building template (SRO unit present; per-replication choices
+    come from ``cell_choices``)."""
+    cells = [c for c in ens.cells if c.spec.building.template == building]
+    cells.sort(key=lambda c: not c.spec.responders.sro.present)
+    return cell_params(cells[0], cal)
+
+
+def cell_choices(cell: Cell, cal: Mapping[str, Any]) -> dict[str, Any]:
+    """Per-replication engine values of a cell (``engine.state.make_theta`` overrides), given calibration
+    values (floats or arrays)."""
+    out = engine_values(cal, cell.rifle)
+    out["magazine"] = cal["magazine_rifle"] if cell.rifle else cal["magazine_handgun"]
+    lock = cell.spec.alerting.lockdown_at_s
+    out["lockdown_t"] = float("inf") if lock is None else float(lock)
+    out["sro_present"] = 1.0 if cell.spec.responders.sro.present else 0.0
+    code, param = doctrine_code(cell.spec.doctrine)
+    out["doctrine_code"] = float(code)
+    out["doctrine_param"] = param
+    return out

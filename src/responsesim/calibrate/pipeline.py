@@ -1,0 +1,214 @@
+"""`responsesim calibrate`: fit the model to the FBI data, check it on held-back years, write the file.
+
+Steps: observed targets (train years 2000-2013 and the published 2000-2013 figures) -> ABC-PMC fit
+(``fit.py``) -> a validation run of many incidents at the fitted point -> comparison with the train and
+the held-out (2014-2019) targets, each with the data's interval and the simulation's -> a versioned
+calibration file that ``run`` uses by default, and a report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from responsesim.calibrate.ensemble import Ensemble, load_ensemble
+from responsesim.calibrate.fit import FitResult, abc_pmc, normalised_distance, simulate_points
+from responsesim.calibrate.reference import load_incidents, load_published_stats
+from responsesim.calibrate.targets import (
+    Target,
+    incident_table,
+    observed_targets,
+    simulated_values,
+    split,
+    wilson,
+)
+from responsesim.params import PARAMETER_INFO, CalibratedParams, load_calibration, parse_calibration
+
+# targets that are shares (simulation interval: Wilson) vs means (simulation interval: t)
+MEAN_TARGETS = ("deaths_mean", "wounded_mean")
+
+
+@dataclass(frozen=True)
+class Settings:
+    n_points: int = 160
+    incidents: int = 150
+    rounds: int = 3
+    accept: float = 0.1
+    validation_incidents: int = 4000
+    seed: int = 2024
+    workers: int = 2
+
+
+@dataclass(frozen=True)
+class CalibrationOutcome:
+    fit: FitResult
+    comparison: pd.DataFrame  # one row per (set, target)
+    calibration_text: str
+    settings: Settings
+    ensemble: Ensemble
+    validation: pd.DataFrame
+
+    def to_json(self) -> dict[str, Any]:
+        rows = []
+        for r in self.comparison.to_dict("records"):
+            rows.append(
+                {
+                    "set": r["set"],
+                    "target": r["name"],
+                    "observed": r["observed"],
+                    "observed_ci": [r["ci_low"], r["ci_high"]],
+                    "simulated": _none(r["simulated"]),
+                    "simulated_ci": [_none(r["sim_low"]), _none(r["sim_high"])],
+                    "within_interval": bool(r["inside"]),
+                    "n": int(r["n"]),
+                }
+            )
+        return {
+            "targets": rows,
+            "fitted": self.fit.fitted,
+            "posterior_5_95": {k: list(v) for k, v in self.fit.interval.items()},
+            "inside": int(self.comparison["inside"].sum()),
+            "total": len(self.comparison),
+            "ensemble": {"version": self.ensemble.version, "sha256": self.ensemble.sha256},
+        }
+
+
+def _none(x: float) -> float | None:
+    return None if x is None or math.isnan(x) else float(x)
+
+
+def simulation_intervals(outcomes: pd.DataFrame) -> dict[str, tuple[float, float, float]]:
+    """Simulated value and 95% interval of each target (Wilson for shares, t for means)."""
+    vals = simulated_values(outcomes)
+    out: dict[str, tuple[float, float, float]] = {}
+    n = len(outcomes)
+    for name, v in vals.items():
+        if math.isnan(v):
+            out[name] = (v, math.nan, math.nan)
+            continue
+        if name in MEAN_TARGETS:
+            x = outcomes[name.removesuffix("_mean")].astype(float)
+            se = float(x.std(ddof=1) / math.sqrt(len(x)))
+            out[name] = (v, v - 1.96 * se, v + 1.96 * se)
+            continue
+        denom = n
+        if name == "officer_shot_given_engagement_share":
+            denom = int(outcomes["first_contact_s"].notna().sum())
+        k = round(v * denom)
+        lo, hi = wilson(k, denom) if denom > 0 else (math.nan, math.nan)
+        out[name] = (v, lo, hi)
+    return out
+
+
+def compare(targets: list[Target], sim: dict[str, tuple[float, float, float]], label: str) -> pd.DataFrame:
+    rows = []
+    for t in targets:
+        v, lo, hi = sim.get(t.name, (math.nan, math.nan, math.nan))
+        inside = (not math.isnan(v)) and (t.ci_low <= v <= t.ci_high)
+        rows.append(
+            {"set": label, "name": t.name, "description": t.description, "observed": t.observed,
+             "ci_low": t.ci_low, "ci_high": t.ci_high, "n": t.n, "simulated": v, "sim_low": lo,
+             "sim_high": hi, "inside": inside, "source": t.source}
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def calibration_file_text(base: CalibratedParams, fit: FitResult, settings: Settings, ens: Ensemble) -> str:
+    """The versioned calibration TOML with the fitted values and a record of the fit."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
+    vals = dict(base.values)
+    vals.update(fit.fitted)
+    digest = hashlib.sha256(repr(sorted(vals.items())).encode()).hexdigest()[:8]
+    lines = [
+        "# responsesim calibrated model parameters, written by `responsesim calibrate`.",
+        "# Fitted parameters come from ABC-PMC against the FBI 2000-2013 in-scope incidents and the",
+        "# published 2000-2013 figures; the others are fixed assumptions (docs/parameters.md).",
+        f'version = "{stamp}-{digest}"',
+        "fitted = true",
+        'description = "ABC-PMC fit to FBI 2000-2013 (train); checked on 2014-2019 (held out)."',
+        "",
+        "[params]",
+    ]
+    for k in base.values:
+        mark = "  # fitted" if k in fit.fitted else ""
+        lines.append(f"{k} = {vals[k]:.6g}{mark}")
+    lines += [
+        "",
+        "[fit]",
+        'method = "ABC population Monte Carlo (Beaumont et al. 2009), distance = RMS of z-scores"',
+        f"rounds = {settings.rounds}",
+        f"points_per_round = {settings.n_points}",
+        f"incidents_per_point = {settings.incidents}",
+        f"accepted_share = {settings.accept}",
+        f"seed = {settings.seed}",
+        f'ensemble_version = "{ens.version}"',
+        f'ensemble_sha256 = "{ens.sha256}"',
+        f"final_best_distance = {fit.history[-1]['best']:.4g}",
+        "",
+        "[fit.posterior_5_95]",
+    ]
+    for k, (lo, hi) in fit.interval.items():
+        lines.append(f"{k} = [{lo:.6g}, {hi:.6g}]")
+    return "\n".join(lines) + "\n"
+
+
+def calibrate(
+    settings: Settings,
+    base: CalibratedParams | None = None,
+    ensemble: Ensemble | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> CalibrationOutcome:
+    """Run the whole calibration; nothing is written here (see ``write``)."""
+    base = base or load_calibration()
+    ens = ensemble or load_ensemble()
+    stats = load_published_stats()
+    table = incident_table(load_incidents())
+    train, heldout = split(table)
+    train_t = observed_targets(train, stats)
+    held_t = [
+        t for t in observed_targets(heldout, stats) if t.name.startswith(("ending", "deaths", "wounded"))
+    ]
+    observed = {t.name: (t.observed, t.ci_low, t.ci_high) for t in train_t}
+    dist = normalised_distance(observed, simulated_values)
+    fit = abc_pmc(
+        ens, base, dist, n_points=settings.n_points, incidents=settings.incidents, rounds=settings.rounds,
+        accept=settings.accept, seed=settings.seed, workers=settings.workers, progress=progress,
+    )  # fmt: skip
+    if progress:
+        progress(f"validation: {settings.validation_incidents} incidents at the fitted point")
+    names = list(fit.fitted)
+    point = np.array([[fit.fitted[n] for n in names]])
+    val = simulate_points(ens, base, names, point, settings.validation_incidents, settings.seed + 7)
+    sim = simulation_intervals(val)
+    comparison = pd.concat(
+        [compare(train_t, sim, "train 2000-2013"), compare(held_t, sim, "held out 2014-2019")]
+    )
+    text = calibration_file_text(base, fit, settings, ens)
+    parse_calibration(text, "<new calibration>")  # refuses to produce a file `run` could not read
+    return CalibrationOutcome(fit, comparison.reset_index(drop=True), text, settings, ens, val)
+
+
+def fitted_range_check(values: dict[str, float]) -> list[str]:
+    """Fitted values at the edge of their prior range (a sign the prior or the model is too narrow)."""
+    out = []
+    for k, v in values.items():
+        i = PARAMETER_INFO[k]
+        span = i.high - i.low
+        if v < i.low + 0.02 * span or v > i.high - 0.02 * span:
+            out.append(k)
+    return out
+
+
+def write_calibration(text: str, path: Path) -> None:
+    """Write atomically (temp file + rename) so an interrupted write never leaves half a file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
