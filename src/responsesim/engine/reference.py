@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,7 @@ from responsesim.scenario.compile import (
     Params,
 )
 
+T = TypeVar("T")
 EXIT_KIND = 7
 INF = math.inf
 
@@ -64,6 +66,21 @@ CITIZENS = "citizens"
 POLICE_SHOT = "police_shot"
 POLICE_ARRESTED = "police_arrested"
 
+# outcome columns holding counts
+INT_COLUMNS = (
+    "rep",
+    "killed",
+    "died_awaiting_care",
+    "deaths",
+    "wounded",
+    "critical",
+    "evacuated",
+    "sheltered",
+    "shots_fired",
+    "officers_shot",
+    "officers_killed",
+)
+
 # hazard kinds in step 11, in the order of the spec
 H_SELF, H_FLEE, H_CITIZENS, H_POLICE, H_BARRICADE = range(5)
 
@@ -78,7 +95,7 @@ def lognormal(rng: np.random.Generator, median: float, sigma: float) -> float:
     return median * math.exp(sigma * rng.standard_normal())
 
 
-def pick_weighted(rng: np.random.Generator, items: list, weights: list[float]):  # type: ignore[no-untyped-def]
+def pick_weighted(rng: np.random.Generator, items: list[T], weights: list[float]) -> T | None:
     """One of ``items`` with probability proportional to ``weights``; None if every weight is 0."""
     total = sum(weights)
     if total <= 0:
@@ -166,7 +183,9 @@ class OccupantGroup:
 class Officer:
     """One responding unit."""
 
-    def __init__(self, index: int, role: int, armed: bool, weapon_factor: float, doctrine: int, param: float):
+    def __init__(
+        self, index: int, role: int, armed: bool, weapon_factor: float, doctrine: int, param: float
+    ) -> None:
         self.index = index
         self.role = role
         self.armed = armed
@@ -266,7 +285,9 @@ class Incident:
                 o.arrival_offset_s = lognormal(rng, p.sro_response_median_s, p.sro_response_sigma)
             elif o.role == ROLE_PATROL:
                 if previous_patrol is None:
-                    o.arrival_offset_s = call_delay + lognormal(rng, p.patrol_first_median_s, p.patrol_first_sigma)
+                    o.arrival_offset_s = call_delay + lognormal(
+                        rng, p.patrol_first_median_s, p.patrol_first_sigma
+                    )
                 else:
                     o.arrival_offset_s = previous_patrol + rng.exponential(p.patrol_gap_mean_s)
                 previous_patrol = o.arrival_offset_s
@@ -589,7 +610,8 @@ class Incident:
         p, b, a, t, rng = self.params, self.b, self.attacker, self.t, self.rng
         engaged = [o for o in engaged if o.status == INSIDE]
         near = any(
-            o.status == INSIDE and o.space is not None and b.hops[o.space][a.space] <= 2 for o in self.officers
+            o.status == INSIDE and o.space is not None and b.hops[o.space][a.space] <= 2
+            for o in self.officers
         )
         on_scene = any(o.armed and o.status in (ON_SCENE, INSIDE) for o in self.officers)
         mult = p.police_near_mult if near else (p.police_scene_mult if on_scene else 1.0)
@@ -715,8 +737,7 @@ def simulate_reference(
         incident.run(observer)
         rows.append(incident.outcome())
     df = pd.DataFrame(rows, columns=list(OUTCOME_COLUMNS))
-    for col in ("rep", "killed", "died_awaiting_care", "deaths", "wounded", "critical", "evacuated", "sheltered",
-                "shots_fired", "officers_shot", "officers_killed"):  # fmt: skip
+    for col in INT_COLUMNS:
         df[col] = df[col].astype(np.int64)
     df["ended_before_police"] = df["ended_before_police"].astype(bool)
     return df
