@@ -127,12 +127,6 @@ def test_inverse_mixer_helper_is_exact() -> None:
         assert int(rng.mix64(np.array([_inv_mix64(v)], dtype=np.uint64))[0]) == v
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rng.uniform returns exactly 1.0 when the top 53 bits of the mixed word are all ones: "
-    "(2**53 - 1) + 0.5 is not representable and rounds (half to even) to 2**53. Fix: use 52 bits, "
-    "((z >> 12).astype(float64) + 0.5) / 2**52, which is exact and strictly inside (0, 1).",
-)
 def test_uniform_open_interval_at_the_extremes() -> None:
     # Build the key whose mixed word is the largest (2**64 - 1) and the smallest (0) for one counter.
     tick, stream = 5, rng.S_SHOTS

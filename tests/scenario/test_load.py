@@ -471,17 +471,11 @@ def test_unknown_space_override(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="schema.py ScenarioSpec._building_source raises 'building: give template or file' from the "
-    "top-level model validator, so the ScenarioError has field=None and line=None although the problem is "
-    "the [building] table. Fix: check it in BuildingSection (or give the error loc ('building',)), or "
-    "default the template to three_floor_school when a [building] table gives only overrides.",
-)
-def test_building_table_without_template_or_file_names_field_and_line(tmp_path: Path) -> None:
-    text = 'name = "x"\n\n[building]\nhard_corners = false\n'
-    err, path = load_error(tmp_path, text)
-    assert_error(err, path, "building", line_of(text, "[building]"), "template")
+def test_building_table_with_only_overrides_uses_default_template() -> None:
+    sc = loads('name = "x"\n\n[building]\nhard_corners = false\n')
+    assert sc.spec.building.template == "three_floor_school"
+    assert not sc.building.hard_corner.any()
+    assert sc.building.lockable.sum() >= 30
 
 
 def test_model_overrides_apply() -> None:

@@ -17,9 +17,9 @@ Choices where docs/model.md is silent (each is the natural per-agent reading):
   shot down in step 10 no longer acts);
 - firing at officers (step 10, first case) does not use up ``rounds`` and is not counted in
   ``shots_fired`` (the spec only decrements ``rounds`` for shots at people);
-- a casualty is "cared for" without a rescue task force only if the attack ended by an event
-  (``end_reason != "ongoing"``); with a rescue task force the formula of the spec is used literally,
-  ``end_t`` being ``horizon_s`` for an ongoing attack.
+- care starts from the threat being stopped only if the attack ended by an event
+  (``end_reason != "ongoing"``); an attack still going at the horizon never stops the threat, so care
+  then comes only from a rescue task force (``stop_t`` = inf in docs/model.md).
 """
 
 from __future__ import annotations
@@ -673,7 +673,8 @@ class Incident:
                 continue
             if p.rescue_task_force:
                 access = lognormal(self.rng, p.rtf_access_median_s, p.ems_access_sigma)
-                start = min(self.end_t, self.first_entry_t + p.rtf_ready_s)
+                stop_t = self.end_t if ended else INF
+                start = min(stop_t, self.first_entry_t + p.rtf_ready_s)
                 c.care_t = max(c.wound_t, start) + access
             else:
                 access = lognormal(self.rng, p.ems_access_median_s, p.ems_access_sigma)

@@ -16,8 +16,8 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _S30 = np.uint64(30)
 _S27 = np.uint64(27)
 _S31 = np.uint64(31)
-_S11 = np.uint64(11)
-_TWO53 = float(2**53)
+_S12 = np.uint64(12)
+_TWO52 = float(2**52)
 
 # Stream identifiers: one per kind of draw, so that adding a draw never shifts another.
 S_INIT_GROUP = 1
@@ -62,7 +62,8 @@ def uniform(keys: np.ndarray, tick: int, stream: int, width: int) -> np.ndarray:
     counters = base | np.arange(width, dtype=np.uint64)
     with np.errstate(over="ignore"):
         z = mix64(keys[:, None] + mix64(counters)[None, :])
-    return ((z >> _S11).astype(np.float64) + 0.5) / _TWO53
+    # 52 bits + 0.5 is exact in float64, so the result is strictly inside (0, 1)
+    return ((z >> _S12).astype(np.float64) + 0.5) / _TWO52
 
 
 def normal(u1: np.ndarray, u2: np.ndarray) -> np.ndarray:

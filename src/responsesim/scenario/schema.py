@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 DoctrineKind = Literal["perimeter", "solo_entry", "wait_for_n", "backup_eta_rule", "hesitate", "no_entry"]
 Weapon = Literal["handgun", "rifle"]
 NEVER = "never"
+DEFAULT_TEMPLATE = "three_floor_school"
 
 
 def src(text: str) -> dict[str, Any]:
@@ -221,6 +222,8 @@ class ScenarioSpec(Strict):
 
     @model_validator(mode="after")
     def _building_source(self) -> ScenarioSpec:
+        # a [building] table with only overrides applies them to the default template
         if self.building.template is None and self.building.file is None:
-            raise ValueError("building: give 'template' or 'file'")
+            building = self.building.model_copy(update={"template": DEFAULT_TEMPLATE})
+            object.__setattr__(self, "building", building)
         return self
