@@ -280,13 +280,12 @@ def compare_command(
         sys.stdout.write(json.dumps(res.to_json(), indent=2, allow_nan=False) + "\n")
         return EXIT_OK
     console = Console()
-    means = res.means()
     table = Table(title=f"{res.scenario}: {res.replications} paired replications, seed {res.seed}")
     table.add_column("metric")
     for d in res.doctrines:
         table.add_column(f"{d}{' (baseline)' if d == res.doctrines[0] else ''}", justify="right")
     for m in COMPARE_METRICS:
-        table.add_row(m, *[f"{float(means.at[d, m]):.2f}" for d in res.doctrines])
+        table.add_row(m, *[f"{float(res.outcomes[d][m].mean()):.2f}" for d in res.doctrines])
     console.print(table)
     dt = Table(title=f"difference vs {res.doctrines[0]} (paired, {100 * res.confidence:.0f}% CI)")
     for col in ("doctrine", "metric", "mean diff", "CI", "significant"):
