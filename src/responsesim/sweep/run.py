@@ -1,0 +1,165 @@
+"""Run a sweep: tasks are (point, chunk of replications); results go to a DuckDB file chunk by chunk.
+
+Executors: in-process (``workers=1``), a local ``ProcessPoolExecutor`` (default), or a dask
+``distributed`` cluster (``scheduler="tcp://host:port"`` or a ``distributed.Client``). Only the calling
+process writes to the store, one transaction per finished chunk; results depend only on (seed,
+replication index), so every executor and every interruption/resume gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from responsesim.engine.run import run_chunk
+from responsesim.scenario.compile import Params
+from responsesim.sweep.spec import Sweep
+from responsesim.sweep.store import SweepStore
+
+
+def _code_version() -> str:
+    from responsesim.api import code_version
+
+    return code_version()
+
+
+def run_task(params: Params, first_rep: int, n: int) -> pd.DataFrame:
+    """One task: replications ``first_rep .. first_rep + n - 1`` of one point (runs on a worker)."""
+    return run_chunk(params, np.arange(first_rep, first_rep + n, dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class Task:
+    point_id: int
+    chunk_index: int
+    first_rep: int
+    n: int
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """What a call of ``run_sweep`` did."""
+
+    sweep_id: str
+    out: Path
+    resumed: bool
+    total_chunks: int
+    already_done: int
+    ran: int
+    complete: bool
+
+
+def pending_tasks(sweep: Sweep, done: set[tuple[int, int]]) -> list[Task]:
+    return [
+        Task(p.point_id, k, first, n)
+        for p in sweep.points
+        for k, first, n in sweep.chunk_ranges()
+        if (p.point_id, k) not in done
+    ]
+
+
+def _results_local(sweep: Sweep, tasks: list[Task], workers: int) -> Iterator[tuple[Task, pd.DataFrame]]:
+    params = {p.point_id: p.scenario.params for p in sweep.points}
+    if workers <= 1:
+        for t in tasks:
+            yield t, run_task(params[t.point_id], t.first_rep, t.n)
+        return
+    ex = cf.ProcessPoolExecutor(max_workers=workers)
+    try:
+        futs = {ex.submit(run_task, params[t.point_id], t.first_rep, t.n): t for t in tasks}
+        for f in cf.as_completed(futs):
+            yield futs[f], f.result()
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _results_distributed(sweep: Sweep, tasks: list[Task], client: Any) -> Iterator[tuple[Task, pd.DataFrame]]:
+    from distributed import as_completed
+
+    params = {p.point_id: p.scenario.params for p in sweep.points}
+    futs = {}
+    for t in tasks:
+        f = client.submit(run_task, params[t.point_id], t.first_rep, t.n, pure=False)
+        futs[f] = t
+    try:
+        for f in as_completed(list(futs)):
+            yield futs[f], f.result()
+    finally:
+        client.cancel(list(futs))
+
+
+def run_sweep(
+    sweep: Sweep,
+    out: Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    client: Any = None,
+    max_chunks: int | None = None,
+    on_chunk: Callable[[Task, int, int], None] | None = None,
+) -> SweepRun:
+    """Run the chunks of ``sweep`` not yet stored in ``out``; each finished chunk is committed at once.
+
+    ``workers``: local processes (None/0 = all cores, 1 = in this process). ``scheduler``: address of a
+    dask ``distributed`` scheduler (or pass ``client``). ``max_chunks``: stop after storing that many
+    (for tests and partial runs). ``on_chunk(task, done, total)`` is called after each stored chunk.
+    """
+    with SweepStore(out) as store:
+        resumed = store.register(
+            sweep.sweep_id,
+            sweep.name,
+            sweep.text,
+            sweep.spec_hash,
+            _code_version(),
+            sweep.seed,
+            [(p.point_id, p.params_json, p.scenario_hash) for p in sweep.points],
+        )
+        done = store.done_chunks(sweep.sweep_id)
+        already = len(done)
+        tasks = pending_tasks(sweep, done)
+        if max_chunks is not None:
+            tasks = tasks[: max(0, max_chunks)]
+        ran = 0
+        own_client = None
+        if tasks:
+            if client is None and scheduler is not None:
+                from distributed import Client
+
+                own_client = client = Client(scheduler)
+            try:
+                if client is not None:
+                    results = _results_distributed(sweep, tasks, client)
+                else:
+                    n_workers = workers if workers else os.cpu_count() or 1
+                    results = _results_local(sweep, tasks, min(n_workers, len(tasks)))
+                try:
+                    for task, df in results:
+                        sid = sweep.sweep_id
+                        if store.write_chunk(sid, task.point_id, task.chunk_index, task.first_rep, df):
+                            ran += 1
+                        if on_chunk is not None:
+                            on_chunk(task, already + ran, sweep.n_chunks)
+                finally:
+                    close = getattr(results, "close", None)
+                    if close is not None:
+                        close()
+            finally:
+                if own_client is not None:
+                    own_client.close()
+        complete = len(store.done_chunks(sweep.sweep_id)) == sweep.n_chunks
+    return SweepRun(
+        sweep_id=sweep.sweep_id,
+        out=Path(out),
+        resumed=resumed,
+        total_chunks=sweep.n_chunks,
+        already_done=already,
+        ran=ran,
+        complete=complete,
+    )

@@ -1,0 +1,187 @@
+"""Sweep results in a DuckDB file.
+
+Tables: ``sweeps(sweep_id, name, spec_toml, spec_hash, code_version, seed, created_at)``,
+``points(sweep_id, point_id, params_json, scenario_hash)``,
+``chunks(sweep_id, point_id, chunk_index, first_rep, n, done_at)`` and
+``replications(sweep_id, point_id, rep, <outcome columns>)``.
+
+Each finished chunk (its ``chunks`` row and its replication rows) is written in ONE transaction, and
+``chunks`` has the primary key (sweep_id, point_id, chunk_index): a chunk is stored whole or not at all,
+and never twice. An interrupted sweep resumes by running only the chunks not in ``chunks``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+import duckdb
+import pandas as pd
+
+from responsesim.store import StoreError
+
+_DDL = (
+    """CREATE TABLE IF NOT EXISTS sweeps (
+        sweep_id VARCHAR PRIMARY KEY, name VARCHAR, spec_toml VARCHAR, spec_hash VARCHAR,
+        code_version VARCHAR, seed BIGINT, created_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS points (
+        sweep_id VARCHAR, point_id INTEGER, params_json VARCHAR, scenario_hash VARCHAR,
+        PRIMARY KEY (sweep_id, point_id))""",
+    """CREATE TABLE IF NOT EXISTS chunks (
+        sweep_id VARCHAR, point_id INTEGER, chunk_index INTEGER, first_rep BIGINT, n INTEGER,
+        done_at TIMESTAMP, PRIMARY KEY (sweep_id, point_id, chunk_index))""",
+)
+_VIEW = "_sweep_chunk"
+
+
+def _sql_type(dtype: object) -> str:
+    kind = getattr(dtype, "kind", "O")
+    return {"i": "BIGINT", "u": "BIGINT", "f": "DOUBLE", "b": "BOOLEAN"}.get(kind, "VARCHAR")
+
+
+class SweepStore:
+    """The sweep tables of one DuckDB file (created if needed). Use as a context manager."""
+
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        self.path = Path(path)
+        if read_only and not self.path.exists():
+            raise StoreError(f"results store {self.path} does not exist")
+        if not self.path.parent.is_dir():
+            raise StoreError(f"cannot create results store {self.path}: directory does not exist")
+        try:
+            self.con = duckdb.connect(str(self.path), read_only=read_only)
+            if not read_only:
+                for ddl in _DDL:
+                    self.con.execute(ddl)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open results store {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> SweepStore:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _has_table(self, name: str) -> bool:
+        rows = self.con.execute(
+            "SELECT 1 FROM information_schema.tables "
+            "WHERE table_schema = current_schema() AND table_name = ?",
+            [name],
+        ).fetchall()
+        return bool(rows)
+
+    # ------------------------------------------------------------------------------------- registration
+    def register(
+        self,
+        sweep_id: str,
+        name: str,
+        spec_toml: str,
+        spec_hash: str,
+        code_version: str,
+        seed: int,
+        points: list[tuple[int, str, str]],
+    ) -> bool:
+        """Record the sweep and its points (``(point_id, params_json, scenario_hash)``) unless present.
+
+        Returns True if the sweep was already there (a resume); ``StoreError`` if its stored points differ.
+        """
+        con = self.con
+        con.begin()
+        try:
+            row = con.execute("SELECT spec_hash FROM sweeps WHERE sweep_id = ?", [sweep_id]).fetchone()
+            if row is None:
+                con.execute(
+                    "INSERT INTO sweeps VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [sweep_id, name, spec_toml, spec_hash, code_version, seed, _now()],
+                )
+                con.executemany("INSERT INTO points VALUES (?, ?, ?, ?)", [[sweep_id, *p] for p in points])
+                con.commit()
+                return False
+            stored = con.execute(
+                "SELECT point_id, params_json, scenario_hash FROM points "
+                "WHERE sweep_id = ? ORDER BY point_id",
+                [sweep_id],
+            ).fetchall()
+            con.commit()
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                con.rollback()
+            raise
+        if [tuple(r) for r in stored] != [tuple(p) for p in points]:
+            raise StoreError(
+                f"results store {self.path}: sweep {sweep_id} is stored with different points "
+                "(different code or base scenario?); use another --out file"
+            )
+        return True
+
+    def done_chunks(self, sweep_id: str) -> set[tuple[int, int]]:
+        rows = self.con.execute(
+            "SELECT point_id, chunk_index FROM chunks WHERE sweep_id = ?", [sweep_id]
+        ).fetchall()
+        return {(int(a), int(b)) for a, b in rows}
+
+    # ------------------------------------------------------------------------------------------ writing
+    def write_chunk(
+        self, sweep_id: str, point_id: int, chunk_index: int, first_rep: int, outcomes: pd.DataFrame
+    ) -> bool:
+        """Store one chunk and its replications in one transaction; False if it was already stored."""
+        frame = outcomes.reset_index(drop=True)
+        con = self.con
+        con.begin()
+        try:
+            try:
+                con.execute(
+                    "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
+                    [sweep_id, point_id, chunk_index, first_rep, len(frame), _now()],
+                )
+            except duckdb.ConstraintException:
+                con.rollback()
+                return False
+            con.register(_VIEW, frame)
+            if not self._has_table("replications"):
+                cols = ", ".join(f'"{c}" {_sql_type(t)}' for c, t in frame.dtypes.items() if c != "rep")
+                con.execute(
+                    "CREATE TABLE replications (sweep_id VARCHAR, point_id INTEGER, rep BIGINT, "
+                    f"{cols}, PRIMARY KEY (sweep_id, point_id, rep))"
+                )
+            con.execute(
+                f"INSERT INTO replications BY NAME SELECT ? AS sweep_id, ? AS point_id, * FROM {_VIEW}",
+                [sweep_id, point_id],
+            )
+            con.commit()
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                con.rollback()
+            raise
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(_VIEW)
+        return True
+
+    # ------------------------------------------------------------------------------------------ reading
+    def points(self, sweep_id: str) -> pd.DataFrame:
+        return self.con.execute("SELECT * FROM points WHERE sweep_id = ? ORDER BY point_id", [sweep_id]).df()
+
+    def chunks(self, sweep_id: str) -> pd.DataFrame:
+        return self.con.execute(
+            "SELECT * FROM chunks WHERE sweep_id = ? ORDER BY point_id, chunk_index", [sweep_id]
+        ).df()
+
+    def replications(self, sweep_id: str) -> pd.DataFrame:
+        if not self._has_table("replications"):
+            return pd.DataFrame(columns=["point_id", "rep"])
+        return self.con.execute(
+            "SELECT * EXCLUDE (sweep_id) FROM replications WHERE sweep_id = ? ORDER BY point_id, rep",
+            [sweep_id],
+        ).df()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
