@@ -1,0 +1,487 @@
+"""Rule evaluation: one ``Finding`` per deviation, with the timeline rows that are its evidence.
+
+The attacker is *active* from the first row of the attacker role with an ``[active] start_events`` event
+(default ``shots_fired``) until the first later attacker row with an ``end_events`` event (``apprehended``,
+``left_building``, ...). If the timeline records no end, the window runs to the last row and every
+finding that uses it says so.
+
+A *state* (``[states.NAME]``) is entered by an actor's ``enter`` event and left by their ``exit`` event;
+further ``enter`` events while in the state are evidence that it continues. A state never left is open
+to the end of the timeline (``state_end = None``).
+
+Absence is reported as absence: a deadline whose required event no row records is a finding whose end is
+the timeline's last row, with ``open_ended = True`` and a note that the timeline records no such event.
+Rows whose certainty is ``approximate`` are used, and every finding resting on one is flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from responsesim.review.protocol import (
+    AttributeRule,
+    DeadlineRule,
+    ProhibitedWhileRule,
+    Protocol,
+    SequenceRule,
+    StateDef,
+)
+from responsesim.review.timeline import CASUALTY_EVENTS, Timeline, TimelineRow
+
+__all__ = ["ActiveWindow", "Evidence", "Finding", "Review", "StateSpan", "review", "state_spans"]
+
+_FMT = "%Y-%m-%d %H:%M:%S"
+
+
+def _t(x: datetime | None) -> str | None:
+    return None if x is None else x.strftime(_FMT)
+
+
+def fmt_duration(seconds: float) -> str:
+    s = round(seconds)
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h} h {m:02d} min {sec:02d} s" if h else f"{m} min {sec:02d} s"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    line: int
+    time: datetime
+    actor: str
+    role: str
+    event: str
+    location: str
+    detail: str
+    certainty: str
+    source: str
+    why: str  # what this row shows for the finding
+
+    @property
+    def flagged(self) -> bool:
+        return self.certainty == "approximate"
+
+    @classmethod
+    def of(cls, row: TimelineRow, why: str) -> Evidence:
+        return cls(
+            row.line,
+            row.time,
+            row.actor,
+            row.role,
+            row.event,
+            row.location,
+            row.detail,
+            row.certainty,
+            row.source,
+            why,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "time": _t(self.time),
+            "actor": self.actor,
+            "role": self.role,
+            "event": self.event,
+            "location": self.location,
+            "detail": self.detail,
+            "certainty": self.certainty,
+            "approximate": self.flagged,
+            "source": self.source,
+            "why": self.why,
+        }
+
+
+@dataclass(frozen=True)
+class ActiveWindow:
+    start: datetime
+    end: datetime
+    end_recorded: bool  # False: no end event; the window runs to the last row
+    start_row: TimelineRow
+    end_row: TimelineRow | None
+
+
+@dataclass(frozen=True)
+class StateSpan:
+    actor: str
+    state: str
+    start: datetime
+    end: datetime | None  # None: not left in the timeline
+    rows: tuple[TimelineRow, ...]  # entering / continuing rows, then the leaving row if any
+
+
+@dataclass
+class Finding:
+    rule_id: str
+    kind: str
+    severity: str
+    rule_text: str
+    source: str
+    actor: str
+    role: str
+    start: datetime
+    end: datetime
+    open_ended: bool  # the timeline records no end: ``end`` is its last row
+    summary: str
+    deadline: datetime | None = None
+    state_start: datetime | None = None
+    state_end: datetime | None = None
+    state_last_recorded: datetime | None = None
+    shots_fired: int = 0
+    killed: int | None = None
+    wounded: int | None = None
+    meanwhile: list[str] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+    @property
+    def approximate(self) -> bool:
+        return any(e.flagged for e in self.evidence)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "kind": self.kind,
+            "severity": self.severity,
+            "rule_text": self.rule_text,
+            "source": self.source,
+            "actor": self.actor,
+            "role": self.role,
+            "start": _t(self.start),
+            "end": _t(self.end),
+            "open_ended": self.open_ended,
+            "duration_s": self.duration_s,
+            "deadline": _t(self.deadline),
+            "state_start": _t(self.state_start),
+            "state_end": _t(self.state_end),
+            "state_last_recorded": _t(self.state_last_recorded),
+            "summary": self.summary,
+            "shots_fired": self.shots_fired,
+            "killed": self.killed,
+            "wounded": self.wounded,
+            "meanwhile": self.meanwhile,
+            "approximate": self.approximate,
+            "approximate_lines": [e.line for e in self.evidence if e.flagged],
+            "evidence": [e.to_json() for e in self.evidence],
+            "notes": self.notes,
+        }
+
+
+@dataclass
+class Review:
+    timeline: Timeline
+    protocol: Protocol
+    active: ActiveWindow | None
+    findings: list[Finding]
+    notes: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        a = self.active
+        return {
+            "timeline": self.timeline.file,
+            "protocol": self.protocol.name,
+            "protocol_file": self.protocol.file,
+            "attacker_active": None
+            if a is None
+            else {"start": _t(a.start), "end": _t(a.end), "end_recorded": a.end_recorded},
+            "records_casualties": _records_casualties(self.timeline),
+            "notes": self.notes,
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _records_casualties(tl: Timeline) -> bool:
+    return any(r.event in CASUALTY_EVENTS for r in tl.rows)
+
+
+def active_window(tl: Timeline, proto: Protocol) -> ActiveWindow | None:
+    spec = proto.active
+    role = spec.attacker_role
+    start_row = next((r for r in tl.rows if r.role == role and r.event in spec.start_events), None)
+    if start_row is None:
+        return None
+    end_row = next(
+        (r for r in tl.rows if r.role == role and r.event in spec.end_events and r.line > start_row.line),
+        None,
+    )
+    if end_row is None:
+        return ActiveWindow(start_row.time, tl.end, False, start_row, None)
+    return ActiveWindow(start_row.time, end_row.time, True, start_row, end_row)
+
+
+def state_spans(tl: Timeline, actor: str, name: str, st: StateDef) -> list[StateSpan]:
+    spans: list[StateSpan] = []
+    cur: list[TimelineRow] = []
+    for r in tl.rows:
+        if r.actor != actor:
+            continue
+        if r.event in st.enter:
+            cur.append(r)
+        elif r.event in st.exit and cur:
+            spans.append(StateSpan(actor, name, cur[0].time, r.time, (*cur, r)))
+            cur = []
+    if cur:
+        spans.append(StateSpan(actor, name, cur[0].time, None, tuple(cur)))
+    return spans
+
+
+def _meanwhile(tl: Timeline, proto: Protocol, f: Finding, start: datetime, end: datetime) -> None:
+    """Attacker and casualty rows in [start, end]: shots, casualties, what the rows say; adds evidence."""
+    role = proto.active.attacker_role
+    casualties = _records_casualties(tl)
+    killed = wounded = 0
+    have = {e.line for e in f.evidence}
+    for r in tl.rows:
+        if not (start <= r.time <= end):
+            continue
+        if r.role == role or r.event in CASUALTY_EVENTS:
+            f.meanwhile.append(f"{r.time:%H:%M:%S} {r.actor} {r.event} at {r.location}: {r.detail}")
+            if r.event == "shots_fired" and r.role == role:
+                f.shots_fired += 1
+            if r.event == "victim_killed":
+                killed += r.count()
+            if r.event == "victim_wounded":
+                wounded += r.count()
+            if r.line not in have and (r.event == "shots_fired" or r.event in CASUALTY_EVENTS):
+                f.evidence.append(Evidence.of(r, "meanwhile"))
+                have.add(r.line)
+    if casualties:
+        f.killed, f.wounded = killed, wounded
+    else:
+        f.notes.append("the timeline records no casualty rows (victim_killed / victim_wounded)")
+    f.evidence.sort(key=lambda e: e.line)
+
+
+def _roles_ok(role: str, roles: list[str]) -> bool:
+    return not roles or role in roles
+
+
+def _in(w: ActiveWindow | None, t: datetime) -> bool:
+    return w is not None and w.start <= t <= w.end
+
+
+def _base(rule: Any, actor: str, role: str, start: datetime, end: datetime, open_ended: bool) -> Finding:
+    return Finding(
+        rule.id, rule.kind, rule.severity, rule.text, rule.source, actor, role, start, end, open_ended, ""
+    )
+
+
+def _window_notes(f: Finding, w: ActiveWindow | None) -> None:
+    if w is None:
+        return
+    f.evidence.append(Evidence.of(w.start_row, "attacker active from here"))
+    if w.end_row is not None:
+        f.evidence.append(Evidence.of(w.end_row, "attacker active until here"))
+    else:
+        f.notes.append("the timeline records no end of the attack: active to its last row")
+
+
+# ---------------------------------------------------------------------------------------------- rules
+
+
+def _deadline(tl: Timeline, proto: Protocol, rule: DeadlineRule, w: ActiveWindow | None) -> list[Finding]:
+    triggers: list[TimelineRow] = []
+    seen: set[str] = set()
+    for r in tl.rows:
+        if r.event not in rule.trigger or not _roles_ok(r.role, rule.trigger_roles):
+            continue
+        if rule.while_attacker_active and not _in(w, r.time):
+            continue
+        if rule.match == "first":
+            triggers.append(r)
+            break
+        if r.actor not in seen:
+            seen.add(r.actor)
+            triggers.append(r)
+    out: list[Finding] = []
+    limit = timedelta(seconds=rule.within_s)
+    for trig in triggers:
+
+        def responsible(r: TimelineRow, trig: TimelineRow = trig) -> bool:
+            if rule.by == "trigger_actor":
+                return r.actor == trig.actor
+            return _roles_ok(r.role, rule.roles)
+
+        done = next(
+            (r for r in tl.rows if r.line > trig.line and r.event in rule.events and responsible(r)), None
+        )
+        if done is not None and done.time - trig.time <= limit:
+            continue
+        end = done.time if done is not None else tl.end
+        f = _base(rule, trig.actor, trig.role, trig.time, end, done is None)
+        f.deadline = trig.time + limit
+        who = trig.actor if rule.by == "trigger_actor" else "any " + "/".join(rule.roles or ["actor"])
+        what = " / ".join(rule.events)
+        if done is None:
+            f.summary = (
+                f"after {trig.event} by {trig.actor} at {trig.time:%H:%M:%S}, {who} was to do {what} by "
+                f"{f.deadline:%H:%M:%S}; no row records it (timeline ends {tl.end:%H:%M:%S}, "
+                f"{fmt_duration(f.duration_s)} later)"
+            )
+            f.notes.append(f"no row of the timeline records {what} by {who} after the trigger")
+        else:
+            f.summary = (
+                f"after {trig.event} by {trig.actor} at {trig.time:%H:%M:%S}, {who} was to do {what} by "
+                f"{f.deadline:%H:%M:%S}; first done by {done.actor} ({done.event}) at "
+                f"{done.time:%H:%M:%S} [{done.certainty}], {fmt_duration(f.duration_s)} after the trigger"
+            )
+        f.evidence.append(Evidence.of(trig, "trigger"))
+        if done is not None:
+            f.evidence.append(Evidence.of(done, "required event, late"))
+        for r in tl.rows:  # what the responsible actors did meanwhile (when they are named)
+            if (
+                (rule.by == "trigger_actor" or rule.roles)
+                and trig.line < r.line
+                and r.time <= end
+                and r is not done
+                and responsible(r)
+            ):
+                f.evidence.append(Evidence.of(r, "responsible actor meanwhile"))
+        if rule.while_attacker_active:
+            _window_notes(f, w)
+        _meanwhile(tl, proto, f, trig.time, end)
+        out.append(f)
+    return out
+
+
+def _prohibited(
+    tl: Timeline, proto: Protocol, rule: ProhibitedWhileRule, w: ActiveWindow | None
+) -> list[Finding]:
+    if w is None:
+        return []
+    st = proto.states[rule.state]
+    out: list[Finding] = []
+    for actor, role in tl.actors().items():
+        if role not in rule.roles:
+            continue
+        for span in state_spans(tl, actor, rule.state, st):
+            s = max(span.start, w.start)
+            e = min(span.end if span.end is not None else tl.end, w.end)
+            if (e - s).total_seconds() <= rule.max_s:
+                continue
+            f = _base(rule, actor, role, s, e, span.end is None and not w.end_recorded)
+            f.state_start, f.state_end = span.start, span.end
+            f.state_last_recorded = max(r.time for r in span.rows if r.event in st.enter)
+            if span.end is None:
+                state_end = (
+                    f"never left in the timeline (last recorded {f.state_last_recorded:%H:%M:%S}, "
+                    f"{fmt_duration((f.state_last_recorded - span.start).total_seconds())} after it began)"
+                )
+            else:
+                state_end = f"left at {span.end:%H:%M:%S}"
+            ends = (
+                f"the attacker's {w.end_row.event} ended the active period"
+                if w.end_row is not None
+                else "the timeline ended"
+            )
+            f.summary = (
+                f"{actor} ({role}) in state {rule.state!r} from {span.start:%H:%M:%S} while the attacker was "
+                f"active: {fmt_duration(f.duration_s)} in the active window (to {e:%H:%M:%S}, when {ends}); "
+                f"allowed {rule.max_s:g} s; the state was {state_end}"
+            )
+            for r in span.rows:
+                why = "enters the state" if r is span.rows[0] else "still in the state"
+                if span.end is not None and r is span.rows[-1]:
+                    why = "leaves the state"
+                f.evidence.append(Evidence.of(r, why))
+            _window_notes(f, w)
+            _meanwhile(tl, proto, f, s, e)
+            last_shot = max(
+                (
+                    x.time
+                    for x in tl.rows
+                    if x.role == proto.active.attacker_role and x.event == "shots_fired" and s <= x.time <= e
+                ),
+                default=None,
+            )
+            if last_shot is not None:
+                beyond = (span.end or f.state_last_recorded or e) - last_shot
+                f.notes.append(
+                    f"last shot in the window at {last_shot:%H:%M:%S}; the state lasted at least "
+                    f"{fmt_duration(max(beyond.total_seconds(), 0))} beyond it"
+                )
+            out.append(f)
+    return out
+
+
+def _sequence(tl: Timeline, proto: Protocol, rule: SequenceRule) -> list[Finding]:
+    first_roles = rule.first_roles or rule.roles
+    out: list[Finding] = []
+    for r in tl.rows:
+        if r.event not in rule.then or r.role not in rule.roles:
+            continue
+        prior = [
+            p
+            for p in tl.rows
+            if p.line < r.line
+            and p.event in rule.first
+            and (p.actor == r.actor if rule.same_actor else p.role in first_roles)
+        ]
+        if prior:
+            continue
+        f = _base(rule, r.actor, r.role, r.time, r.time, False)
+        who = "the same actor" if rule.same_actor else "any " + "/".join(first_roles)
+        f.summary = (
+            f"{r.actor} ({r.role}) did {r.event} at {r.time:%H:%M:%S} with no earlier "
+            f"{' / '.join(rule.first)} by {who}"
+        )
+        f.evidence.append(Evidence.of(r, "out of sequence"))
+        _meanwhile(tl, proto, f, r.time, r.time)
+        out.append(f)
+    return out
+
+
+def _attribute(tl: Timeline, proto: Protocol, rule: AttributeRule) -> list[Finding]:
+    pat = re.compile(rule.pattern, re.IGNORECASE)
+    out: list[Finding] = []
+    for r in tl.rows:
+        if r.event not in rule.events or not _roles_ok(r.role, rule.roles):
+            continue
+        value = str(getattr(r, rule.column))
+        if bool(pat.search(value)) == rule.must_match:
+            continue
+        f = _base(rule, r.actor, r.role, r.time, r.time, False)
+        verb = "does not match" if rule.must_match else "matches"
+        f.summary = (
+            f"{r.actor} {r.event} at {r.time:%H:%M:%S}: {rule.column} {value!r} {verb} /{rule.pattern}/"
+        )
+        f.evidence.append(Evidence.of(r, "attribute"))
+        out.append(f)
+    return out
+
+
+def review(tl: Timeline, proto: Protocol) -> Review:
+    """Evaluate every rule of ``proto`` on ``tl``; findings in rule order, then by start time."""
+    w = active_window(tl, proto)
+    notes: list[str] = []
+    if w is None:
+        notes.append("no attacker activity recorded: rules that need an active attacker found nothing")
+    elif not w.end_recorded:
+        notes.append("the timeline records no end of the attack")
+    if not _records_casualties(tl):
+        notes.append(
+            "the timeline records no casualty rows (victim_killed / victim_wounded); findings list the "
+            "attacker's recorded shots and movements meanwhile instead"
+        )
+    findings: list[Finding] = []
+    for rule in proto.rules:
+        if isinstance(rule, DeadlineRule):
+            got = _deadline(tl, proto, rule, w)
+        elif isinstance(rule, ProhibitedWhileRule):
+            got = _prohibited(tl, proto, rule, w)
+        elif isinstance(rule, SequenceRule):
+            got = _sequence(tl, proto, rule)
+        else:
+            got = _attribute(tl, proto, rule)
+        findings.extend(sorted(got, key=lambda f: (f.start, f.actor)))
+    return Review(tl, proto, w, findings, notes)

@@ -1,0 +1,259 @@
+"""Response protocols as data: a TOML file of rules, each quoting the standard it encodes.
+
+```toml
+[protocol]
+name = "..."
+description = "..."
+
+[active]                       # when the attacker counts as active (defaults shown)
+start_events = ["shots_fired"]
+end_events = ["apprehended", "left_building", "attacker_stopped", "self_terminated", "surrendered"]
+
+[states.holding]               # a state an actor is put in and taken out of by events
+enter = ["took_cover", "held_position", "set_perimeter"]
+exit = ["entered_building", "moved_toward_threat", "engaged_attacker"]
+
+[[rules]]
+id = "..."; kind = "deadline" | "prohibited_while" | "sequence" | "attribute"
+text = "the words of the standard"; source = "where they are from"; severity = "critical" | ...
+```
+
+Every event and role a rule names must be in the vocabulary (the defaults, an extension file, or the
+protocol's own ``[vocabulary]`` table); every state must be defined. Errors are ``ReviewInputError`` with
+the file, the line of the offending key, and the key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from responsesim.review.errors import ReviewInputError
+from responsesim.review.timeline import COLUMNS, Vocabulary, vocabulary_from_toml
+from responsesim.scenario.errors import format_loc, from_toml_decode_error, locate_toml_line
+
+__all__ = [
+    "ActiveWindow",
+    "AttributeRule",
+    "DeadlineRule",
+    "ProhibitedWhileRule",
+    "Protocol",
+    "Rule",
+    "SequenceRule",
+    "StateDef",
+    "load_protocol",
+    "parse_protocol",
+]
+
+Severity = Literal["critical", "major", "minor", "info"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _RuleBase(_Model):
+    id: str = Field(min_length=1)
+    text: str = Field(min_length=1, description="the words of the standard, quoted")
+    source: str = Field(min_length=1)
+    severity: Severity
+    note: str = ""
+
+
+class DeadlineRule(_RuleBase):
+    """After a trigger event ``trigger`` by an actor of a role in ``trigger_roles`` (any role if empty), an
+    actor of a role in ``roles`` (the triggering actor itself if ``by = "trigger_actor"``) must do one of
+    ``events`` within ``within_s`` seconds.
+
+    ``match = "first"``: only the first trigger counts; ``"each_actor"``: the first trigger of each actor.
+    ``while_attacker_active``: triggers count only while the attacker is active.
+    """
+
+    kind: Literal["deadline"]
+    trigger: list[str] = Field(min_length=1)
+    trigger_roles: list[str] = Field(default_factory=list)
+    match: Literal["first", "each_actor"] = "first"
+    while_attacker_active: bool = False
+    events: list[str] = Field(min_length=1)
+    roles: list[str] = Field(default_factory=list)
+    by: Literal["any", "trigger_actor"] = "any"
+    within_s: float = Field(ge=0)
+
+
+class ProhibitedWhileRule(_RuleBase):
+    """While the attacker is active, an actor of a role in ``roles`` must not be in ``state`` for more than
+    ``max_s`` seconds (the time counted is the overlap of the state with the active window)."""
+
+    kind: Literal["prohibited_while"]
+    roles: list[str] = Field(min_length=1)
+    state: str
+    max_s: float = Field(ge=0)
+
+
+class SequenceRule(_RuleBase):
+    """``first`` must come before ``then``: every ``then`` row by an actor of a role in ``roles`` needs an
+    earlier ``first`` row, by the same actor (``same_actor = true``) or by any actor of ``first_roles``
+    (default: ``roles``)."""
+
+    kind: Literal["sequence"]
+    first: list[str] = Field(min_length=1)
+    then: list[str] = Field(min_length=1)
+    roles: list[str] = Field(min_length=1)
+    first_roles: list[str] = Field(default_factory=list)
+    same_actor: bool = True
+
+
+class AttributeRule(_RuleBase):
+    """Rows with one of ``events`` by an actor of a role in ``roles`` (any if empty): column ``column`` must
+    match (``must_match = true``) or must not match the regular expression ``pattern`` (case-insensitive)."""
+
+    kind: Literal["attribute"]
+    events: list[str] = Field(min_length=1)
+    roles: list[str] = Field(default_factory=list)
+    column: Literal["location", "detail", "actor", "source"]
+    pattern: str
+    must_match: bool = True
+
+    @field_validator("pattern")
+    @classmethod
+    def _regex(cls, v: str) -> str:
+        try:
+            re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return v
+
+
+Rule = Annotated[
+    DeadlineRule | ProhibitedWhileRule | SequenceRule | AttributeRule, Field(discriminator="kind")
+]
+
+
+class StateDef(_Model):
+    enter: list[str] = Field(min_length=1)
+    exit: list[str] = Field(min_length=1)
+
+
+class ActiveWindow(_Model):
+    start_events: list[str] = Field(default_factory=lambda: ["shots_fired"], min_length=1)
+    end_events: list[str] = Field(
+        default_factory=lambda: [
+            "apprehended",
+            "left_building",
+            "attacker_stopped",
+            "self_terminated",
+            "surrendered",
+        ]
+    )
+    attacker_role: str = "attacker"
+
+
+class ProtocolMeta(_Model):
+    name: str = Field(min_length=1)
+    description: str = ""
+
+
+class Protocol(_Model):
+    protocol: ProtocolMeta
+    active: ActiveWindow = Field(default_factory=ActiveWindow)
+    states: dict[str, StateDef] = Field(default_factory=dict)
+    rules: list[Rule] = Field(min_length=1)
+    file: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.protocol.name
+
+
+_adapter = TypeAdapter(Protocol)
+_KINDS = ("deadline", "prohibited_while", "sequence", "attribute")
+
+
+def _check_names(proto: Protocol, vocab: Vocabulary, file: str, text: str) -> None:
+    """Every event, role and state a protocol names must exist; raises with the line of the key."""
+
+    def fail(loc: tuple[str | int, ...], msg: str) -> ReviewInputError:
+        return ReviewInputError(file, locate_toml_line(text, loc), format_loc(loc), msg)
+
+    def events(loc: tuple[str | int, ...], names: list[str]) -> None:
+        for k, n in enumerate(names):
+            if n not in vocab.events:
+                raise fail((*loc, k), f"unknown event {n!r} (add it in a vocabulary extension)")
+
+    def roles(loc: tuple[str | int, ...], names: list[str]) -> None:
+        for k, n in enumerate(names):
+            if n not in vocab.roles:
+                raise fail((*loc, k), f"unknown role {n!r} (add it in a vocabulary extension)")
+
+    events(("active", "start_events"), proto.active.start_events)
+    events(("active", "end_events"), proto.active.end_events)
+    if proto.active.attacker_role not in vocab.roles:
+        raise fail(("active", "attacker_role"), f"unknown role {proto.active.attacker_role!r}")
+    for name, st in proto.states.items():
+        events(("states", name, "enter"), st.enter)
+        events(("states", name, "exit"), st.exit)
+    seen: dict[str, int] = {}
+    for i, r in enumerate(proto.rules):
+        loc: tuple[str | int, ...] = ("rules", i)
+        if r.id in seen:
+            raise fail((*loc, "id"), f"rule id {r.id!r} repeats rule {seen[r.id] + 1}")
+        seen[r.id] = i
+        if isinstance(r, DeadlineRule):
+            events((*loc, "trigger"), r.trigger)
+            roles((*loc, "trigger_roles"), r.trigger_roles)
+            events((*loc, "events"), r.events)
+            roles((*loc, "roles"), r.roles)
+        elif isinstance(r, ProhibitedWhileRule):
+            roles((*loc, "roles"), r.roles)
+            if r.state not in proto.states:
+                known = ", ".join(proto.states) or "none defined"
+                raise fail((*loc, "state"), f"unknown state {r.state!r} (defined in [states.*]: {known})")
+        elif isinstance(r, SequenceRule):
+            events((*loc, "first"), r.first)
+            events((*loc, "then"), r.then)
+            roles((*loc, "roles"), r.roles)
+            roles((*loc, "first_roles"), r.first_roles)
+        else:
+            events((*loc, "events"), r.events)
+            roles((*loc, "roles"), r.roles)
+    assert COLUMNS  # the attribute columns are a subset of the timeline's
+
+
+def parse_protocol(text: str, file: str, vocabulary: Vocabulary | None = None) -> tuple[Protocol, Vocabulary]:
+    """A validated protocol and the vocabulary extended by its ``[vocabulary]`` table."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        e = from_toml_decode_error(exc, file)
+        raise ReviewInputError(file, e.line, None, e.message) from None
+    vocab = vocabulary_from_toml(data, file, text, vocabulary or Vocabulary())
+    body = {k: v for k, v in data.items() if k != "vocabulary"}
+    try:
+        proto = _adapter.validate_python({**body, "file": file})
+    except ValidationError as exc:
+        errs = exc.errors()
+        first = errs[0]
+        loc = tuple(first["loc"])
+        # drop the discriminator tag pydantic inserts for tagged unions: ("rules", 0, "deadline", "x")
+        clean = tuple(p for k, p in enumerate(loc) if not (k == 2 and loc[0] == "rules" and p in _KINDS))
+        msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        if first.get("type") == "extra_forbidden":
+            msg = f"unknown key ({msg})"
+        if len(errs) > 1:
+            msg += f" (and {len(errs) - 1} more)"
+        raise ReviewInputError(file, locate_toml_line(text, clean), format_loc(clean), msg) from None
+    _check_names(proto, vocab, file, text)
+    return proto, vocab
+
+
+def load_protocol(path: Path, vocabulary: Vocabulary | None = None) -> tuple[Protocol, Vocabulary]:
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ReviewInputError(file, None, None, f"cannot read: {exc.strerror or exc}") from None
+    return parse_protocol(text, file, vocabulary)

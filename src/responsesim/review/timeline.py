@@ -1,0 +1,326 @@
+"""Incident timelines: load and validate ``time, actor, role, event, location, detail, certainty, source``.
+
+Nothing is repaired: an unknown event or role, a time that is not ``YYYY-MM-DD HH:MM:SS``, a row earlier
+than the row before it, an actor without a role (or with two roles) is a ``ReviewInputError`` naming the
+file, the line and the column. Rows keep their order and their times exactly as written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from responsesim.review.errors import ReviewInputError
+
+__all__ = [
+    "CASUALTY_EVENTS",
+    "CERTAINTIES",
+    "COLUMNS",
+    "DEFAULT_EVENTS",
+    "DEFAULT_ROLES",
+    "FLAGGED_CERTAINTIES",
+    "Timeline",
+    "TimelineRow",
+    "Vocabulary",
+    "load_timeline",
+    "load_vocabulary",
+    "parse_time",
+]
+
+COLUMNS: tuple[str, ...] = ("time", "actor", "role", "event", "location", "detail", "certainty", "source")
+
+#: event -> meaning (rendered into docs/review.md)
+DEFAULT_EVENTS: dict[str, str] = {
+    "attacker_arrived": "the attacker arrives at the site",
+    "shots_fired": "the attacker fires (one row per burst or phase the sources time)",
+    "moved": "an actor moves to the location given (direction not judged)",
+    "call_received": "a 911 or other call reaches a dispatcher",
+    "dispatched": "a dispatcher sends units",
+    "radio": "a radio transmission (words in detail)",
+    "lockdown_announced": "a lockdown / Code Red is announced",
+    "arrived_on_scene": "a responder arrives at the scene",
+    "entered_building": "an actor enters the building",
+    "left_building": "an actor leaves the building",
+    "took_cover": "a responder takes a covered position",
+    "held_position": "a responder stays where they are (recorded at the time given)",
+    "set_perimeter": "responders set up a perimeter",
+    "staged": "responders gather at a staging point",
+    "moved_toward_threat": "a responder moves toward the attacker or the sound of gunfire",
+    "moved_away_from_threat": "a responder moves away from the attacker",
+    "engaged_attacker": "a responder engages the attacker (fire, contact)",
+    "attacker_stopped": "the attacker is stopped (shot, restrained)",
+    "self_terminated": "the attacker kills himself",
+    "surrendered": "the attacker surrenders",
+    "barricaded": "the attacker barricades in a room",
+    "apprehended": "the attacker is arrested",
+    "casualty_care_started": "care (tourniquet, hemorrhage control, evacuation) reaches a casualty",
+    "victim_killed": "a person is killed (count=N in detail for several)",
+    "victim_wounded": "a person is wounded (count=N in detail for several)",
+    "evacuated": "occupants leave the building",
+    "tip_received": "a tip about the attacker reaches an agency",
+    "tip_assessed": "the agency assesses a tip",
+}
+
+CASUALTY_EVENTS: frozenset[str] = frozenset({"victim_killed", "victim_wounded"})
+
+DEFAULT_ROLES: tuple[str, ...] = (
+    "attacker",
+    "sro",
+    "patrol",
+    "deputy",
+    "swat",
+    "supervisor",
+    "dispatcher",
+    "ems",
+    "fire",
+    "security_guard",
+    "staff",
+    "student",
+    "victim",
+    "bystander",
+)
+
+#: how precisely a row's time is known
+CERTAINTIES: dict[str, str] = {
+    "exact": "recorded by a clock (CAD log, video timestamp)",
+    "second": "given to the second by the source",
+    "minute": "given to the minute by the source",
+    "derived": "computed from other timed facts (the detail says how)",
+    "approximate": "an estimate; used, but every finding that rests on it is flagged",
+}
+FLAGGED_CERTAINTIES: frozenset[str] = frozenset({"approximate"})
+
+_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The events and roles a timeline (and a protocol) may use."""
+
+    events: frozenset[str] = frozenset(DEFAULT_EVENTS)
+    roles: frozenset[str] = frozenset(DEFAULT_ROLES)
+
+    def extended(self, events: Iterable[str] = (), roles: Iterable[str] = ()) -> Vocabulary:
+        return Vocabulary(self.events | frozenset(events), self.roles | frozenset(roles))
+
+
+def _names(value: object, file: str, key: str, text: str) -> list[str]:
+    from responsesim.scenario.errors import locate_toml_line
+
+    line = locate_toml_line(text, ("vocabulary", key))
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ReviewInputError(file, line, f"vocabulary.{key}", "must be a list of strings")
+    for v in value:
+        if not v or not v.replace("_", "").isalnum() or v != v.lower():
+            raise ReviewInputError(file, line, f"vocabulary.{key}", f"{v!r} is not a lower_snake_case name")
+    return list(value)
+
+
+def vocabulary_from_toml(data: dict[str, object], file: str, text: str, base: Vocabulary) -> Vocabulary:
+    """``base`` extended by the ``[vocabulary]`` table of a parsed TOML document (if it has one)."""
+    table = data.get("vocabulary")
+    if table is None:
+        return base
+    if not isinstance(table, dict):
+        raise ReviewInputError(file, None, "vocabulary", "must be a table")
+    unknown = set(table) - {"events", "roles"}
+    if unknown:
+        msg = f"unknown key(s) {sorted(unknown)}; use events, roles"
+        raise ReviewInputError(file, None, "vocabulary", msg)
+    events = _names(table.get("events", []), file, "events", text)
+    roles = _names(table.get("roles", []), file, "roles", text)
+    return base.extended(events, roles)
+
+
+def load_vocabulary(path: Path | None, base: Vocabulary | None = None) -> Vocabulary:
+    """The default vocabulary extended by a TOML file ``[vocabulary] events = [...] roles = [...]``."""
+    base = base or Vocabulary()
+    if path is None:
+        return base
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ReviewInputError(file, None, None, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        from responsesim.scenario.errors import from_toml_decode_error
+
+        e = from_toml_decode_error(exc, file)
+        raise ReviewInputError(file, e.line, None, e.message) from None
+    return vocabulary_from_toml(data, file, text, base)
+
+
+def parse_time(text: str) -> datetime:
+    """``YYYY-MM-DD HH:MM:SS`` (local clock time with a date; ``T`` also accepted); ValueError otherwise."""
+    s = text.strip()
+    for fmt in _TIME_FORMATS:
+        try:
+            return datetime.strptime(s, fmt)
+        except ValueError:
+            continue
+    raise ValueError(f"bad time {text!r}: expected local clock time with a date, YYYY-MM-DD HH:MM:SS")
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    line: int  # 1-based line in the file where the row starts
+    time: datetime
+    actor: str
+    role: str
+    event: str
+    location: str
+    detail: str
+    certainty: str
+    source: str
+
+    @property
+    def flagged(self) -> bool:
+        """True if the time is only approximate: findings resting on it say so."""
+        return self.certainty in FLAGGED_CERTAINTIES
+
+    def count(self) -> int:
+        """People a casualty row stands for: ``count=N`` in the detail, else 1."""
+        for token in self.detail.replace(";", " ").replace(",", " ").split():
+            if token.startswith("count="):
+                try:
+                    return int(token.removeprefix("count="))
+                except ValueError:
+                    return 1
+        return 1
+
+
+@dataclass(frozen=True)
+class Timeline:
+    file: str
+    rows: tuple[TimelineRow, ...]
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
+
+    @property
+    def start(self) -> datetime:
+        return self.rows[0].time
+
+    @property
+    def end(self) -> datetime:
+        return self.rows[-1].time
+
+    def actors(self) -> dict[str, str]:
+        """actor -> role, in order of first appearance."""
+        out: dict[str, str] = {}
+        for r in self.rows:
+            out.setdefault(r.actor, r.role)
+        return out
+
+
+def _err(file: str, line: int, col: str | None, msg: str) -> ReviewInputError:
+    return ReviewInputError(file, line, col, msg)
+
+
+def parse_timeline(text: str, file: str, vocabulary: Vocabulary | None = None) -> Timeline:
+    """Validate a timeline CSV text; the first problem is raised as ``ReviewInputError``."""
+    vocab = vocabulary or Vocabulary()
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise _err(file, 1, None, "empty file: expected a header row " + ",".join(COLUMNS)) from None
+    except csv.Error as exc:
+        raise _err(file, 1, None, f"CSV syntax error: {exc}") from None
+    names = [h.strip().lower() for h in header]
+    missing = [c for c in COLUMNS if c not in names]
+    if missing:
+        raise _err(file, 1, None, f"missing column(s) {', '.join(missing)}; expected {','.join(COLUMNS)}")
+    extra = [h for h in names if h not in COLUMNS]
+    if extra:
+        raise _err(file, 1, None, f"unknown column(s) {', '.join(extra)}; expected {','.join(COLUMNS)}")
+    if len(set(names)) != len(names):
+        raise _err(file, 1, None, "a column name is repeated")
+    idx = {c: names.index(c) for c in COLUMNS}
+
+    rows: list[TimelineRow] = []
+    roles: dict[str, tuple[str, int]] = {}
+    prev_end = reader.line_num
+    while True:
+        start_line = prev_end + 1
+        try:
+            rec = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise _err(file, start_line, None, f"CSV syntax error: {exc}") from None
+        prev_end = reader.line_num
+        if not rec or all(not c.strip() for c in rec):
+            continue
+        if len(rec) != len(names):
+            raise _err(file, start_line, None, f"{len(rec)} fields, expected {len(names)} (quote commas)")
+        val = {c: rec[i].strip() for c, i in idx.items()}
+        try:
+            t = parse_time(val["time"])
+        except ValueError as exc:
+            raise _err(file, start_line, "time", str(exc)) from None
+        if not val["actor"]:
+            raise _err(file, start_line, "actor", "empty actor")
+        if not val["role"]:
+            raise _err(file, start_line, "role", f"actor {val['actor']!r} has no role")
+        if val["role"] not in vocab.roles:
+            raise _err(
+                file,
+                start_line,
+                "role",
+                f"unknown role {val['role']!r} (known: {', '.join(sorted(vocab.roles))}; "
+                "add it in a vocabulary extension)",
+            )
+        first = roles.setdefault(val["actor"], (val["role"], start_line))
+        if first[0] != val["role"]:
+            raise _err(
+                file,
+                start_line,
+                "role",
+                f"actor {val['actor']!r} has role {val['role']!r} here but {first[0]!r} on line {first[1]}",
+            )
+        if not val["event"]:
+            raise _err(file, start_line, "event", "empty event")
+        if val["event"] not in vocab.events:
+            raise _err(
+                file,
+                start_line,
+                "event",
+                f"unknown event {val['event']!r} (see docs/review.md for the vocabulary; "
+                "add it in a vocabulary extension)",
+            )
+        if val["certainty"] not in CERTAINTIES:
+            raise _err(
+                file,
+                start_line,
+                "certainty",
+                f"unknown certainty {val['certainty']!r} (one of {', '.join(CERTAINTIES)})",
+            )
+        if rows and t < rows[-1].time:
+            raise _err(
+                file,
+                start_line,
+                "time",
+                f"row out of order: {val['time']} is earlier than {rows[-1].time:%Y-%m-%d %H:%M:%S} "
+                f"on line {rows[-1].line} (times are never reordered)",
+            )
+        rows.append(TimelineRow(start_line, t, *(val[c] for c in COLUMNS[1:])))
+    if not rows:
+        raise _err(file, prev_end, None, "no rows after the header")
+    return Timeline(file, tuple(rows), vocab)
+
+
+def load_timeline(path: Path, vocabulary: Vocabulary | None = None) -> Timeline:
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ReviewInputError(file, None, None, f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ReviewInputError(file, None, None, f"not UTF-8 text: {exc}") from None
+    return parse_timeline(text, file, vocabulary)
