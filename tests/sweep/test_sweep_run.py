@@ -185,3 +185,5 @@ def test_summary_and_command(sweep_dir, reference, capsys):
     assert "bad.toml:3: sweep.replications_per_point" in capsys.readouterr().err.replace("\n", "")
     assert sweep_command(sweep_dir / "small.toml", sweep_dir / "no" / "x.duckdb") == 2
     assert sweep_command(sweep_dir / "missing.toml", out) == 2
+    assert sweep_command(sweep_dir / "small.toml", sweep_dir / "s.duckdb", scheduler="no-port") == 2
+    assert "cannot connect to scheduler 'no-port'" in capsys.readouterr().err.replace("\n", "")

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from responsesim.store import StoreError
-from responsesim.sweep.run import Task, run_sweep
+from responsesim.sweep.run import SchedulerError, Task, run_sweep
 from responsesim.sweep.spec import SweepError, load_sweep
 from responsesim.sweep.summary import plot_sweep, summary_records, sweep_summary
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
 
 
@@ -30,7 +32,8 @@ def sweep_command(
 
     Prints the per-point summary as a table (or JSON) and writes a PNG plot (``plot``, default
     ``<out without suffix>-<sweep_id>.png``). Returns 0; 2 on bad input (sweep file, base scenario,
-    store, scheduler address); 130 when interrupted (re-run the same command to resume).
+    store, scheduler address); 1 if a local worker process died and 130 when interrupted (in both cases the
+    finished chunks are kept: re-run the same command to resume).
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -75,7 +78,7 @@ def sweep_command(
 
         try:
             res = run_sweep(sweep, out, workers=workers, scheduler=scheduler, on_chunk=on_chunk)
-        except StoreError as exc:
+        except (StoreError, SchedulerError) as exc:
             return fail(str(exc))
         except KeyboardInterrupt:
             err.print(
@@ -83,8 +86,13 @@ def sweep_command(
                 highlight=False,
             )
             return EXIT_INTERRUPTED
-        except OSError as exc:  # e.g. cannot reach the scheduler
-            return fail(f"--scheduler {scheduler}: {exc}" if scheduler else str(exc))
+        except BrokenProcessPool as exc:
+            err.print(
+                f"[bold red]error:[/] a worker process died ({exc}); finished chunks are stored in {out}; "
+                "run the same command to resume",
+                highlight=False,
+            )
+            return EXIT_FAILED
     frame = sweep_summary(out, sweep.sweep_id)
     png = plot or out.with_name(f"{out.stem}-{sweep.sweep_id}.png")
     plot_sweep(frame, list(sweep.parameters), png, title=sweep.name)

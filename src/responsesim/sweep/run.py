@@ -35,6 +35,22 @@ def run_task(params: Params, first_rep: int, n: int) -> pd.DataFrame:
     return run_chunk(params, np.arange(first_rep, first_rep + n, dtype=np.int64))
 
 
+class SchedulerError(Exception):
+    """The dask scheduler cannot be used (distributed not installed, bad address, unreachable)."""
+
+
+def connect(scheduler: str, timeout_s: float = 10.0) -> Any:
+    """A ``distributed.Client`` connected to ``scheduler`` (e.g. ``tcp://host:8786``)."""
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise SchedulerError("--scheduler needs dask distributed: pip install 'dask[distributed]'") from exc
+    try:
+        return Client(scheduler, timeout=timeout_s)
+    except (OSError, ValueError, TypeError) as exc:
+        raise SchedulerError(f"cannot connect to scheduler {scheduler!r}: {exc}") from exc
+
+
 @dataclass(frozen=True)
 class Task:
     point_id: int
@@ -130,9 +146,7 @@ def run_sweep(
         own_client = None
         if tasks:
             if client is None and scheduler is not None:
-                from distributed import Client
-
-                own_client = client = Client(scheduler)
+                own_client = client = connect(scheduler)
             try:
                 if client is not None:
                     results = _results_distributed(sweep, tasks, client)
