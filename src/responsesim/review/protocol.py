@@ -240,6 +240,8 @@ def parse_protocol(text: str, file: str, vocabulary: Vocabulary | None = None) -
         loc = tuple(first["loc"])
         # drop the discriminator tag pydantic inserts for tagged unions: ("rules", 0, "deadline", "x")
         clean = tuple(p for k, p in enumerate(loc) if not (k == 2 and loc[0] == "rules" and p in _KINDS))
+        if first.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+            clean = (*clean, "kind")  # point at the kind key (or the rule, if it has none)
         msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
         if first.get("type") == "extra_forbidden":
             msg = f"unknown key ({msg})"
