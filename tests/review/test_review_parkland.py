@@ -112,3 +112,13 @@ def test_command_json_and_report(tmp_path, capsys):
 def test_command_table(capsys):
     assert review_command(TIMELINE, POST1999, False, None) == 0
     assert "not-a-barricade" in capsys.readouterr().out
+
+
+def test_docs_document_the_vocabulary_and_expected_findings():
+    from responsesim.review.timeline import CERTAINTIES, DEFAULT_EVENTS, DEFAULT_ROLES
+
+    doc = (REPO / "docs" / "review.md").read_text()
+    for name in (*DEFAULT_EVENTS, *DEFAULT_ROLES, *CERTAINTIES):
+        assert f"`{name}`" in doc, name
+    for f in run_review(TIMELINE, POST1999).findings:
+        assert f"`{f.rule_id}`" in doc and f"{f.start:%H:%M:%S}" in doc
