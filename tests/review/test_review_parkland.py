@@ -103,6 +103,8 @@ def test_command_json_and_report(tmp_path, capsys):
         "end": "2018-02-14 14:27:54",
         "end_recorded": True,
     }
+    resp = {f["rule_id"]: f["responsible"] for f in data["findings"]}
+    assert resp["stop-the-dying"] == "any actor" and resp["not-a-barricade"] == "SRO"
     html = out.read_text()
     assert "data:image/png;base64," in html and "not-a-barricade" in html
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"

@@ -136,6 +136,7 @@ class Finding:
     meanwhile: list[str] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    responsible: str = ""  # who had to act: an actor, or "any <roles>" (deadlines with by = "any")
 
     @property
     def duration_s(self) -> float:
@@ -171,6 +172,7 @@ class Finding:
             "approximate_lines": [e.line for e in self.evidence if e.flagged],
             "evidence": [e.to_json() for e in self.evidence],
             "notes": self.notes,
+            "responsible": self.responsible or self.actor,
         }
 
 
@@ -321,6 +323,7 @@ def _deadline(tl: Timeline, proto: Protocol, rule: DeadlineRule, w: ActiveWindow
         f = _base(rule, trig.actor, trig.role, trig.time, end, done is None)
         f.deadline = trig.time + limit
         who = trig.actor if rule.by == "trigger_actor" else "any " + "/".join(rule.roles or ["actor"])
+        f.responsible = who
         what = " / ".join(rule.events)
         if done is None:
             f.summary = (

@@ -64,6 +64,8 @@ def render_html(rv: Review, png: Path | None) -> str:
     for f in rv.findings:
         out.append(f"<div class='finding'><h3>{_e(f.rule_id)}: {_e(f.actor)}</h3>")
         out.append(f"<p>{_e(f.summary)}</p>")
+        if f.responsible and f.responsible != f.actor:
+            out.append(f"<p>Had to act: {_e(f.responsible)}.</p>")
         out.append(f"<blockquote>{_e(f.rule_text)}<br><small>{_e(f.source)}</small></blockquote>")
         if f.killed is not None:
             out.append(f"<p>Recorded casualties meanwhile: {f.killed} killed, {f.wounded} wounded.</p>")

@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
 from responsesim.review.findings import Review
@@ -33,59 +34,33 @@ _EVENT_MARK = {
 def swimlane_png(rv: Review, path: Path, *, dpi: int = 110) -> None:
     """Write the chart to ``path`` (PNG). The figure is closed afterwards."""
     tl = rv.timeline
-    actors = list(tl.actors())
-    lane = {a: k for k, a in enumerate(actors)}
-    fig, ax = plt.subplots(figsize=(12, 1.2 + 0.55 * len(actors)))
+    roles = tl.actors()
+    actors = list(roles)
+    # a deadline that any actor of some roles had to meet gets its own lane, unless its trigger actor
+    # was one of them (then it is shaded in the trigger actor's lane)
+    shared = [
+        f.responsible
+        for f in rv.findings
+        if f.responsible.startswith("any ") and roles.get(f.actor) not in f.responsible[4:].split("/")
+    ]
+    shared = list(dict.fromkeys(shared))
+    lanes = actors + shared
+    lane = {a: k for k, a in enumerate(lanes)}
+    zoom = rv.active is not None and (tl.end - tl.start) > 3 * (rv.active.end - rv.active.start)
+    nrows = 2 if zoom else 1
+    height = 1.0 + 0.5 * len(lanes)
+    fig, axes = plt.subplots(nrows, 1, figsize=(12, nrows * height + 0.6), squeeze=False)
     try:
-        for f in rv.findings:  # deviations: shaded span in the actor's lane
-            y = lane.get(f.actor)
-            if y is None:
-                continue
-            color = _SEVERITY_COLOR.get(f.severity, "#7f7f7f")
-            x0, x1 = mdates.date2num(f.start), mdates.date2num(f.end)
-            ax.broken_barh(
-                [(x0, max(x1 - x0, 1e-5))],
-                (y - 0.4, 0.8),
-                facecolors=color,
-                alpha=0.18,
-                edgecolor=color,
-                hatch="//" if f.approximate else None,
-            )
-        if rv.active is not None:
-            ax.axvspan(
-                mdates.date2num(rv.active.start),
-                mdates.date2num(rv.active.end),
-                color="#d62728",
-                alpha=0.05,
-                lw=0,
-            )
-        for r in tl.rows:
-            if r.event == "shots_fired":
-                ax.axvline(mdates.date2num(r.time), color="#d62728", lw=0.8, alpha=0.6, ls=":")
-            marker, color = _EVENT_MARK.get(r.event, ("o", "#555555"))
-            face = "none" if r.flagged else color
-            ax.plot(
-                [mdates.date2num(r.time)],
-                [lane[r.actor]],
-                marker=marker,
-                ms=8,
-                mec=color,
-                mfc=face,
-                ls="none",
-            )
-            ax.annotate(
-                r.event,
-                (mdates.date2num(r.time), lane[r.actor]),
-                xytext=(3, 6),
-                textcoords="offset points",
-                fontsize=6.5,
-                rotation=20,
-            )
-        ax.set_yticks(range(len(actors)))
-        ax.set_yticklabels([f"{a} ({tl.actors()[a]})" for a in actors], fontsize=8)
-        ax.set_ylim(len(actors) - 0.4, -0.8)
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
-        ax.grid(axis="x", alpha=0.3)
+        ax = axes[0][0]
+        _draw(ax, rv, lanes, lane, shared)
+        if zoom and rv.active is not None:
+            z = axes[1][0]
+            _draw(z, rv, lanes, lane, shared)
+            pad = (rv.active.end - rv.active.start) * 0.8
+            z.set_xlim(mdates.date2num(rv.active.start - pad), mdates.date2num(rv.active.end + pad))
+            z.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=6, maxticks=14))
+            z.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S"))
+            z.set_title("zoom: the attacker's active period", fontsize=9)
         ax.set_title(f"{Path(tl.file).name} reviewed against {rv.protocol.name}", fontsize=10)
         handles = [
             Patch(facecolor=c, alpha=0.3, label=f"{s} deviation")
@@ -96,8 +71,63 @@ def swimlane_png(rv: Review, path: Path, *, dpi: int = 110) -> None:
         handles.append(
             Patch(facecolor="white", edgecolor="black", label="hollow mark / hatched: approximate")
         )
-        ax.legend(handles=handles, fontsize=7, loc="lower right")
+        ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         fig.tight_layout()
         fig.savefig(path, dpi=dpi)
     finally:
         plt.close(fig)
+
+
+def _draw(ax: Axes, rv: Review, lanes: list[str], lane: dict[str, int], shared: list[str]) -> None:
+    tl = rv.timeline
+    roles = tl.actors()
+    actors = [a for a in lanes if a not in shared]
+    for f in rv.findings:  # deviations: shaded span in the actor's lane
+        y = lane.get(f.responsible) if f.responsible in shared else lane.get(f.actor)
+        if y is None:
+            continue
+        color = _SEVERITY_COLOR.get(f.severity, "#7f7f7f")
+        x0, x1 = mdates.date2num(f.start), mdates.date2num(f.end)
+        ax.broken_barh(
+            [(x0, max(x1 - x0, 1e-5))],
+            (y - 0.4, 0.8),
+            facecolors=color,
+            alpha=0.18,
+            edgecolor=color,
+            hatch="//" if f.approximate else None,
+        )
+    if rv.active is not None:
+        ax.axvspan(
+            mdates.date2num(rv.active.start),
+            mdates.date2num(rv.active.end),
+            color="#d62728",
+            alpha=0.05,
+            lw=0,
+        )
+    for r in tl.rows:
+        if r.event == "shots_fired":
+            ax.axvline(mdates.date2num(r.time), color="#d62728", lw=0.8, alpha=0.6, ls=":")
+        marker, color = _EVENT_MARK.get(r.event, ("o", "#555555"))
+        face = "none" if r.flagged else color
+        ax.plot(
+            [mdates.date2num(r.time)],
+            [lane[r.actor]],
+            marker=marker,
+            ms=8,
+            mec=color,
+            mfc=face,
+            ls="none",
+        )
+        ax.annotate(
+            r.event,
+            (mdates.date2num(r.time), lane[r.actor]),
+            xytext=(3, 6),
+            textcoords="offset points",
+            fontsize=6.5,
+            rotation=20,
+        )
+    ax.set_yticks(range(len(lanes)))
+    ax.set_yticklabels([f"{a} ({roles[a]})" for a in actors] + shared, fontsize=8)
+    ax.set_ylim(len(lanes) - 0.4, -0.8)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    ax.grid(axis="x", alpha=0.3)
