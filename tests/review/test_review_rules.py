@@ -164,3 +164,14 @@ def test_attribute_compliant_and_violation():
     bad = [*base[:2], "2024-05-01 10:01:00,P1,patrol,entered_building,B,handgun only,second,s", base[2]]
     (f,) = review(parse_timeline("\n".join(bad) + "\n", "t.csv", v), p).findings
     assert f.rule_id == "rifle" and f.actor == "P1"
+
+
+def test_casualty_count_in_detail():
+    p, v = parse_protocol(PROHIBITED, "p.toml")
+    lines = (
+        _tl("10:01:00,P1,patrol,took_cover", "10:04:00,P1,patrol,entered_building").rstrip("\n").split("\n")
+    )
+    lines.insert(3, "2024-05-01 10:02:00,V,victim,victim_killed,room 3,count=3 in room 3,approximate,s")
+    lines.insert(4, "2024-05-01 10:02:30,W,victim,victim_wounded,room 3,,second,s")
+    (f,) = review(parse_timeline("\n".join(lines) + "\n", "t.csv", v), p).findings
+    assert (f.killed, f.wounded) == (3, 1) and f.approximate

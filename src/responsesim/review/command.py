@@ -29,7 +29,8 @@ def run_review(timeline: Path, protocol: Path, vocabulary: Path | None = None) -
 
 
 def write_report(rv: Review, report: Path) -> list[Path]:
-    """Write ``report`` (HTML, PNG embedded) and the PNG beside it (``<stem>.png``).
+    """Write ``report`` (HTML, PNG embedded) and the PNG beside it (``<stem>.png``; ``<stem>.swimlane.png``
+    if ``report`` itself ends in ``.png``).
 
     Both are written in a temporary directory next to ``report`` and renamed into place at the end, so
     an error leaves no partial report. Returns the paths written.
@@ -47,6 +48,8 @@ def write_report(rv: Review, report: Path) -> list[Path]:
         html_tmp = tmp / "report.html"
         html_tmp.write_text(render_html(rv, png_tmp), encoding="utf-8")
         png = report.with_suffix(".png")
+        if png == report:  # asked for "x.png": keep the chart beside the page, not over it
+            png = report.with_name(report.stem + ".swimlane.png")
         os.replace(png_tmp, png)
         os.replace(html_tmp, report)
         return [report, png]
