@@ -104,3 +104,30 @@ def test_bad_replications_exit_2() -> None:
     res = runner.invoke(app, ["run", "-n", "0"])
     assert res.exit_code == 2
     assert "replications" in res.output
+
+
+def test_compare_command_wired(tmp_path: Path) -> None:
+    res = runner.invoke(
+        app, ["compare", "-d", "solo_entry", "-d", "no_entry", "-n", "60", "--json", "--workers", "1"]
+    )
+    assert res.exit_code == 0, res.output
+    obj = json.loads(res.stdout)
+    assert "no_entry" in json.dumps(obj)
+    bad = runner.invoke(app, ["compare", "-d", "solo_entry", "-d", "sometimes:3", "-n", "10"])
+    assert bad.exit_code == 2
+
+
+def test_sweep_command_wired_and_resumes(tmp_path: Path) -> None:
+    sweep = tmp_path / "s.toml"
+    sweep.write_text(
+        '[sweep]\nname = "t"\nbase = ""\nreplications_per_point = 20\nseed = 3\nchunk_size = 10\n\n'
+        '[[parameter]]\npath = "doctrine.kind"\nvalues = ["solo_entry", "no_entry"]\n'
+    )
+    out = tmp_path / "r.duckdb"
+    first = runner.invoke(app, ["sweep", str(sweep), "--store", str(out), "--workers", "1", "--json"])
+    assert first.exit_code == 0, first.output
+    again = runner.invoke(app, ["sweep", str(sweep), "--store", str(out), "--workers", "1", "--json"])
+    assert again.exit_code == 0, again.output
+    with duckdb.connect(str(out), read_only=True) as con:
+        row = con.execute("select count(*), count(distinct (point_id, rep)) from replications").fetchone()
+    assert row is not None and row[0] == row[1] == 40

@@ -168,6 +168,55 @@ def run_cmd(
         console.print(f"wrote {n:,} replications to {out} (run {run_id})", highlight=False)
 
 
+@app.command("compare")
+def compare_cmd(
+    scenario: Annotated[Path | None, typer.Argument(help="scenario TOML (default: the built-in one)")] = None,
+    doctrine: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--doctrine",
+            "-d",
+            help="doctrine to compare, repeatable; the first is the baseline (e.g. solo_entry, perimeter, "
+            "no_entry, backup_eta_rule:60, wait_for_n:3, hesitate:120)",
+        ),
+    ] = None,
+    replications: Annotated[int, typer.Option("--replications", "-n", min=2)] = 1000,
+    seed: Annotated[int | None, typer.Option("--seed")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="0 = all cores")] = 0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """One scenario under several doctrines, common random numbers, paired differences with 95% CIs."""
+    from responsesim.compare import compare_command
+
+    code = compare_command(
+        scenario, list(doctrine or []), replications, seed, as_json, workers=workers or None
+    )
+    raise typer.Exit(code)
+
+
+@app.command("sweep")
+def sweep_cmd(
+    sweep_file: Annotated[Path, typer.Argument(help="sweep TOML (see examples/sweeps/)")],
+    store: Annotated[Path, typer.Option("--store", "--out", help="DuckDB results file")] = Path(
+        "results.duckdb"
+    ),
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask scheduler, tcp://HOST:8786")
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", help="local processes (0 = all cores)")] = 0,
+    seed: Annotated[int | None, typer.Option("--seed")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="PNG path for the sweep plot")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Run a parameter sweep (resumable; locally or on a Dask cluster); results in one DuckDB file."""
+    from responsesim.sweep import sweep_command
+
+    code = sweep_command(
+        sweep_file, store, scheduler=scheduler, workers=workers or None, seed=seed, as_json=as_json, plot=plot
+    )
+    raise typer.Exit(code)
+
+
 @app.command("calibrate")
 def calibrate_cmd(
     replications: Annotated[
