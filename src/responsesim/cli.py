@@ -217,6 +217,20 @@ def sweep_cmd(
     raise typer.Exit(code)
 
 
+@app.command("review")
+def review_cmd(
+    timeline: Annotated[Path, typer.Argument(help="timeline CSV (time, actor, role, event, location, ...)")],
+    protocol: Annotated[Path, typer.Option("--protocol", help="protocol TOML (rules as data)")],
+    report: Annotated[Path | None, typer.Option("--report", help="write an HTML report (+ PNG) here")] = None,
+    vocabulary: Annotated[Path | None, typer.Option("--vocabulary", help="TOML adding events/roles")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the findings as JSON")] = False,
+) -> None:
+    """Check a real incident timeline against a protocol: every deviation with its evidence."""
+    from responsesim.review.command import review_command
+
+    raise typer.Exit(review_command(timeline, protocol, as_json, report, vocabulary))
+
+
 @app.command("calibrate")
 def calibrate_cmd(
     replications: Annotated[
