@@ -482,3 +482,12 @@ def test_model_overrides_apply() -> None:
     p = loads("[model]\np_hit = 0.5\nfire_rate_handgun = 2.0\n").params
     assert p.p_hit == 0.5 and p.fire_rate == 2.0
     assert loads("").params.p_hit != 0.5
+
+
+def test_responder_entry_space_must_exist_and_be_an_exit(tmp_path: Path) -> None:
+    text = '[responders]\nentry_space = "roof_hatch"\n'
+    err, _path = load_error(tmp_path, text)
+    assert err.field == "responders.entry_space" and err.line == 2 and "roof_hatch" in str(err)
+    sc = loads('[responders]\nentry_space = "exit_west"\n')
+    assert sc.params.officer_entry == sc.building.index("exit_west")
+    assert loads("").params.officer_entry == -1

@@ -389,7 +389,9 @@ class Incident:
         deciding = [o for o in candidates if self.wants_to_enter(o)]  # all decide on the same state
         if not deciding:
             return
-        if self.last_gunfire_space is not None:
+        if self.params.officer_entry >= 0:
+            entry = self.params.officer_entry
+        elif self.last_gunfire_space is not None:
             entry = self.b.nearest_exit(self.last_gunfire_space)
         else:
             entry = self.params.attacker_entry

@@ -158,6 +158,8 @@ def step(
         if enter.any():
             gf = s.last_gf_space
             entry_space = np.where(gf >= 0, tab.nearest_exit[np.maximum(gf, 0)], params.attacker_entry)
+            if params.officer_entry >= 0:
+                entry_space = np.full(r, params.officer_entry)
             s.u_status[enter] = INSIDE
             s.u_space[enter] = np.broadcast_to(entry_space[:, None], enter.shape)[enter]
             s.u_next[enter] = -1

@@ -69,6 +69,7 @@ class Params:
     hear_hops: int
     # attacker
     attacker_entry: int
+    officer_entry: int  # -1: the exit nearest the last gunfire
     attacker_speed: float
     dwell_min_s: float
     dwell_max_s: float
@@ -248,6 +249,7 @@ def compile_params(spec: ScenarioSpec, graph: BuildingGraph, cal: CalibratedPara
         fire_alarm_t=inf if al.fire_alarm_at_s is None else float(al.fire_alarm_at_s),
         hear_hops=al.hear_hops,
         attacker_entry=entry,
+        officer_entry=graph.index(resp.entry_space) if resp.entry_space else -1,
         attacker_speed=spec.attacker.speed_mps,
         dwell_min_s=spec.attacker.dwell_min_s,
         dwell_max_s=spec.attacker.dwell_max_s,

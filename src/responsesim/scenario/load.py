@@ -108,19 +108,17 @@ def build(
             str(exc).splitlines()[0] if str(exc) else repr(exc), source, text, ("building", "spaces")
         ) from exc
     graph = compile_building(bspec)
-    if spec.attacker.entry_space is not None:
-        if spec.attacker.entry_space not in graph.space_ids:
-            raise _err(
-                f"unknown space {spec.attacker.entry_space!r} (exits: "
-                f"{', '.join(graph.space_ids[i] for i in graph.exits)})",
-                source,
-                text,
-                ("attacker", "entry_space"),
-            )
-        if graph.kind[graph.index(spec.attacker.entry_space)] != EXIT_CODE:
-            raise _err(
-                f"{spec.attacker.entry_space!r} is not an exit", source, text, ("attacker", "entry_space")
-            )
+    for loc, space in (
+        (("attacker", "entry_space"), spec.attacker.entry_space),
+        (("responders", "entry_space"), spec.responders.entry_space),
+    ):
+        if space is None:
+            continue
+        exits = ", ".join(graph.space_ids[i] for i in graph.exits)
+        if space not in graph.space_ids:
+            raise _err(f"unknown space {space!r} (exits: {exits})", source, text, loc)
+        if graph.kind[graph.index(space)] != EXIT_CODE:
+            raise _err(f"{space!r} is not an exit (exits: {exits})", source, text, loc)
     if int(graph.occupants.sum()) == 0:
         raise _err("the building has no occupants", source, text, ("building",))
     cal = calibration or load_calibration()

@@ -190,6 +190,9 @@ class RespondersSection(Strict):
     patrol: PatrolSection = PatrolSection()
     tactical: TacticalSection = TacticalSection()
     officer_speed_mps: float = Field(default=1.5, gt=0, le=10, json_schema_extra=src("assumption: 1-2.5 m/s"))
+    entry_space: str | None = Field(
+        default=None, description="exit where officers enter (default: the exit nearest the last gunfire)"
+    )
 
 
 class CareSection(Strict):
