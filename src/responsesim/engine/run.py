@@ -72,9 +72,11 @@ def _outcomes(params: Params, fin: _Finished, crit: dict[str, np.ndarray]) -> pd
     s, d = fin.state, fin.draws
     r = s.rep.shape[0]
     ended = s.end_reason != ONGOING
-    armed_offset = np.where(params.unit_armed[None, :], d.u_offset, np.inf)
-    police_offset = armed_offset.min(axis=1) if armed_offset.shape[1] else np.full(r, np.inf)
-    police_t = s.t_first_shot + police_offset
+    arrival = s.t_first_shot[:, None] + d.u_offset
+    if params.unit_arrival_t.size:
+        arrival = np.where(np.isnan(params.unit_arrival_t)[None, :], arrival, params.unit_arrival_t[None, :])
+    armed_arrival = np.where(params.unit_armed[None, :], arrival, np.inf)
+    police_t = armed_arrival.min(axis=1) if armed_arrival.shape[1] else np.full(r, np.inf)
     # critical casualties: care time and death awaiting care
     died = np.zeros(r, dtype=np.int64)
     med_care = np.full(r, np.nan)

@@ -118,8 +118,10 @@ def step(
     rows = np.arange(r)
     act = s.a_active.copy()  # step 1: ended replications change nothing but the clock
 
-    # 2. arrivals
+    # 2. arrivals (fixed arrival times of a replayed incident override the drawn ones)
     arrival = s.t_first_shot[:, None] + draws.u_offset
+    if params.unit_arrival_t.size:
+        arrival = np.where(np.isnan(params.unit_arrival_t)[None, :], arrival, params.unit_arrival_t[None, :])
     arrive = act[:, None] & (s.u_status == NOT_ARRIVED) & (arrival <= t)
     s.u_status[arrive] = ON_SCENE
     armed_arrived = (arrive & params.unit_armed[None, :]).any(axis=1)
@@ -155,6 +157,9 @@ def step(
             | ((code == D_BACKUP_ETA) & ((next_backup[:, None] - t) > par))
             | ((code == D_PERIMETER) & (t >= tac_arrival[:, None]))
         )
+        if params.unit_entry_t.size:
+            fixed = ~np.isnan(params.unit_entry_t)
+            enter = np.where(fixed[None, :], on_scene & (t >= params.unit_entry_t[None, :]), enter)
         if enter.any():
             gf = s.last_gf_space
             entry_space = np.where(gf >= 0, tab.nearest_exit[np.maximum(gf, 0)], params.attacker_entry)
@@ -242,7 +247,17 @@ def step(
     any_engaged = engaged.any(axis=1)
     s.first_contact_t[any_engaged & np.isinf(s.first_contact_t)] = t
 
-    # 7. attacker movement
+    # 7. attacker movement; a replayed attacker is put where the timeline places it at each waypoint
+    if params.script_t.size:
+        due = np.flatnonzero((params.script_t > t - dt) & (params.script_t <= t))
+        if due.size:
+            sp = int(params.script_space[due[-1]])
+            pin = act & ~any_engaged & ~s.a_barricaded
+            s.a_space[pin] = sp
+            s.a_next[pin] = -1
+            s.a_eta[pin] = 0.0
+            s.a_arrived_at[pin] = t
+            s.a_visited[pin, sp] = True
     amove = act & ~s.a_barricaded & ~any_engaged
     if amove.any():
         transit = amove & (s.a_next >= 0)
@@ -401,6 +416,9 @@ def step(
         )
         h_pol = (alive_eng * params.unit_weapon_factor[None, :]).sum(axis=1) * th.officer_stop_h
         h_bar = np.where(b.lockable[s.a_space] & ~s.a_barricaded, th.barricade_h, 0.0)
+        if params.script_t.size and t < params.script_end_t:
+            # the replayed attacker went on until the observed end: only police can stop it earlier
+            h_st = h_flee = h_cit = h_bar = np.zeros(r)
         hz = np.stack([h_st, h_flee, h_cit, h_pol, h_bar], axis=1) * act[:, None]
         total = hz.sum(axis=1)
         u = rng.uniform(s.keys, k, rng.S_END, 3)
@@ -444,6 +462,10 @@ def step(
 
 def _advance(s: State, params: Params) -> State:
     tick = s.tick + 1
+    left = s.a_active & (tick * params.dt >= params.script_end_t)
+    s.end_reason[left] = FLED
+    s.end_t[left] = params.script_end_t
+    s.a_active[left] = False
     over = s.a_active & (tick * params.dt >= params.horizon_s)
     s.end_reason[over] = ONGOING
     s.end_t[over] = params.horizon_s
