@@ -251,13 +251,13 @@ def step(
     if params.script_t.size:
         due = np.flatnonzero((params.script_t > t - dt) & (params.script_t <= t))
         if due.size:
-            sp = int(params.script_space[due[-1]])
+            waypoint = int(params.script_space[due[-1]])
             pin = act & ~any_engaged & ~s.a_barricaded
-            s.a_space[pin] = sp
+            s.a_space[pin] = waypoint
             s.a_next[pin] = -1
             s.a_eta[pin] = 0.0
             s.a_arrived_at[pin] = t
-            s.a_visited[pin, sp] = True
+            s.a_visited[pin, waypoint] = True
     amove = act & ~s.a_barricaded & ~any_engaged
     if amove.any():
         transit = amove & (s.a_next >= 0)

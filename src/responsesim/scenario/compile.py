@@ -262,7 +262,7 @@ def compile_params(spec: ScenarioSpec, graph: BuildingGraph, cal: CalibratedPara
         w_unvisited=spec.attacker.w_unvisited,
         magazine=int(c["magazine_rifle"] if rifle else c["magazine_handgun"]),
         max_shots_per_tick=int(c["max_shots_per_tick"]),
-        **{k: float(v) for k, v in engine_values(c, rifle).items()},
+        **{k: float(v) for k, v in engine_values(c, rifle).items()},  # type: ignore[arg-type]
         unit_role=np.asarray(roles, dtype=np.int8),
         unit_armed=np.asarray(armed, dtype=bool),
         unit_weapon_factor=np.asarray(wfac, dtype=np.float64),
