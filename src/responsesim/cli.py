@@ -224,11 +224,64 @@ def review_cmd(
     report: Annotated[Path | None, typer.Option("--report", help="write an HTML report (+ PNG) here")] = None,
     vocabulary: Annotated[Path | None, typer.Option("--vocabulary", help="TOML adding events/roles")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the findings as JSON")] = False,
+    incident: Annotated[
+        Path | None, typer.Option("--incident", help="incident TOML: building, locations, counterfactual")
+    ] = None,
+    counterfactual: Annotated[
+        str | None, typer.Option("--counterfactual", help='e.g. "SRO:entered_building@+30s"')
+    ] = None,
+    replications: Annotated[int | None, typer.Option("--replications", "-n", min=2)] = None,
+    workers: Annotated[int, typer.Option("--workers", help="0 = all cores")] = 0,
 ) -> None:
-    """Check a real incident timeline against a protocol: every deviation with its evidence."""
-    from responsesim.review.command import review_command
+    """Check a real incident timeline against a protocol: every deviation with its evidence.
 
-    raise typer.Exit(review_command(timeline, protocol, as_json, report, vocabulary))
+    With --incident, also re-simulate the incident with the observed response and with the protocol's
+    (the named actor's conduct changed) and report the difference with a 95% interval."""
+    from responsesim.review.command import review_command, run_review, write_report
+    from responsesim.review.counterfactual import ASSUMPTIONS, run_counterfactual
+    from responsesim.review.errors import ReviewInputError
+
+    if incident is None:
+        if counterfactual is not None:
+            _fail("--counterfactual needs --incident (which building, which spaces)")
+        raise typer.Exit(review_command(timeline, protocol, as_json, report, vocabulary))
+    try:
+        rv = run_review(timeline, protocol, vocabulary)
+        cf = run_counterfactual(incident, counterfactual, replications, workers=workers or None)
+    except ReviewInputError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        if report is not None:
+            write_report(rv, report)
+        obj = {"review": rv.to_json(), "counterfactual": cf.to_json()}
+        sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+        return
+    code = review_command(timeline, protocol, False, report, vocabulary)
+    if code:
+        raise typer.Exit(code)
+    c = Console()
+    t = Table(
+        title=f"counterfactual: {cf.spec.actor} {cf.spec.event} {cf.spec.delay_s:g} s after arriving "
+        f"({cf.replications:,} paired replications, seed {cf.seed})"
+    )
+    for col in (
+        "outcome",
+        "observed response",
+        "protocol response",
+        "difference (observed - protocol)",
+        "95% CI",
+    ):
+        t.add_column(col)
+    for r in cf.differences.to_dict("records"):
+        t.add_row(str(r["metric"]), f"{r['observed_mean']:.2f}", f"{r['protocol_mean']:.2f}",
+                  f"{r['difference']:+.2f}", f"{r['ci_low']:+.2f} to {r['ci_high']:+.2f}")  # fmt: skip
+    c.print(t)
+    for r in cf.stopped_before.to_dict("records"):
+        c.print(f"protocol response had stopped the attack before the shots observed at {r['time']} "
+                f"in {100 * r['share_stopped_before']:.1f}% of runs", highlight=False)  # fmt: skip
+    c.print("assumptions:\n- " + "\n- ".join(ASSUMPTIONS), highlight=False)
+    c.print(f"calibration {cf.replay.scenario.calibration.version}", highlight=False)
 
 
 @app.command("calibrate")

@@ -258,6 +258,11 @@ def step(
             s.a_eta[pin] = 0.0
             s.a_arrived_at[pin] = t
             s.a_visited[pin, waypoint] = True
+            if params.script_shot[due].any():
+                # observed gunfire at the waypoint: heard by occupants and officers like simulated fire
+                s.last_gf_t[pin] = t
+                s.last_gf_space[pin] = waypoint
+                s.t_first_shot[pin & np.isinf(s.t_first_shot)] = t
     amove = act & ~s.a_barricaded & ~any_engaged
     if amove.any():
         transit = amove & (s.a_next >= 0)

@@ -124,6 +124,7 @@ class Params:
     # replay of an observed incident (review counterfactuals); empty / NaN / inf when not used
     script_t: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [K] waypoint times (s)
     script_space: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))  # [K]
+    script_shot: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # [K] observed gunfire
     script_end_t: float = math.inf  # the observed attack ended (attacker left) at this time (s)
     unit_arrival_t: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [U] fixed arrival (s) or NaN
     unit_entry_t: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [U] fixed entry (s); inf never

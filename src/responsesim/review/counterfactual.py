@@ -1,0 +1,289 @@
+"""Counterfactual re-simulation of a reviewed incident: what would following the protocol have changed?
+
+The observed attacker history is replayed (the attacker is put where the timeline places it at each
+observed time, and the attack ends when the timeline says the attacker left) and the observed response is
+imposed (each officer arrives and enters when the timeline says, or never). The protocol arm differs in
+one thing: the named actor enters ``delay`` seconds after arriving on scene. Both arms run the same
+replications with the same random numbers, so until the actor's arrival they are identical and every
+difference after it is caused by the changed conduct. Between observed waypoints the attacker moves and
+fires by the calibrated model; only police can end the attack before its observed end.
+
+Incident file (TOML): ``name``, ``timeline`` (path relative to the file), ``start`` (t = 0; default the
+attacker's ``entered_building`` row), ``replications``, ``seed``, ``counterfactual`` (e.g.
+``"SRO:entered_building@+30s"``), ``[scenario]`` (any scenario keys: building, occupants, alerting,
+attacker, care, model) and ``[locations]`` (timeline location -> building space id).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from scipy import stats
+
+from responsesim.engine.run import simulate
+from responsesim.review.errors import ReviewInputError
+from responsesim.review.timeline import Timeline, load_timeline, parse_time
+from responsesim.scenario.compile import ROLE_SRO, Params
+from responsesim.scenario.errors import ScenarioError, locate_toml_line
+from responsesim.scenario.load import Scenario, build
+from responsesim.scenario.schema import ScenarioSpec
+
+OFFICER_ROLES = ("sro", "patrol", "deputy", "swat")
+ENTRY_EVENTS = ("entered_building", "moved_toward_threat", "engaged_attacker")
+SPEC_RE = re.compile(r"^\s*(?P<actor>[^:]+):(?P<event>[a-z_]+)@\+(?P<delay>\d+(\.\d+)?)s\s*$")
+
+ASSUMPTIONS = (
+    "The attacker is replayed: placed where the timeline puts it at each observed time and stopped when it "
+    "left; between those times it moves and fires by the calibrated model (a random walk, not the real "
+    "path).",
+    "Officers arrive and enter when the timeline says; in the protocol arm the named actor enters the given "
+    "delay after arriving on scene and then moves to the last gunfire at tactical speed.",
+    "Only police can end the replayed attack before its observed end (the real attacker did not stop).",
+    "Both arms use the same random numbers, so the difference is due to the changed conduct; the absolute "
+    "numbers depend on the building template, occupant placement and calibration, not on the real floor "
+    "plan.",
+)
+
+
+class IncidentSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    timeline: str
+    start: str | None = None
+    replications: int = Field(default=2000, ge=2, le=1_000_000)
+    seed: int = Field(default=1, ge=0)
+    counterfactual: str | None = None
+    scenario: dict[str, Any] = Field(default_factory=dict)
+    locations: dict[str, str] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CounterfactualSpec:
+    actor: str
+    event: str
+    delay_s: float
+
+
+def parse_counterfactual(text: str, file: str = "--counterfactual") -> CounterfactualSpec:
+    """Parse ``ACTOR:EVENT@+Ns`` (e.g. ``SRO:entered_building@+30s``)."""
+    m = SPEC_RE.match(text)
+    if not m:
+        raise ReviewInputError(file, None, "counterfactual", f"{text!r}: expected ACTOR:EVENT@+SECONDSs")
+    if m["event"] not in ENTRY_EVENTS:
+        raise ReviewInputError(
+            file, None, "counterfactual", f"event {m['event']!r}: must be one of {', '.join(ENTRY_EVENTS)}"
+        )
+    return CounterfactualSpec(m["actor"].strip(), m["event"], float(m["delay"]))
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The observed incident compiled for the engine (times in s from ``start``)."""
+
+    scenario: Scenario
+    observed: Params
+    protocol: Params
+    start: datetime
+    divergence_s: float
+    later_shots_s: tuple[float, ...]
+    actor: str
+    units: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CounterfactualResult:
+    replay: Replay
+    spec: CounterfactualSpec
+    replications: int
+    seed: int
+    observed: pd.DataFrame
+    protocol: pd.DataFrame
+    differences: pd.DataFrame  # metric, observed_mean, protocol_mean, diff (observed - protocol), ci
+    stopped_before: pd.DataFrame  # later observed shot time, share of protocol runs already stopped
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "incident": self.replay.scenario.spec.name,
+            "counterfactual": f"{self.spec.actor}:{self.spec.event}@+{self.spec.delay_s:g}s",
+            "divergence_s": self.replay.divergence_s,
+            "replications": self.replications,
+            "seed": self.seed,
+            "differences": self.differences.to_dict("records"),
+            "stopped_before_later_shots": self.stopped_before.to_dict("records"),
+            "assumptions": list(ASSUMPTIONS),
+            "calibration": self.replay.scenario.calibration.version,
+        }
+
+
+def _load_incident(path: Path) -> tuple[IncidentSpec, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except OSError as exc:
+        raise ReviewInputError(str(path), None, None, f"cannot read incident file ({exc.strerror})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ReviewInputError(str(path), None, None, f"TOML syntax error: {exc}") from exc
+    try:
+        return IncidentSpec.model_validate(data), text
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        loc = tuple(e["loc"])
+        field = ".".join(str(x) for x in loc)
+        raise ReviewInputError(str(path), locate_toml_line(text, loc), field, e["msg"]) from exc
+
+
+def compile_replay(path: Path, spec: CounterfactualSpec) -> tuple[Replay, IncidentSpec]:
+    """Build the two arms' engine parameters from an incident file and a counterfactual."""
+    inc, text = _load_incident(path)
+    tl: Timeline = load_timeline(path.parent / inc.timeline)
+    rows = tl.rows
+    attacker_rows = [r for r in rows if r.role == "attacker"]
+    if inc.start is not None:
+        try:
+            start = parse_time(inc.start)
+        except ValueError as exc:
+            raise ReviewInputError(str(path), locate_toml_line(text, ("start",)), "start", str(exc)) from exc
+    else:
+        entered = [r for r in attacker_rows if r.event == "entered_building"]
+        if not entered:
+            raise ReviewInputError(str(path), None, "start", "no attacker entered_building row: give 'start'")
+        start = entered[0].time
+
+    def rel(t: datetime) -> float:
+        return (t - start).total_seconds()
+
+    # officers: SRO first (the scenario's SRO unit), then every other officer as a patrol unit
+    officers: dict[str, list[Any]] = {}
+    for r in rows:
+        if r.role in OFFICER_ROLES:
+            officers.setdefault(r.actor, []).append(r)
+    if spec.actor not in officers:
+        raise ReviewInputError(
+            str(path.parent / inc.timeline), None, "actor",
+            f"counterfactual actor {spec.actor!r} is not an officer in the timeline "
+            f"(officers: {', '.join(officers) or 'none'})",
+        )  # fmt: skip
+    sro = [a for a, rs in officers.items() if rs[0].role == "sro"][:1]
+    others = [a for a in officers if a not in sro]
+    units = tuple(sro + others)
+
+    scen: dict[str, Any] = {
+        **inc.scenario,
+        "name": inc.name,
+        "seed": inc.seed,
+        "replications": inc.replications,
+    }
+    resp = dict(scen.get("responders", {}))
+    resp["sro"] = {**dict(resp.get("sro", {})), "present": bool(sro)}
+    resp["patrol"] = {**dict(resp.get("patrol", {})), "count": len(others)}
+    resp["tactical"] = {**dict(resp.get("tactical", {})), "enabled": False}
+    scen["responders"] = resp
+    try:
+        sspec = ScenarioSpec.model_validate(scen)
+        sc = build(sspec, str(path), text, base_dir=path.parent)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        loc = ("scenario", *e["loc"])
+        raise ReviewInputError(
+            str(path), locate_toml_line(text, loc), ".".join(map(str, loc)), e["msg"]
+        ) from exc
+    except ScenarioError as exc:
+        raise ReviewInputError(str(path), exc.line, f"scenario.{exc.field}", exc.message) from exc
+
+    g = sc.building
+    script_t: list[float] = []
+    script_space: list[int] = []
+    script_shot: list[bool] = []
+    for r in attacker_rows:
+        if r.location in inc.locations:
+            sid = inc.locations[r.location]
+            if sid not in g.space_ids:
+                raise ReviewInputError(
+                    str(path), locate_toml_line(text, ("locations", r.location)), f"locations.{r.location}",
+                    f"unknown space {sid!r} in building {g.name!r}",
+                )  # fmt: skip
+            if rel(r.time) >= 0:
+                script_t.append(rel(r.time))
+                script_space.append(g.index(sid))
+                script_shot.append(r.event == "shots_fired")
+    left = [r for r in attacker_rows if r.event == "left_building"]
+    end_s = rel(left[0].time) if left else math.inf
+
+    arrival = []
+    entry = []
+    for a in units:
+        rs = officers[a]
+        arrival.append(rel(rs[0].time))
+        ent = [r for r in rs if r.event in ENTRY_EVENTS]
+        entry.append(rel(ent[0].time) if ent else math.inf)
+    params = sc.params
+    assert params.n_units == len(units)
+    if bool(sro):
+        assert params.unit_role[0] == ROLE_SRO
+    observed = dataclasses.replace(
+        params,
+        script_t=np.asarray(script_t, dtype=np.float64),
+        script_space=np.asarray(script_space, dtype=np.int32),
+        script_shot=np.asarray(script_shot, dtype=bool),
+        script_end_t=end_s,
+        unit_arrival_t=np.asarray(arrival, dtype=np.float64),
+        unit_entry_t=np.asarray(entry, dtype=np.float64),
+    )
+    j = units.index(spec.actor)
+    divergence = arrival[j]
+    entry_cf = list(entry)
+    entry_cf[j] = min(entry[j], divergence + spec.delay_s)
+    protocol = dataclasses.replace(observed, unit_entry_t=np.asarray(entry_cf, dtype=np.float64))
+    shots = tuple(rel(r.time) for r in attacker_rows if r.event == "shots_fired" and rel(r.time) > divergence)
+    return Replay(sc, observed, protocol, start, divergence, shots, spec.actor, units), inc
+
+
+METRICS = ("deaths", "killed", "died_awaiting_care", "wounded")
+
+
+def run_counterfactual(
+    path: Path, counterfactual: str | None = None, replications: int | None = None, workers: int | None = 1
+) -> CounterfactualResult:
+    """Simulate the observed and the protocol response (common random numbers) and compare them."""
+    inc_text = counterfactual
+    if inc_text is None:
+        inc, _ = _load_incident(path)
+        if inc.counterfactual is None:
+            raise ReviewInputError(str(path), None, "counterfactual", "no counterfactual given")
+        inc_text = inc.counterfactual
+    spec = parse_counterfactual(inc_text)
+    replay, inc = compile_replay(path, spec)
+    n = replications or inc.replications
+    obs = simulate(replay.observed, n, workers=workers)
+    pro = simulate(replay.protocol, n, workers=workers)
+    rows = []
+    for m in METRICS:
+        d = obs[m].to_numpy(float) - pro[m].to_numpy(float)
+        mean = float(d.mean())
+        se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+        half = float(stats.t.ppf(0.975, n - 1) * se) if se > 0 else 0.0
+        rows.append(
+            {"metric": m, "observed_mean": float(obs[m].mean()), "protocol_mean": float(pro[m].mean()),
+             "difference": mean, "ci_low": mean - half, "ci_high": mean + half}
+        )  # fmt: skip
+    end = (pro["first_shot_s"].fillna(0) + pro["attack_duration_s"]).to_numpy(float)
+    stopped = [
+        {"time": (replay.start + pd.Timedelta(seconds=s)).strftime("%H:%M:%S"), "t_s": s,
+         "share_stopped_before": float((end < s).mean())}
+        for s in replay.later_shots_s
+    ]  # fmt: skip
+    return CounterfactualResult(
+        replay, spec, n, inc.seed, obs, pro, pd.DataFrame(rows), pd.DataFrame(stopped, columns=["time", "t_s",
+        "share_stopped_before"])
+    )  # fmt: skip
