@@ -126,12 +126,12 @@ def plot_go_wait(
         n_val = int(g["n"].iloc[0])
         mins = g["gap"].to_numpy(float) / 60
         t = ths[n_val]
-        where = "never in range" if t.gap is None else f"{t.gap / 60:.1f} min"
-        if t.below_range:
-            where = f"< {mins[0]:.2f} min"
-        (line,) = ax.plot(
-            mins, g["diff_mean"], marker="o", ms=3, label=f"wait for {n_val}: alone better above {where}"
+        where = (
+            "waiting never worse in range" if t.gap is None else f"alone better above {t.gap / 60:.1f} min"
         )
+        if t.below_range:
+            where = f"alone better at every gap (>= {mins[0]:.2f} min)"
+        (line,) = ax.plot(mins, g["diff_mean"], marker="o", ms=3, label=f"wait for {n_val}: {where}")
         ax.fill_between(mins, g["diff_ci_low"], g["diff_ci_high"], alpha=0.2, color=line.get_color())
         if t.gap is not None and not t.below_range:
             ax.axvline(t.gap / 60, color=line.get_color(), ls=":", lw=1.2)
@@ -167,7 +167,13 @@ def plot_levers(
         t = table[table["metric"] == metric].set_index("label").loc[labels]
         y = np.arange(len(labels))
         base = float(t["mean"].iloc[0])
-        colors = ["grey"] + ["tab:green" if d < 0 else "tab:red" for d in t["diff_mean"].iloc[1:]]
+        colors = (
+            ["grey"]
+            + [
+                "tab:green" if hi < 0 else "tab:red" if lo > 0 else "lightsteelblue"  # CI excludes 0 / not
+                for lo, hi in zip(t["diff_ci_low"].iloc[1:], t["diff_ci_high"].iloc[1:], strict=True)
+            ]
+        )
         err = np.vstack([t["mean"] - t["ci_low"], t["ci_high"] - t["mean"]])
         ax.barh(y, t["mean"], xerr=err, color=colors, alpha=0.75, capsize=3)
         ax.axvline(base, color="black", lw=0.8, ls="--")
@@ -188,7 +194,7 @@ def plot_levers(
     base_txt = ", ".join(f"{p.split('.')[-1]}={value_key(baseline[p])}" for p in parameters)
     fig.suptitle(
         (title + ": " if title else "")
-        + "one lever at a time vs baseline (difference paired by replication)\n"
+        + "one lever at a time vs baseline (difference paired by replication; green/red: CI excludes 0)\n"
         + f"baseline: {base_txt}",
         fontsize=9,
     )
