@@ -207,12 +207,47 @@ def sweep_cmd(
     seed: Annotated[int | None, typer.Option("--seed")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="PNG path for the sweep plot")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="also draw the sweep's figure + HTML page into DIR")
+    ] = None,
 ) -> None:
     """Run a parameter sweep (resumable; locally or on a Dask cluster); results in one DuckDB file."""
     from responsesim.sweep import sweep_command
 
     code = sweep_command(
         sweep_file, store, scheduler=scheduler, workers=workers or None, seed=seed, as_json=as_json, plot=plot
+    )
+    if code == 0 and report is not None:
+        from responsesim.sweep.report import report_sweep
+
+        report_sweep(sweep_file, store, report, workers=workers or None, seed=seed)
+        err.print(f"report: {report / 'index.html'}", highlight=False)
+    raise typer.Exit(code)
+
+
+@app.command("sensitivity")
+def sensitivity_cmd(
+    outdir: Annotated[Path, typer.Option("--outdir", help="plot and JSON folder")] = Path("sensitivity"),
+    n: Annotated[int, typer.Option("--n", help="Saltelli base sample size (a power of 2)")] = 64,
+    replications: Annotated[int, typer.Option("--replications", "-r", min=2, help="per point")] = 32,
+    metric: Annotated[str, typer.Option("--metric")] = "deaths",
+    scenario: Annotated[Path | None, typer.Option("--scenario")] = None,
+    workers: Annotated[int, typer.Option("--workers", help="0 = all cores")] = 0,
+    seed: Annotated[int, typer.Option("--seed")] = 20260101,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Sobol sensitivity indices (SALib) of an outcome over the uncertain model parameters."""
+    from responsesim.sweep.sensitivity import sensitivity_command
+
+    code = sensitivity_command(
+        outdir,
+        n=n,
+        replications=replications,
+        metric=metric,
+        scenario=scenario,
+        workers=workers or None,
+        seed=seed,
+        as_json=as_json,
     )
     raise typer.Exit(code)
 
