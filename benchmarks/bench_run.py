@@ -71,10 +71,12 @@ def main() -> None:
     )
     print(row, end="")
     if not args.no_write:
-        if not DOC.exists():
-            DOC.write_text(HEADER)
-        with DOC.open("a") as f:
-            f.write(row)
+        doc = DOC.read_text() if DOC.exists() else HEADER
+        marker = "\n## `benchmarks/bench_sweep.py`"
+        # rows of this benchmark go at the end of its own table, before any later section
+        i = doc.find(marker)
+        doc = doc + row if i < 0 else doc[:i].rstrip("\n") + "\n" + row + doc[i:]
+        DOC.write_text(doc)
 
 
 if __name__ == "__main__":
