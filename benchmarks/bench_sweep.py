@@ -47,8 +47,8 @@ def main() -> None:
         raise SystemExit(code)
     total = 21 * args.replications
     row = (
-        f"| {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} | {machine()} | {os.cpu_count()} | {args.replications:,} "
-        f"| {args.workers} | {wall:.1f} | {total / wall:,.0f} | {code_version()} |\n"
+        f"| {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} | {machine()} | {os.cpu_count()} "
+        f"| {args.replications:,} | {args.workers} | {wall:.1f} | {total / wall:,.0f} | {code_version()} |\n"
     )
     print(row, end="")
     if not args.no_write:
