@@ -18,6 +18,7 @@ import pandas as pd
 
 from responsesim.analysis.summary import Summary, end_reason_shares, summarize, summary_frame, summary_json
 from responsesim.engine.run import simulate
+from responsesim.sanity import extrapolation_warnings
 from responsesim.scenario.load import Scenario, load_scenario
 from responsesim.store import ResultStore, RunMeta
 
@@ -66,6 +67,7 @@ class RunResult:
                 },
                 "backend": BACKEND,
                 "code_version": code_version(),
+                "warnings": extrapolation_warnings(self.scenario),
             },
         )
 

@@ -158,6 +158,8 @@ def run_cmd(
         return
     console = Console()
     console.print(_table(res))
+    for w in res.to_json()["warnings"]:
+        console.print(f"[bold yellow]warning:[/] {w}", highlight=False)
     shares = res.to_json()["end_reasons"]
     console.print(
         "how the attack ended: "
