@@ -507,4 +507,4 @@ def _locked_rooms(s: State, n_spaces: int, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-__all__ = ["HIDING", "OUT", "CriticalEvents", "Tables", "step", "tables"]
+__all__ = ["CriticalEvents", "Tables", "step", "tables"]
