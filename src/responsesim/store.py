@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,6 +93,35 @@ class RunMeta:
 _META_COLUMNS = [f.name for f in fields(RunMeta)]
 
 
+def connect_store(path: Path, read_only: bool, ddl: Sequence[str]) -> duckdb.DuckDBPyConnection:
+    """Open (or create) a DuckDB results file with clear errors; runs ``ddl`` unless read-only."""
+    if read_only and not path.exists():
+        raise StoreError(f"results store {path} does not exist")
+    if not path.parent.is_dir():
+        raise StoreError(f"cannot create results store {path}: directory {path.parent} does not exist")
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot open results store {path}: {exc}") from exc
+    if not read_only:
+        try:
+            for statement in ddl:
+                con.execute(statement)
+        except duckdb.Error as exc:
+            con.close()
+            raise StoreError(f"cannot initialise results store {path}: {exc}") from exc
+    return con
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the current schema has a table or view called ``name``."""
+    rows = con.execute(
+        "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?",
+        [name],
+    ).fetchall()
+    return bool(rows)
+
+
 class ResultStore:
     """A DuckDB results file. Use as a context manager, or call ``close()``.
 
@@ -102,22 +132,7 @@ class ResultStore:
     def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = Path(path)
         self.read_only = read_only
-        if read_only and not self.path.exists():
-            raise StoreError(f"results store {self.path} does not exist")
-        if not self.path.parent.is_dir():
-            raise StoreError(
-                f"cannot create results store {self.path}: directory {self.path.parent} does not exist"
-            )
-        try:
-            self._con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot open results store {self.path}: {exc}") from exc
-        if not read_only:
-            try:
-                self._con.execute(_RUNS_DDL)
-            except duckdb.Error as exc:
-                self._con.close()
-                raise StoreError(f"cannot initialise results store {self.path}: {exc}") from exc
+        self._con = connect_store(self.path, read_only, (_RUNS_DDL,))
 
     # ------------------------------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -134,12 +149,7 @@ class ResultStore:
 
     # ------------------------------------------------------------------------------------------ helpers
     def _has_table(self, name: str) -> bool:
-        rows = self._con.execute(
-            "SELECT 1 FROM information_schema.tables "
-            "WHERE table_schema = current_schema() AND table_name = ?",
-            [name],
-        ).fetchall()
-        return bool(rows)
+        return has_table(self._con, name)
 
     def _column_types(self, relation: str) -> dict[str, str]:
         """Column name -> DuckDB type of a table or view, in order."""

@@ -20,7 +20,7 @@ from types import TracebackType
 import duckdb
 import pandas as pd
 
-from responsesim.store import StoreError
+from responsesim.store import StoreError, connect_store, has_table
 
 _DDL = (
     """CREATE TABLE IF NOT EXISTS sweeps (
@@ -46,17 +46,7 @@ class SweepStore:
 
     def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = Path(path)
-        if read_only and not self.path.exists():
-            raise StoreError(f"results store {self.path} does not exist")
-        if not self.path.parent.is_dir():
-            raise StoreError(f"cannot create results store {self.path}: directory does not exist")
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only)
-            if not read_only:
-                for ddl in _DDL:
-                    self.con.execute(ddl)
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot open results store {self.path}: {exc}") from exc
+        self.con = connect_store(self.path, read_only, _DDL)
 
     def close(self) -> None:
         self.con.close()
@@ -70,12 +60,7 @@ class SweepStore:
         self.close()
 
     def _has_table(self, name: str) -> bool:
-        rows = self.con.execute(
-            "SELECT 1 FROM information_schema.tables "
-            "WHERE table_schema = current_schema() AND table_name = ?",
-            [name],
-        ).fetchall()
-        return bool(rows)
+        return has_table(self.con, name)
 
     # ------------------------------------------------------------------------------------- registration
     def register(
