@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from responsesim.errors import InputError
+
 Loc = tuple[str | int, ...]
 
 __all__ = [
@@ -28,39 +30,13 @@ __all__ = [
 ]
 
 
-class ScenarioError(Exception):
+class ScenarioError(InputError):
     """A scenario that cannot be parsed or validated.
 
     ``file``: the scenario path as given (or None); ``field``: dotted path such as
     ``responders.patrol.first_median_s`` or ``building.spaces[1].id`` (None for the whole file);
     ``line``: 1-based line in the file (None if unknown); ``message``: what is wrong.
     """
-
-    def __init__(
-        self, message: str, *, file: str | None = None, field: str | None = None, line: int | None = None
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.file = file
-        self.field = field
-        self.line = line
-
-    def __str__(self) -> str:
-        parts: list[str] = []
-        if self.file is not None:
-            parts.append(self.file if self.line is None else f"{self.file}:{self.line}")
-        elif self.line is not None:
-            parts.append(f"line {self.line}")
-        if self.field is not None:
-            parts.append(self.field)
-        parts.append(self.message)
-        return ": ".join(parts)
-
-    def __repr__(self) -> str:
-        return (
-            f"ScenarioError(message={self.message!r}, file={self.file!r}, field={self.field!r}, "
-            f"line={self.line!r})"
-        )
 
 
 def format_loc(loc: Sequence[str | int]) -> str | None:

@@ -1,0 +1,33 @@
+"""The user-facing input error: ``file:line: field: message`` (the parts that are known)."""
+
+from __future__ import annotations
+
+
+class InputError(Exception):
+    """A user's file or argument that cannot be used; ``file``, ``field`` and ``line`` say where."""
+
+    def __init__(
+        self, message: str, *, file: str | None = None, field: str | None = None, line: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.file = file
+        self.field = field
+        self.line = line
+
+    def __str__(self) -> str:
+        parts: list[str] = []
+        if self.file is not None:
+            parts.append(self.file if self.line is None else f"{self.file}:{self.line}")
+        elif self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.field is not None:
+            parts.append(self.field)
+        parts.append(self.message)
+        return ": ".join(parts)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(message={self.message!r}, file={self.file!r}, field={self.field!r}, "
+            f"line={self.line!r})"
+        )
