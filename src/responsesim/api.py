@@ -100,13 +100,7 @@ def run(
 ) -> RunResult:
     """Run a scenario (object, path, or None for the default) and summarise its outcomes."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    updates: dict[str, Any] = {}
-    if seed is not None:
-        updates["seed"] = seed
-    if replications is not None:
-        updates["replications"] = replications
-    if updates:
-        sc = sc.with_updates(**updates)
+    sc = sc.with_run_settings(replications, seed)
     n = sc.spec.replications
     df = simulate(sc.params, n, chunk_size=chunk_size, workers=workers, progress=progress)
     return RunResult(sc, n, sc.spec.seed, df, tuple(summarize(df)))

@@ -116,14 +116,7 @@ def run_cmd(
 ) -> None:
     """Simulate a scenario many times and report outcomes with confidence intervals."""
     try:
-        sc = load_scenario(scenario)
-        updates: dict[str, int] = {}
-        if replications is not None:
-            updates["replications"] = replications
-        if seed is not None:
-            updates["seed"] = seed
-        if updates:
-            sc = sc.with_updates(**updates)
+        sc = load_scenario(scenario).with_run_settings(replications, seed)
     except (ScenarioError, BuildingFileError, CalibrationError) as exc:
         _fail(str(exc))
         return

@@ -213,8 +213,7 @@ def compare(
     for d in doctrines:  # syntax errors before any simulation
         parse_doctrine(d)
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    if seed is not None:
-        sc = sc.with_updates(seed=seed)
+    sc = sc.with_run_settings(seed=seed)
     outcomes: dict[str, pd.DataFrame] = {}
     for d in doctrines:
         arm = with_doctrine(sc, d)

@@ -47,6 +47,11 @@ class Scenario:
     params: Params
     base_dir: Path | None = None
 
+    def with_run_settings(self, replications: int | None = None, seed: int | None = None) -> Scenario:
+        """This scenario with the replication count and/or seed replaced (None keeps the scenario's)."""
+        changes = {k: v for k, v in (("replications", replications), ("seed", seed)) if v is not None}
+        return self.with_updates(**changes) if changes else self
+
     def with_updates(self, **changes: object) -> Scenario:
         """A copy with top-level fields of the spec replaced (e.g. replications, seed), recompiled.
 
