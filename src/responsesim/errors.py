@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class InputError(Exception):
     """A user's file or argument that cannot be used; ``file``, ``field`` and ``line`` say where."""
@@ -31,3 +33,13 @@ class InputError(Exception):
             f"{type(self).__name__}(message={self.message!r}, file={self.file!r}, field={self.field!r}, "
             f"line={self.line!r})"
         )
+
+
+def read_input_text(path: Path, what: str, error: type[InputError] = InputError) -> str:
+    """The UTF-8 text of a user's file, or ``error`` naming the file (``what``: e.g. "scenario file")."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"cannot read {what} ({exc.strerror})", file=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise error(f"{what} is not UTF-8 text", file=str(path)) from exc

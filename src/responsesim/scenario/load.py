@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from responsesim.errors import read_input_text
 from responsesim.params import CalibratedParams, CalibrationError, load_calibration
 from responsesim.scenario.building import (
     EXIT_CODE,
@@ -150,12 +151,7 @@ def load_scenario(path: Path | str | None = None, calibration: CalibratedParams 
     if path is None:
         return loads(default_scenario_text(), DEFAULT_NAME, calibration)
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"cannot read scenario file ({exc.strerror})", file=str(p)) from exc
-    except UnicodeDecodeError as exc:
-        raise ScenarioError("scenario file is not UTF-8 text", file=str(p)) from exc
+    text = read_input_text(p, "scenario file", ScenarioError)
     spec = parse_text(text, str(p))
     return build(spec, str(p), text, calibration, base_dir=p.parent)
 

@@ -42,6 +42,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from responsesim.errors import read_input_text
 from responsesim.params import CalibrationError
 from responsesim.scenario.building import BuildingFileError
 from responsesim.scenario.errors import (
@@ -337,10 +338,5 @@ def parse_sweep(
 def load_sweep(path: Path | str, seed: int | None = None) -> Sweep:
     """Read and validate a sweep file (``seed`` overrides ``[sweep] seed``)."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SweepError(f"cannot read sweep file ({exc.strerror})", file=str(p)) from exc
-    except UnicodeDecodeError as exc:
-        raise SweepError("sweep file is not UTF-8 text", file=str(p)) from exc
+    text = read_input_text(p, "sweep file", SweepError)
     return parse_sweep(text, str(p), base_dir=p.parent, seed=seed)
