@@ -212,11 +212,7 @@ def step(
     # 6. group movement
     moving = live & ((s.g_state == EVACUATING) | (s.g_state == FIRE_EVAC))
     if moving.any():
-        transit = moving & (s.g_next >= 0)
-        s.g_eta[transit] -= dt
-        arrived = transit & (s.g_eta <= 0)
-        s.g_space[arrived] = s.g_next[arrived]
-        s.g_next[arrived] = -1
+        arrived = _walk(s.g_space, s.g_next, s.g_eta, moving, dt)
         at_exit = arrived & (b.kind[s.g_space] == EXIT_CODE)
         if at_exit.any():
             s.evacuated[...] += np.where(at_exit, s.g_count, 0).sum(axis=1).astype(np.int32)
@@ -299,11 +295,7 @@ def step(
     # 8. officer movement
     omove = inside & ~engaged & act[:, None]
     if omove.any():
-        transit = omove & (s.u_next >= 0)
-        s.u_eta[transit] -= dt
-        arr = transit & (s.u_eta <= 0)
-        s.u_space[arr] = s.u_next[arr]
-        s.u_next[arr] = -1
+        _walk(s.u_space, s.u_next, s.u_eta, omove, dt)
         still = omove & (s.u_next < 0)
         if still.any():
             usp = np.maximum(s.u_space, 0)
@@ -476,6 +468,17 @@ def _advance(s: State, params: Params) -> State:
     s.end_t[over] = params.horizon_s
     s.a_active[over] = False
     return State(**{**s.__dict__, "tick": tick})
+
+
+def _walk(space: np.ndarray, nxt: np.ndarray, eta: np.ndarray, moving: np.ndarray, dt: float) -> np.ndarray:
+    """Advance the ``moving`` agents in transit by ``dt`` (in place); those whose ``eta`` runs out arrive
+    (``space = nxt``, ``nxt = -1``). Returns the arrivals."""
+    transit = moving & (nxt >= 0)
+    eta[transit] -= dt
+    arrived = transit & (eta <= 0)
+    space[arrived] = nxt[arrived]
+    nxt[arrived] = -1
+    return arrived
 
 
 def _open_here(s: State) -> np.ndarray:
