@@ -179,9 +179,6 @@ class State:
     officers_shot: np.ndarray
     officers_killed: np.ndarray
 
-    def time(self, dt: float) -> float:
-        return self.tick * dt
-
     def copy(self) -> State:
         """A deep copy of every array (so a step never mutates its input)."""
         out: dict[str, Any] = {

@@ -128,8 +128,6 @@ class Params:
     script_end_t: float = math.inf  # the observed attack ended (attacker left) at this time (s)
     unit_arrival_t: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [U] fixed arrival (s) or NaN
     unit_entry_t: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [U] fixed entry (s); inf never
-    # derived tables
-    room: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     @property
     def n_groups(self) -> int:
@@ -286,5 +284,4 @@ def compile_params(spec: ScenarioSpec, graph: BuildingGraph, cal: CalibratedPara
         rtf_ready_s=spec.care.rtf_ready_s,
         rtf_access_median_s=spec.care.rtf_access_median_s,
         calibration_version=cal.version,
-        room=graph.lockable.copy(),
     )
