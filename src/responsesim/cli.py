@@ -142,8 +142,8 @@ def run_cmd(
             run_id = res.save(out)
         except StoreError as exc:
             _fail(str(exc))
+    obj = res.to_json()
     if as_json:
-        obj = res.to_json()
         if run_id is not None:
             obj["run_id"] = run_id
             obj["out"] = str(out)
@@ -151,9 +151,9 @@ def run_cmd(
         return
     console = Console()
     console.print(_table(res))
-    for w in res.to_json()["warnings"]:
+    for w in obj["warnings"]:
         console.print(f"[bold yellow]warning:[/] {w}", highlight=False)
-    shares = res.to_json()["end_reasons"]
+    shares = obj["end_reasons"]
     console.print(
         "how the attack ended: "
         + ", ".join(f"{k.replace('_', ' ')} {100 * v['share']:.1f}%" for k, v in shares.items()),
