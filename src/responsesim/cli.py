@@ -310,6 +310,8 @@ def review_cmd(
     for r in cf.stopped_before.to_dict("records"):
         c.print(f"protocol response had stopped the attack before the shots observed at {r['time']} "
                 f"in {100 * r['share_stopped_before']:.1f}% of runs", highlight=False)  # fmt: skip
+    for w in cf.warnings:
+        c.print(f"[bold yellow]warning:[/] {w}", highlight=False)
     c.print("assumptions:\n- " + "\n- ".join(ASSUMPTIONS), highlight=False)
     c.print(f"calibration {cf.replay.scenario.calibration.version}", highlight=False)
 

@@ -7,6 +7,9 @@ arrival 1-12 minutes after the call, ALERRT 2000-2012; the ensemble's building t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from responsesim.params import PARAMETER_INFO
 from responsesim.scenario.load import Scenario
 
@@ -42,3 +45,32 @@ def extrapolation_warnings(sc: Scenario) -> list[str]:
             f"calibration {sc.calibration.version} is not fitted: every model parameter is a prior guess"
         )
     return out
+
+
+def points_warnings(points: Sequence[tuple[str, Scenario]]) -> list[str]:
+    """Extrapolation warnings of several labelled scenarios (e.g. sweep points), grouped by warning.
+
+    Each distinct warning appears once, followed by the labels of the points it applies to, so a sweep
+    that strays outside the calibrated range at some points says which ones.
+    """
+    where: dict[str, list[str]] = {}
+    for label, sc in points:
+        for w in extrapolation_warnings(sc):
+            where.setdefault(w, []).append(label)
+    out = []
+    for w, labels in where.items():
+        if len(labels) == len(points):
+            out.append(f"{w} (all points)")
+        else:
+            shown = ", ".join(labels[:12]) + (f" and {len(labels) - 12} more" if len(labels) > 12 else "")
+            out.append(f"{w} (points: {shown})")
+    return out
+
+
+def sweep_warnings(points: Sequence[Any]) -> list[str]:
+    """Extrapolation warnings of sweep points (objects with ``values`` and ``scenario``), each point
+    labelled by its parameter values (``doctrine.kind=solo_entry, ...``)."""
+    labelled = [
+        (", ".join(f"{k}={v}" for k, v in p.values.items()) or f"#{p.point_id}", p.scenario) for p in points
+    ]
+    return points_warnings(labelled)

@@ -33,6 +33,7 @@ from scipy import stats
 from responsesim.engine.run import simulate
 from responsesim.review.errors import ReviewInputError
 from responsesim.review.timeline import Timeline, load_timeline, parse_time
+from responsesim.sanity import extrapolation_warnings
 from responsesim.scenario.compile import ROLE_SRO, Params
 from responsesim.scenario.errors import ScenarioError, locate_toml_line
 from responsesim.scenario.load import Scenario, build
@@ -123,7 +124,13 @@ class CounterfactualResult:
             "stopped_before_later_shots": self.stopped_before.to_dict("records"),
             "assumptions": list(ASSUMPTIONS),
             "calibration": self.replay.scenario.calibration.version,
+            "warnings": self.warnings,
         }
+
+    @property
+    def warnings(self) -> list[str]:
+        """Extrapolation warnings of the incident scenario (``responsesim.sanity``)."""
+        return extrapolation_warnings(self.replay.scenario)
 
 
 def _load_incident(path: Path) -> tuple[IncidentSpec, str]:

@@ -7,6 +7,7 @@ import sys
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from responsesim.sanity import sweep_warnings
 from responsesim.store import StoreError
 from responsesim.sweep.run import SchedulerError, Task, run_sweep
 from responsesim.sweep.spec import SweepError, load_sweep
@@ -109,6 +110,7 @@ def sweep_command(
             "chunks_already_done": res.already_done,
             "chunks_run": res.ran,
             "complete": res.complete,
+            "warnings": sweep_warnings(sweep.points),
             "points": summary_records(frame),
         }
         sys.stdout.write(json.dumps(obj, indent=2, allow_nan=False) + "\n")
@@ -128,6 +130,8 @@ def sweep_command(
             cells.append("-" if mean is None else f"{mean:.2f} [{_f(lo)}, {_f(hi)}]")
         table.add_row(*cells)
     console.print(table)
+    for w in sweep_warnings(sweep.points):
+        console.print(f"[bold yellow]warning:[/] {w}", highlight=False)
     state = "resumed" if res.resumed else "new"
     console.print(
         f"{state} sweep: {res.ran} chunks run now, {res.already_done} already stored, "
