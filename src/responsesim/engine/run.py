@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from responsesim.casualty import care_times
+from responsesim.engine.backend import check_backend
 from responsesim.engine.state import (
     END_REASON_NAMES,
     ONGOING,
@@ -140,12 +141,17 @@ def run_chunk(
     observer: Observer | None = None,
     compact_every: int = 16,
     theta: Mapping[str, np.ndarray] | None = None,
+    backend: str = "numpy",
 ) -> pd.DataFrame:
     """Simulate the replications ``reps`` together; one outcome row per replication, in ``reps`` order.
 
     ``theta`` optionally gives per-replication values (aligned with ``reps``) of engine parameters
     (``scenario.compile.THETA_FIELDS``), e.g. a different calibration point for each replication.
+    ``backend`` names the engine backend (``engine.backend.BACKENDS``); all give the same table.
     """
+    check_backend(backend)
+    if backend == "numba":
+        raise NotImplementedError("the numba backend is being built (issue 7); use backend='numpy'")
     reps = np.asarray(reps, dtype=np.int64)
     tab = tables(params)
     th = make_theta(params, reps.shape[0], theta)
@@ -207,8 +213,9 @@ def chunks(n: int, size: int, start: int = 0) -> Iterator[np.ndarray]:
         yield np.arange(a, min(a + size, start + n), dtype=np.int64)
 
 
-def _run_chunk_task(args: tuple[Params, np.ndarray]) -> pd.DataFrame:
-    return run_chunk(*args)
+def _run_chunk_task(args: tuple[Params, np.ndarray, str]) -> pd.DataFrame:
+    params, reps, backend = args
+    return run_chunk(params, reps, backend=backend)
 
 
 def simulate(
@@ -220,12 +227,16 @@ def simulate(
     workers: int | None = 1,
     executor: Executor | None = None,
     progress: Callable[[int], None] | None = None,
+    backend: str = "numpy",
 ) -> pd.DataFrame:
     """Run ``replications`` replications (indices ``first_rep`` onwards); one row each, in order.
 
     ``workers`` > 1 (or 0/None = all cores) uses a local process pool; any ``concurrent.futures``
     executor may be given instead. ``progress`` is called with the number of replications just finished.
+    ``backend`` names the engine backend (``engine.backend.BACKENDS``: numpy, numba); every backend gives
+    the same table for the same seed.
     """
+    check_backend(backend)
     parts = list(chunks(replications, chunk_size, first_rep))
     results: list[pd.DataFrame] = []
     n_workers = workers if workers else os.cpu_count() or 1
@@ -235,11 +246,11 @@ def simulate(
     try:
         if executor is None:
             for reps in parts:
-                results.append(run_chunk(params, reps))
+                results.append(run_chunk(params, reps, backend=backend))
                 if progress:
                     progress(len(reps))
         else:
-            futures = [executor.submit(_run_chunk_task, (params, reps)) for reps in parts]
+            futures = [executor.submit(_run_chunk_task, (params, reps, backend)) for reps in parts]
             for fut, reps in zip(futures, parts, strict=True):
                 results.append(fut.result())
                 if progress:
