@@ -1,0 +1,659 @@
+// responsesim single page: scenario form and runs with live progress, results with intervals and plots,
+// past runs, comparison, floor-plan replay and after-action review. Plain ES2020 modules, no framework.
+
+import { api, followJob } from "./api.js";
+import { clock, count, esc, interval, percent, unitLabel, value, when } from "./format.js";
+import { ReplayView } from "./replay.js";
+
+const $ = (sel) => document.querySelector(sel);
+
+// labels and kinds of the stored outcome columns (the run summary carries its own; this is the fallback)
+const METRICS = {
+  killed: ["killed at once", "count"],
+  died_awaiting_care: ["died awaiting care", "count"],
+  deaths: ["deaths", "count"],
+  wounded: ["wounded and survived", "count"],
+  evacuated: ["evacuated", "count"],
+  attack_duration_s: ["attack duration", "time"],
+  first_entry_s: ["time to first officer entry (after first shot)", "time"],
+  officers_shot: ["officers shot", "count"],
+  ended_before_police: ["attack ended before police arrived", "share"],
+};
+const TIME_UNITS = {
+  first_entry_s: "minutes after the first shot",
+  attack_duration_s: "minutes from first to last shot",
+};
+const END_REASONS = {
+  suicide_before_police: "attacker's suicide before police arrived",
+  suicide_police_on_scene: "attacker's suicide with police on scene",
+  fled: "attacker fled",
+  citizens: "stopped by people at the scene",
+  police_shot: "attacker shot by police",
+  police_arrested: "attacker arrested by police",
+  ongoing: "not ended within the simulated time",
+};
+
+const state = {
+  limits: { max_replications: 20000, max_upload_bytes: 1048576 },
+  doctrines: [],
+  scenarios: [],
+  source: null, // {kind: "builtin", id, name} | {kind: "upload", toml, filename, name}
+  loadedForm: null, // the form of the loaded scenario, as the server sent it
+  jobId: null,
+  runs: [],
+  run: null, // the run shown in Results
+  replay: null,
+};
+
+// ---------------------------------------------------------------------------------------------- helpers
+
+function showError(el, err, title = "") {
+  if (!err) {
+    el.hidden = true;
+    el.textContent = "";
+    return;
+  }
+  const where = [];
+  if (err.line != null) where.push(`Line ${err.line}`);
+  if (err.field) where.push(`field "${err.field}"`);
+  el.innerHTML = (title ? `<strong>${esc(title)}</strong>` : "") +
+    (where.length ? `<strong>${esc(where.join(", "))}:</strong>` : "") + esc(err.message || String(err));
+  el.hidden = false;
+}
+
+function metricInfo(name, summaryMetric) {
+  const [label, kind] = METRICS[name] || [name.replace(/_s$/, "").replace(/_/g, " "), name.endsWith("_s") ? "time" : "count"];
+  return {
+    label: summaryMetric?.label || label,
+    kind: summaryMetric?.kind || kind,
+    unit: (summaryMetric?.kind || kind) === "time" ? TIME_UNITS[name] || "minutes" : unitLabel(summaryMetric?.kind || kind, summaryMetric?.unit),
+  };
+}
+
+function runName(r) {
+  const label = r.label ? ` “${r.label}”` : "";
+  return `${when(r.created_at)} · ${r.scenario_name}${label} · ${r.replications} reps`;
+}
+
+// ---------------------------------------------------------------------------------------------- tabs
+
+const TABS = ["run", "runs", "compare", "replay", "review"];
+
+function selectTab(name, focus = false) {
+  for (const t of TABS) {
+    const tab = $(`#tab-${t}`);
+    const on = t === name;
+    tab.setAttribute("aria-selected", String(on));
+    tab.tabIndex = on ? 0 : -1;
+    $(`#panel-${t}`).hidden = !on;
+    if (on && focus) tab.focus();
+  }
+  if (name !== "replay" && state.replay) state.replay.pause();
+  if (name === "replay" && state.replay) state.replay.resize();
+}
+
+function bindTabs() {
+  TABS.forEach((t, i) => {
+    const tab = $(`#tab-${t}`);
+    tab.addEventListener("click", () => selectTab(t));
+    tab.addEventListener("keydown", (ev) => {
+      const step = ev.key === "ArrowRight" ? 1 : ev.key === "ArrowLeft" ? -1 : 0;
+      if (step) {
+        ev.preventDefault();
+        selectTab(TABS[(i + step + TABS.length) % TABS.length], true);
+      } else if (ev.key === "Home" || ev.key === "End") {
+        ev.preventDefault();
+        selectTab(ev.key === "Home" ? TABS[0] : TABS[TABS.length - 1], true);
+      }
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- form
+
+function doctrineNeedsThreshold(kind) {
+  return Boolean(state.doctrines.find((d) => d.kind === kind)?.needs_threshold);
+}
+
+function syncFormVisibility() {
+  $("#threshold-field").hidden = !doctrineNeedsThreshold($("#f-doctrine").value);
+  const never = $("#f-lockdown-never").checked;
+  $("#f-lockdown").disabled = never;
+  $("#lockdown-field").classList.toggle("disabled", never);
+  $("#f-sro-armed").disabled = !$("#f-sro-present").checked;
+}
+
+function fillForm(form) {
+  state.loadedForm = { ...form };
+  const sel = $("#f-doctrine");
+  if (![...sel.options].some((o) => o.value === form.doctrine)) {
+    sel.add(new Option(form.doctrine, form.doctrine));
+  }
+  sel.value = form.doctrine;
+  $("#f-threshold").value = form.threshold_s ?? 60;
+  $("#f-patrol").value = +(form.patrol_first_median_s / 60).toFixed(3);
+  $("#f-sro-present").checked = Boolean(form.sro_present);
+  $("#f-sro-armed").checked = Boolean(form.sro_armed);
+  $("#f-lockdown-never").checked = form.lockdown_at_s == null;
+  $("#f-lockdown").value = form.lockdown_at_s == null ? 1 : +(form.lockdown_at_s / 60).toFixed(3);
+  $("#f-hard-corners").checked = Boolean(form.hard_corners);
+  $("#f-reps").value = form.replications;
+  $("#f-seed").value = form.seed;
+  syncFormVisibility();
+}
+
+/** The form in API units (seconds); throws {message, field} on a value a planner must fix first. */
+function readForm() {
+  const num = (id, field, label) => {
+    const raw = $(id).value.trim();
+    const x = Number(raw);
+    if (raw === "" || !Number.isFinite(x)) throw { message: `${label}: enter a number.`, field };
+    return x;
+  };
+  const reps = num("#f-reps", "replications", "Replications");
+  const max = state.limits.max_replications;
+  if (!Number.isInteger(reps) || reps < 1 || reps > max) {
+    throw { message: `Replications must be a whole number from 1 to ${max.toLocaleString("en-US")}.`, field: "replications" };
+  }
+  const seed = num("#f-seed", "seed", "Random seed");
+  if (!Number.isInteger(seed) || seed < 0) throw { message: "The seed must be a whole number, 0 or more.", field: "seed" };
+  const patrol = num("#f-patrol", "patrol_first_median_s", "Patrol median arrival");
+  if (patrol <= 0) throw { message: "Patrol median arrival must be more than 0 minutes.", field: "patrol_first_median_s" };
+  const doctrine = $("#f-doctrine").value;
+  const form = {
+    doctrine,
+    threshold_s: doctrineNeedsThreshold(doctrine) ? num("#f-threshold", "threshold_s", "Backup threshold") : null,
+    sro_present: $("#f-sro-present").checked,
+    sro_armed: $("#f-sro-armed").checked,
+    patrol_first_median_s: patrol * 60,
+    lockdown_at_s: $("#f-lockdown-never").checked ? null : num("#f-lockdown", "lockdown_at_s", "Lockdown time") * 60,
+    hard_corners: $("#f-hard-corners").checked,
+    replications: reps,
+    seed,
+  };
+  if (form.threshold_s != null && form.threshold_s < 0) throw { message: "The backup threshold must be 0 s or more.", field: "threshold_s" };
+  if (form.lockdown_at_s != null && form.lockdown_at_s < 0) throw { message: "The lockdown time must be 0 or more minutes.", field: "lockdown_at_s" };
+  return form;
+}
+
+/** Only the keys the planner changed (so untouched settings of the scenario stay exactly as written). */
+function changedKeys(form) {
+  const base = state.loadedForm || {};
+  const out = { replications: form.replications, seed: form.seed };
+  for (const [k, v] of Object.entries(form)) {
+    const b = base[k];
+    const same = typeof v === "number" && typeof b === "number" ? Math.abs(v - b) < 1e-6 : v === b;
+    if (!same && !(k === "threshold_s" && v == null)) out[k] = v;
+  }
+  if (out.doctrine && doctrineNeedsThreshold(out.doctrine) && !("threshold_s" in out)) out.threshold_s = form.threshold_s;
+  return out;
+}
+
+function setSource(source) {
+  state.source = source;
+  $("#scenario-source").textContent = source.kind === "upload"
+    ? `Will run the uploaded file ${source.filename} (“${source.name}”) with the settings below.`
+    : `Will run the built-in scenario “${source.name}” with the settings below.`;
+}
+
+async function loadScenario(id) {
+  showError($("#scenario-error"), null);
+  $("#scenario-warnings").hidden = true;
+  const sc = await api.scenario(id);
+  const info = state.scenarios.find((s) => s.id === id);
+  $("#scenario-desc").textContent = info?.description || "";
+  fillForm(sc.form);
+  setSource({ kind: "builtin", id, name: sc.name });
+}
+
+async function onUpload() {
+  const input = $("#scenario-file");
+  const file = input.files[0];
+  if (!file) return;
+  showError($("#scenario-error"), null);
+  $("#scenario-warnings").hidden = true;
+  if (file.size > state.limits.max_upload_bytes) {
+    showError($("#scenario-error"), {
+      message: `${file.name} is ${(file.size / 1024).toFixed(0)} KiB; the limit is ${(state.limits.max_upload_bytes / 1024).toFixed(0)} KiB.`,
+    }, "File too large");
+    return;
+  }
+  const toml = await file.text();
+  try {
+    const res = await api.validate(toml, file.name);
+    fillForm(res.form);
+    setSource({ kind: "upload", toml, filename: file.name, name: res.name });
+    if (res.warnings?.length) {
+      const w = $("#scenario-warnings");
+      w.innerHTML = `<strong>Outside the calibrated range:</strong><ul>${res.warnings.map((x) => `<li>${esc(x)}</li>`).join("")}</ul>`;
+      w.hidden = false;
+    }
+  } catch (err) {
+    showError($("#scenario-error"), err, `${file.name} cannot be used:`);
+    input.value = "";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- runs
+
+function setProgress(done, total, text, cls = "") {
+  const bar = $("#run-progress");
+  bar.max = Math.max(1, total);
+  bar.value = Math.min(done, total);
+  bar.setAttribute("aria-valuetext", text);
+  const p = $("#progress-text");
+  p.textContent = text;
+  p.className = `progress-text ${cls}`;
+}
+
+function setRunning(on) {
+  $("#run-button").disabled = on;
+  $("#cancel-button").disabled = !on;
+}
+
+async function onRun(ev) {
+  ev.preventDefault();
+  const errEl = $("#form-error");
+  showError(errEl, null);
+  let form;
+  try {
+    form = readForm();
+  } catch (err) {
+    showError(errEl, err);
+    return;
+  }
+  const src = state.source;
+  const body = {
+    toml: src?.kind === "upload" ? src.toml : null,
+    scenario_id: src?.kind === "builtin" ? src.id : null,
+    filename: src?.kind === "upload" ? src.filename : null,
+    form: changedKeys(form),
+    label: $("#f-label").value.trim() || null,
+  };
+  setRunning(true);
+  setProgress(0, form.replications, "Submitting…");
+  let job;
+  try {
+    job = await api.startRun(body);
+  } catch (err) {
+    setRunning(false);
+    setProgress(0, 1, "Not started.", "failed");
+    showError(errEl, err, err.status === 429 ? "The simulator is busy:" : "The run was refused:");
+    return;
+  }
+  state.jobId = job.job_id;
+  setProgress(0, job.replications, `Queued: 0 of ${job.replications} replications.`);
+  const total = job.replications;
+  const result = await followJob(job.job_id, (done, tot) => {
+    const n = tot || total;
+    setProgress(done, n, `Running: ${done.toLocaleString("en-US")} of ${n.toLocaleString("en-US")} replications (${Math.floor((100 * done) / n)}%).`);
+  });
+  state.jobId = null;
+  setRunning(false);
+  if (result.status === "done") {
+    setProgress(total, total, `Done: ${total.toLocaleString("en-US")} replications.`, "done");
+    await openRun(result.run_id);
+    refreshRuns();
+  } else if (result.status === "cancelled") {
+    const bar = $("#run-progress");
+    setProgress(Number(bar.value), total, `Cancelled after ${Number(bar.value).toLocaleString("en-US")} of ${total.toLocaleString("en-US")} replications; nothing was stored.`, "failed");
+  } else {
+    setProgress(0, 1, `The run failed: ${result.error}`, "failed");
+    showError(errEl, { message: result.error }, "The run failed:");
+  }
+}
+
+async function onCancel() {
+  if (!state.jobId) return;
+  $("#cancel-button").disabled = true;
+  $("#progress-text").textContent = "Cancelling…";
+  try {
+    await api.cancel(state.jobId);
+  } catch (err) {
+    showError($("#form-error"), err, "Could not cancel:");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- results
+
+function provenance(run) {
+  const s = run.summary || {};
+  const m = run.meta || {};
+  const cal = s.calibration || {};
+  const parts = [
+    `calibration ${cal.version ?? m.calibration_version ?? "?"}${cal.fitted === false ? " (not fitted: assumptions)" : cal.fitted ? " (fitted to FBI 2000–2013 incidents)" : ""}`,
+    `seed ${s.seed ?? m.seed}`,
+    `${Number(s.replications ?? m.replications).toLocaleString("en-US")} replications`,
+    `backend ${s.backend ?? m.backend}`,
+    `code ${s.code_version ?? m.code_version ?? "?"}`,
+    `scenario ${s.scenario_source ?? ""} (SHA-256 ${(s.scenario_hash ?? m.scenario_hash ?? "").slice(0, 12)}…)`,
+    `run ${run.run_id}`,
+  ];
+  return `<p class="provenance"><strong>Assumptions and sources:</strong> ${esc(parts.join(" · "))}. ` +
+    "Intervals are 95% confidence intervals of the mean (Wilson intervals for shares); times are from the first shot.</p>";
+}
+
+function warningsBox(warnings) {
+  if (!warnings?.length) return "";
+  return `<div class="warn extrapolation" role="alert"><strong>This result is an extrapolation:</strong> the scenario is outside ` +
+    `the range the model was calibrated on, so treat these numbers with extra caution.<ul>` +
+    warnings.map((w) => `<li>${esc(w)}</li>`).join("") + "</ul></div>";
+}
+
+function summaryTable(summary) {
+  const rows = Object.entries(summary.metrics || {}).map(([name, m]) => {
+    const info = metricInfo(name, m);
+    const missing = m.n_missing ? `<span class="note">no value in ${m.n_missing} of ${m.n + m.n_missing} incidents` +
+      `${name === "first_entry_s" ? " (no officer entered)" : ""}</span>` : "";
+    const spread = m.median == null ? "–" : `${value(info.kind, m.median)} <span class="ci">(${value(info.kind, m.q25)} to ${value(info.kind, m.q75)})</span>`;
+    return `<tr data-metric="${esc(name)}"><th scope="row">${esc(info.label)}${missing}</th>` +
+      `<td class="num">${value(info.kind, m.mean)}</td>` +
+      `<td class="num ci-cell">${interval(info.kind, m.ci_low, m.ci_high)}</td>` +
+      `<td class="num">${spread}</td><td class="unit">${esc(info.unit)}</td></tr>`;
+  });
+  return `<div class="table-wrap"><table class="data summary-table"><caption class="sr-only">Outcomes: mean with 95% interval</caption>` +
+    `<thead><tr><th scope="col">Outcome</th><th scope="col" class="num">Mean</th><th scope="col" class="num">95% interval</th>` +
+    `<th scope="col" class="num">Median (middle half)</th><th scope="col">Unit</th></tr></thead><tbody>${rows.join("")}</tbody></table></div>`;
+}
+
+function endingsTable(summary) {
+  const entries = Object.entries(summary.end_reasons || {});
+  if (!entries.length) return "";
+  const rows = entries.map(([k, v]) => `<tr><th scope="row">${esc(END_REASONS[k] || k)}</th>` +
+    `<td class="num">${percent(v.share)}</td><td class="num">${percent(v.ci_low)} to ${percent(v.ci_high)}</td></tr>`);
+  return `<h3>How the attacks ended</h3><div class="table-wrap"><table class="data endings-table">` +
+    `<thead><tr><th scope="col">Ending</th><th scope="col" class="num">Share of incidents</th><th scope="col" class="num">95% interval</th></tr></thead>` +
+    `<tbody>${rows.join("")}</tbody></table></div>`;
+}
+
+function plotsBlock(run) {
+  if (!run.plots?.length) return "";
+  const figs = run.plots.map((p) => `<figure><img src="${esc(p.url)}" alt="${esc(p.title)}: histogram over the simulated incidents" loading="eager">` +
+    `<figcaption>${esc(p.title)}</figcaption></figure>`);
+  return `<h3>Outcome distributions</h3><div class="plots">${figs.join("")}</div>`;
+}
+
+function renderRun(run) {
+  const s = run.summary || {};
+  const meta = run.meta || {};
+  const label = meta.label ? ` — “${esc(meta.label)}”` : "";
+  const html = `<p class="run-title">${esc(s.scenario ?? meta.scenario_name ?? "run")}${label}</p>` +
+    warningsBox(s.warnings) + summaryTable(s) + provenance(run) + endingsTable(s) + plotsBlock(run) +
+    `<div class="result-actions"><button type="button" class="primary" data-action="replay">Replay incident 0 on the floor plan</button>` +
+    `<button type="button" data-action="compare">Compare with another run</button></div>`;
+  const body = $("#results-body");
+  body.innerHTML = html;
+  body.hidden = false;
+  $("#results-empty").hidden = true;
+}
+
+async function openRun(runId, switchTab = true) {
+  try {
+    const run = await api.run(runId);
+    state.run = run;
+    renderRun(run);
+    history.replaceState(null, "", `#run=${encodeURIComponent(runId)}`);
+    if (switchTab) selectTab("run");
+  } catch (err) {
+    const body = $("#results-body");
+    body.hidden = false;
+    body.innerHTML = "";
+    const box = document.createElement("div");
+    box.className = "error";
+    body.append(box);
+    showError(box, err, "Cannot open this run:");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- past runs
+
+function fillRunSelect(sel, preferred) {
+  const keep = preferred ?? sel.value;
+  sel.innerHTML = state.runs.map((r) => `<option value="${esc(r.run_id)}">${esc(runName(r))}</option>`).join("");
+  if (state.runs.some((r) => r.run_id === keep)) sel.value = keep;
+}
+
+async function refreshRuns() {
+  const errEl = $("#runs-error");
+  try {
+    state.runs = await api.runs();
+    showError(errEl, null);
+  } catch (err) {
+    showError(errEl, err, "Cannot list past runs:");
+    return;
+  }
+  const tbody = $("#runs-table tbody");
+  tbody.innerHTML = state.runs.length ? state.runs.map((r) => `<tr data-run="${esc(r.run_id)}">` +
+    `<td>${esc(when(r.created_at))}</td><td>${esc(r.scenario_name)}</td><td>${esc(r.label ?? "")}</td>` +
+    `<td class="num">${Number(r.replications).toLocaleString("en-US")}</td><td class="num">${esc(r.seed)}</td><td>${esc(r.backend)}</td>` +
+    `<td class="num">${count(r.deaths_mean)}</td>` +
+    `<td><button type="button" class="small" data-action="open">Open results</button> ` +
+    `<button type="button" class="small" data-action="replay">Replay</button></td></tr>`).join("")
+    : `<tr><td colspan="8">No runs stored yet.</td></tr>`;
+  const current = state.run?.run_id;
+  fillRunSelect($("#compare-a"), $("#compare-a").value || state.runs[1]?.run_id);
+  fillRunSelect($("#compare-b"), $("#compare-b").value || current || state.runs[0]?.run_id);
+  fillRunSelect($("#replay-run"), current);
+}
+
+// ---------------------------------------------------------------------------------------------- compare
+
+async function onCompare(ev) {
+  ev.preventDefault();
+  const a = $("#compare-a").value, b = $("#compare-b").value;
+  const errEl = $("#compare-error");
+  showError(errEl, null);
+  if (!a || !b) {
+    showError(errEl, { message: "Pick two runs (run a scenario twice, or open the Past runs list)." });
+    return;
+  }
+  const out = $("#compare-result");
+  out.innerHTML = `<p class="hint">Comparing…</p>`;
+  try {
+    const [cmp, runA, runB] = await Promise.all([api.compare(a, b), api.run(a).catch(() => null), api.run(b).catch(() => null)]);
+    out.innerHTML = renderCompare(cmp, runA, runB);
+  } catch (err) {
+    out.innerHTML = "";
+    showError(errEl, err, "Cannot compare:");
+  }
+}
+
+function headBlock(letter, head, run) {
+  const h = head || {};
+  const s = run?.summary || {};
+  const name = h.scenario_name ?? s.scenario ?? "run";
+  const label = h.label ?? run?.meta?.label;
+  return `<div><h3>Run ${letter}: ${esc(name)}</h3>${label ? `<p>“${esc(label)}”</p>` : ""}` +
+    `<p class="hint">${esc(when(h.created_at ?? run?.meta?.created_at))} · ${Number(h.replications ?? s.replications).toLocaleString("en-US")} replications · seed ${esc(h.seed ?? s.seed)}</p>` +
+    (run ? warningsBox(s.warnings) + provenance(run) : "") + "</div>";
+}
+
+function renderCompare(cmp, runA, runB) {
+  const metrics = runA?.summary?.metrics || {};
+  const rows = (cmp.rows || []).map((r) => {
+    const info = metricInfo(r.metric, metrics[r.metric]);
+    const k = info.kind;
+    const sig = r.diff_ci && (r.diff_ci[0] > 0 || r.diff_ci[1] < 0);
+    const dv = (x) => (k === "share" ? `${(100 * x).toFixed(1)} pts` : value(k, x));
+    const sign = (x) => (x > 0 ? "+" : "");
+    return `<tr class="${sig ? "sig" : ""}"><th scope="row">${esc(info.label)}<span class="note">${esc(info.unit)}</span></th>` +
+      `<td class="num">${value(k, r.a_mean)}<br><span class="ci">${interval(k, r.a_ci?.[0], r.a_ci?.[1])}</span></td>` +
+      `<td class="num">${value(k, r.b_mean)}<br><span class="ci">${interval(k, r.b_ci?.[0], r.b_ci?.[1])}</span></td>` +
+      `<td class="num">${sign(r.diff)}${dv(r.diff)}<br><span class="ci">${sign(r.diff_ci?.[0])}${dv(r.diff_ci?.[0])} to ${sign(r.diff_ci?.[1])}${dv(r.diff_ci?.[1])}</span></td>` +
+      `<td>${sig ? '<span class="badge yes">yes</span>' : '<span class="badge no">no</span>'}</td>` +
+      `<td>${r.method === "paired" ? "paired (same incidents)" : "Welch (independent)"}</td></tr>`;
+  });
+  return `<div class="compare-heads">${headBlock("A", cmp.a, runA)}${headBlock("B", cmp.b, runB)}</div>` +
+    `<div class="table-wrap"><table class="data compare-table"><caption class="sr-only">Run B minus run A, with 95% intervals</caption>` +
+    `<thead><tr><th scope="col">Outcome</th><th scope="col" class="num">Run A mean<br>(95% interval)</th>` +
+    `<th scope="col" class="num">Run B mean<br>(95% interval)</th><th scope="col" class="num">Difference B − A<br>(95% interval)</th>` +
+    `<th scope="col">Interval excludes 0?</th><th scope="col">Method</th></tr></thead><tbody>${rows.join("")}</tbody></table></div>` +
+    `<p class="hint">“Paired” compares the same simulated incidents (same seed and replication count: common random numbers); ` +
+    `otherwise the two runs are compared as independent samples (Welch). Time differences are in minutes, share differences in percentage points.</p>`;
+}
+
+// ---------------------------------------------------------------------------------------------- replay
+
+async function loadReplay(runId, rep) {
+  const errEl = $("#replay-error");
+  showError(errEl, null);
+  const status = $("#replay-status");
+  status.textContent = `Re-simulating incident ${rep} of the run (done once on the server)…`;
+  $("#replay-load").disabled = true;
+  try {
+    const data = await api.replay(runId, rep);
+    if (state.replay) state.replay.destroy();
+    $("#replay-view").hidden = false;
+    state.replay = new ReplayView({
+      canvas: $("#replay-canvas"), play: $("#replay-play"), slider: $("#replay-slider"), time: $("#replay-time"),
+      speed: $("#replay-speed"), counts: $("#replay-counts"), events: $("#replay-events"),
+    }, data);
+    const run = state.runs.find((r) => r.run_id === runId);
+    status.textContent = `Incident ${data.rep}${run ? ` of “${run.scenario_name}”` : ""}: ${data.n_ticks} frames, ` +
+      `${clock(data.ticks.t[data.ticks.t.length - 1])} of simulated time. Press Play, drag the time slider, or pick an event.`;
+  } catch (err) {
+    status.textContent = "";
+    showError(errEl, err, "Cannot replay:");
+  } finally {
+    $("#replay-load").disabled = false;
+  }
+}
+
+function onReplaySubmit(ev) {
+  ev.preventDefault();
+  const runId = $("#replay-run").value;
+  const rep = Number($("#replay-rep").value);
+  if (!runId) {
+    showError($("#replay-error"), { message: "Run a scenario first, or pick a past run." });
+    return;
+  }
+  if (!Number.isInteger(rep) || rep < 0) {
+    showError($("#replay-error"), { message: "The replication number must be a whole number, 0 or more.", field: "rep" });
+    return;
+  }
+  loadReplay(runId, rep);
+}
+
+function gotoReplay(runId) {
+  fillRunSelect($("#replay-run"), runId);
+  $("#replay-run").value = runId;
+  $("#replay-rep").value = "0";
+  selectTab("replay");
+  loadReplay(runId, 0);
+}
+
+// ---------------------------------------------------------------------------------------------- review
+
+async function onReview(ev) {
+  ev.preventDefault();
+  const errEl = $("#review-error");
+  showError(errEl, null);
+  const tl = $("#review-timeline").files[0], pr = $("#review-protocol").files[0];
+  if (!tl || !pr) {
+    showError(errEl, { message: "Choose both a timeline (.csv) and a protocol (.toml)." });
+    return;
+  }
+  const fd = new FormData();
+  fd.append("timeline", tl, tl.name);
+  fd.append("protocol", pr, pr.name);
+  const out = $("#review-result");
+  out.innerHTML = `<p class="hint">Reviewing…</p>`;
+  $("#review-button").disabled = true;
+  try {
+    out.innerHTML = renderReview(await api.review(fd));
+  } catch (err) {
+    out.innerHTML = "";
+    showError(errEl, err, "The review could not be made:");
+  } finally {
+    $("#review-button").disabled = false;
+  }
+}
+
+function renderFinding(f) {
+  const dur = typeof f.duration_s === "number" ? `${clock(f.duration_s)}${f.open_ended ? " or more (the timeline records no end)" : ""}` : "";
+  const meanwhile = f.meanwhile?.length ? `<details><summary>Meanwhile (${f.meanwhile.length})</summary><ul>` +
+    f.meanwhile.map((m) => `<li>${esc(m)}</li>`).join("") + "</ul></details>" : "";
+  const evidence = f.evidence?.length ? `<details><summary>Evidence rows (${f.evidence.length})</summary><div class="table-wrap"><table class="data">` +
+    "<thead><tr><th scope=\"col\">Line</th><th scope=\"col\">Time</th><th scope=\"col\">Actor</th><th scope=\"col\">Event</th>" +
+    "<th scope=\"col\">Detail</th><th scope=\"col\">Certainty</th><th scope=\"col\">Source</th></tr></thead><tbody>" +
+    f.evidence.map((e) => `<tr><td class="num">${esc(e.line)}</td><td>${esc(e.time)}</td><td>${esc(e.actor)}</td><td>${esc(e.event)}</td>` +
+      `<td>${esc(e.detail)}<span class="note">${esc(e.why)}</span></td><td>${esc(e.certainty)}${e.approximate ? " ⚠" : ""}</td><td>${esc(e.source)}</td></tr>`).join("") +
+    "</tbody></table></div></details>" : "";
+  const notes = f.notes?.length ? `<ul>${f.notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : "";
+  const casualties = f.killed != null ? ` · killed meanwhile: ${f.killed}, wounded: ${f.wounded ?? 0}` : "";
+  return `<li class="finding ${esc(f.severity)}"><h4><span class="sev">${esc(f.severity)}</span> ${esc(f.rule_id)}` +
+    ` — ${esc(f.responsible || f.actor)}</h4><p>${esc(f.summary)}</p>` +
+    `<p class="hint">Duration: ${esc(dur)} · shots fired meanwhile: ${esc(f.shots_fired ?? 0)}${casualties}` +
+    `${f.approximate ? " · some evidence times are approximate" : ""}</p>` +
+    `<p class="hint"><strong>Standard:</strong> ${esc(f.rule_text)} <em>(${esc(f.source)})</em></p>${notes}${meanwhile}${evidence}</li>`;
+}
+
+function renderReview(rv) {
+  const findings = rv.findings || [];
+  return `<h3>Summary</h3><p class="review-summary">${esc(rv.summary)}</p>` +
+    `<h3>Findings (${findings.length})</h3>` +
+    (findings.length ? `<ul class="findings">${findings.map(renderFinding).join("")}</ul>` : "<p>No deviation from the protocol was found.</p>") +
+    (rv.swimlane_url ? `<h3>Swimlane chart</h3><div class="swimlane"><img src="${esc(rv.swimlane_url)}" ` +
+      `alt="Swimlane chart: each actor's actions over time, with the protocol's deviations marked"></div>` : "");
+}
+
+// ---------------------------------------------------------------------------------------------- start
+
+async function init() {
+  bindTabs();
+  $("#run-form").addEventListener("submit", onRun);
+  $("#cancel-button").addEventListener("click", onCancel);
+  $("#scenario-select").addEventListener("change", (ev) => {
+    $("#scenario-file").value = "";
+    loadScenario(ev.target.value).catch((err) => showError($("#scenario-error"), err, "Cannot load the scenario:"));
+  });
+  $("#scenario-file").addEventListener("change", onUpload);
+  for (const id of ["#f-doctrine", "#f-lockdown-never", "#f-sro-present"]) $(id).addEventListener("change", syncFormVisibility);
+  $("#runs-refresh").addEventListener("click", refreshRuns);
+  $("#runs-table").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-action]");
+    if (!b) return;
+    const runId = b.closest("tr").dataset.run;
+    if (b.dataset.action === "open") openRun(runId);
+    else gotoReplay(runId);
+  });
+  $("#results-body").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-action]");
+    if (!b || !state.run) return;
+    if (b.dataset.action === "replay") gotoReplay(state.run.run_id);
+    else {
+      fillRunSelect($("#compare-b"), state.run.run_id);
+      selectTab("compare");
+    }
+  });
+  $("#compare-form").addEventListener("submit", onCompare);
+  $("#replay-form").addEventListener("submit", onReplaySubmit);
+  $("#review-form").addEventListener("submit", onReview);
+
+  const health = $("#health");
+  try {
+    const [h, limits, doctrines, scenarios] = await Promise.all([api.health(), api.limits(), api.doctrines(), api.scenarios()]);
+    health.textContent = `Simulator ${h.version} ready · at most ${limits.max_replications.toLocaleString("en-US")} replications per run`;
+    state.limits = limits;
+    state.doctrines = doctrines;
+    state.scenarios = scenarios;
+    $("#f-reps").max = String(limits.max_replications);
+    $("#f-doctrine").innerHTML = doctrines.map((d) => `<option value="${esc(d.kind)}">${esc(d.label)}</option>`).join("");
+    $("#scenario-select").innerHTML = scenarios.map((s) => `<option value="${esc(s.id)}">${esc(s.name)}</option>`).join("");
+    const first = scenarios.find((s) => s.id === "default") ?? scenarios[0];
+    if (first) {
+      $("#scenario-select").value = first.id;
+      await loadScenario(first.id);
+    }
+  } catch (err) {
+    health.textContent = `Cannot reach the simulator: ${err.message}`;
+    health.classList.add("bad");
+    return;
+  }
+  await refreshRuns();
+  const m = /#run=([0-9a-f-]+)/.exec(location.hash);
+  if (m) openRun(decodeURIComponent(m[1]));
+  document.body.dataset.ready = "true";
+}
+
+init();
