@@ -219,3 +219,95 @@ def test_bad_inputs(tmp_path: Path) -> None:
         with pytest.raises(StoreError, match="JSON"):
             store.write_run(meta("r1"), outcomes(), {"x": object()})
         assert store.list_runs().empty
+
+
+# The runs table as the first release created it (before the provenance columns).
+_OLD_RUNS_DDL = """
+CREATE TABLE runs (
+    run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP NOT NULL, scenario_name VARCHAR, scenario_hash VARCHAR,
+    scenario_toml VARCHAR, seed BIGINT, replications INTEGER, backend VARCHAR, code_version VARCHAR,
+    calibration_hash VARCHAR, summary_json VARCHAR
+)
+"""
+
+
+def old_store(path: Path) -> None:
+    """A results file written by the first release: old runs table, one run with 2 replications."""
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    con.execute(_OLD_RUNS_DDL)
+    con.execute(
+        "INSERT INTO runs VALUES ('old1', TIMESTAMP '2026-01-02 03:04:05', 'demo', 'abc123', "
+        "'name = \"demo\"', 42, 2, 'numpy', '0.1.0', 'cal456', '{}')"
+    )
+    con.execute(
+        "CREATE TABLE replications (run_id VARCHAR, rep INTEGER, killed BIGINT, first_entry_s DOUBLE, "
+        "ended_before_police BOOLEAN, end_reason VARCHAR)"
+    )
+    con.execute(
+        "INSERT INTO replications VALUES ('old1', 0, 3, NULL, true, 'fled'), ('old1', 1, 4, 9.5, false, NULL)"
+    )
+    con.close()
+
+
+def test_old_store_opens_read_only_with_missing_provenance(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    old_store(path)
+    with ResultStore(path, read_only=True) as store:
+        m = store.load_meta("old1")
+        assert (m.seed, m.replications, m.code_version) == (42, 2, "0.1.0")
+        assert m.git_commit is None and m.calibration_toml is None and m.chunk_size is None
+        runs = store.list_runs()
+        assert runs["run_id"].tolist() == ["old1"] and runs["platform"].isna().all()
+        assert store.load_outcomes("old1")["killed"].tolist() == [3, 4]
+
+
+def test_old_store_gains_columns_and_takes_new_runs(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    old_store(path)
+    full = RunMeta(
+        **{**meta("new1").__dict__, "git_commit": "f" * 40, "git_dirty": False, "python_version": "3.11.7",
+           "numpy_version": "2.0", "platform": "Linux", "calibration_version": "v1",
+           "calibration_toml": "version = 'v1'\n", "chunk_size": 50, "scenario_source": "x.toml",
+           "scenario_dir": "/tmp", "input_files_json": '{"b.json": {}}'}
+    )  # fmt: skip
+    with ResultStore(path) as store:  # a writable open adds the provenance columns
+        store.write_run(full, outcomes(2), {"n": 1})
+    with ResultStore(path, read_only=True) as store:
+        assert store.load_meta("new1") == full
+        assert store.load_meta("old1").git_dirty is None
+        assert store.load_outcomes("old1")["killed"].tolist() == [3, 4]
+        assert set(store.list_runs()["run_id"]) == {"old1", "new1"}
+    with ResultStore(path) as store:  # and opening it again changes nothing
+        assert len(store.list_runs()) == 2
+
+
+def test_old_sweep_store_gains_provenance_columns(tmp_path: Path) -> None:
+    """A sweeps table without the provenance columns opens; a new sweep stores them, the old one has NULLs."""
+    import duckdb
+
+    from responsesim.sweep.store import PROVENANCE_COLUMNS, SweepStore
+
+    path = tmp_path / "sweeps.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE sweeps (sweep_id VARCHAR PRIMARY KEY, name VARCHAR, spec_toml VARCHAR, "
+        "spec_hash VARCHAR, code_version VARCHAR, seed BIGINT, created_at TIMESTAMP)"
+    )
+    con.execute("INSERT INTO sweeps VALUES ('s-old', 'old', '', 'h', '0.1.0', 1, TIMESTAMP '2026-01-01')")
+    con.close()
+    prov = {"git_commit": "a" * 40, "git_dirty": True, "backend": "numpy", "calibration_toml": "x = 1\n",
+            "replications_per_point": 6, "chunk_size": 3}  # fmt: skip
+    with SweepStore(path) as store:
+        assert store.register("s-new", "new", "spec", "h2", "0.2.0", 5, [(0, "{}", "sh")], prov) is False
+        with pytest.raises(ValueError, match="unknown sweep provenance field"):
+            store.register("s-bad", "bad", "spec", "h3", "0.2.0", 5, [], {"nonsense": 1})
+    with SweepStore(path, read_only=True) as store:
+        cols = ", ".join(PROVENANCE_COLUMNS)
+        rows = store.con.execute(f"SELECT sweep_id, {cols} FROM sweeps ORDER BY sweep_id").df()
+    assert rows["sweep_id"].tolist() == ["s-new", "s-old"]
+    new, old = rows.iloc[0], rows.iloc[1]
+    for k, v in prov.items():
+        assert new[k] == v
+    assert old[list(PROVENANCE_COLUMNS)].isna().all()

@@ -8,28 +8,167 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
+import json
+import platform
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from responsesim.analysis.summary import Summary, end_reason_shares, summarize, summary_frame, summary_json
 from responsesim.engine.run import simulate
+from responsesim.params import CalibratedParams, default_calibration_text
 from responsesim.sanity import extrapolation_warnings
 from responsesim.scenario.load import Scenario, load_scenario
 from responsesim.store import ResultStore, RunMeta
 
-BACKEND = "numpy"
+BACKEND = "numpy"  # the default engine backend
+DEFAULT_CHUNK_SIZE = 2500
+_DEFAULT_CALIBRATION = "responsesim/data/calibration.toml"  # CalibratedParams.source of the shipped file
+_GIT_TIMEOUT_S = 5.0
+# the parts of a checkout whose changes can change a number: "+dirty" means one of them differs from HEAD
+_SOURCE_PATHS = ("src", "pyproject.toml")
 
 
-def code_version() -> str:
+def package_version() -> str:
+    """The installed package version (``unknown`` if the package metadata is missing)."""
     try:
         return metadata.version("responsesim")
     except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
         return "unknown"
+
+
+def _checkout_root() -> Path | None:
+    """The git work tree this package's source lies in (an editable install), else None."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / ".git").exists():
+            return parent
+    return None
+
+
+def _read_head(root: Path) -> str | None:
+    """The commit of HEAD read from ``.git`` files (fallback when the ``git`` program is unavailable)."""
+    git = root / ".git"
+    try:
+        if git.is_file():  # a worktree: "gitdir: PATH"
+            git = (root / git.read_text().split(":", 1)[1].strip()).resolve()
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref:"):
+            return head
+        ref = head.split(":", 1)[1].strip()
+        for base in (git, git / "commondir"):
+            if base.name == "commondir" and base.is_file():
+                base = (git / base.read_text().strip()).resolve()
+            if (base / ref).is_file():
+                return (base / ref).read_text().strip()
+            packed = base / "packed-refs"
+            if packed.is_file():
+                for line in packed.read_text().splitlines():
+                    if line.endswith(" " + ref):
+                        return line.split()[0]
+    except OSError:
+        return None
+    return None
+
+
+@functools.cache
+def git_revision() -> tuple[str | None, bool | None]:
+    """(commit of HEAD, whether ``src``/``pyproject.toml`` differ from it) of the checkout the package
+    runs from; (None, None) for an installed package. Cached: asked once per process (git with a 5 s
+    timeout; without git, HEAD is read from ``.git`` and dirtiness is unknown)."""
+    root = _checkout_root()
+    if root is None:
+        return None, None
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=_GIT_TIMEOUT_S, check=True,
+        ).stdout.strip()  # fmt: skip
+        status = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--", *_SOURCE_PATHS],
+            capture_output=True, text=True, timeout=_GIT_TIMEOUT_S, check=True,
+        ).stdout  # fmt: skip
+        return commit or None, bool(status.strip())
+    except (OSError, subprocess.SubprocessError):
+        return _read_head(root), None
+
+
+def code_version() -> str:
+    """Package version plus, in a git checkout, the commit: ``0.1.0+git.1a2b3c4d5e6f`` and ``+dirty``
+    when the package source differs from that commit (its numbers may then not be reproducible)."""
+    commit, dirty = git_revision()
+    if commit is None:
+        return package_version()
+    return f"{package_version()}+git.{commit[:12]}" + ("+dirty" if dirty else "")
+
+
+@functools.cache
+def environment() -> dict[str, str]:
+    """Interpreter, numpy and platform versions (they can change floating-point results)."""
+    return {
+        "python_version": sys.version.split()[0],
+        "numpy_version": np.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def calibration_text(cal: CalibratedParams) -> tuple[str, bool]:
+    """The text of the calibration file ``cal`` was read from, and True if its SHA-256 matches.
+
+    When the file cannot be read or has changed since it was loaded, a TOML text is rebuilt from the
+    values (which include any scenario ``[model]`` overrides; re-applying them changes nothing), and
+    False is returned: that text reproduces the run's numbers but not the file's hash."""
+    if cal.source == _DEFAULT_CALIBRATION:
+        read: Callable[[], str] = default_calibration_text
+    else:
+        read = functools.partial(Path(cal.source).read_text, encoding="utf-8")
+    try:
+        text = read()
+        if hashlib.sha256(text.encode()).hexdigest() == cal.sha256:
+            return text, True
+    except (OSError, UnicodeDecodeError):
+        pass
+    version = cal.version.removesuffix("+overrides")
+    lines = [
+        f"# rebuilt from the values of calibration {cal.version} (file {cal.source}, sha256 {cal.sha256})",
+        f"version = {json.dumps(version)}",
+        f"fitted = {'true' if cal.fitted else 'false'}",
+        "[params]",
+        *(f"{k} = {float(v)!r}" for k, v in cal.values.items()),
+    ]
+    return "\n".join(lines) + "\n", False
+
+
+def input_files(scenario: Scenario) -> dict[str, dict[str, str]]:
+    """Files the scenario TOML refers to (the building ``file``), keyed as written in the TOML: the
+    resolved path, SHA-256 and full text, so a stored run can be re-run without them."""
+    bfile = scenario.spec.building.file
+    if bfile is None:
+        return {}
+    path = Path(bfile)
+    if not path.is_absolute() and scenario.base_dir is not None:
+        path = scenario.base_dir / path
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):  # read once already by load_scenario; gone since
+        return {bfile: {"path": str(path.resolve()), "sha256": "", "text": ""}}
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return {bfile: {"path": str(path.resolve()), "sha256": digest, "text": text}}
+
+
+def simulate_backends() -> bool:
+    """Whether the engine's ``simulate`` takes a ``backend`` argument."""
+    return "backend" in inspect.signature(simulate).parameters
 
 
 @dataclass(frozen=True)
@@ -41,6 +180,8 @@ class RunResult:
     seed: int
     outcomes: pd.DataFrame
     summaries: tuple[Summary, ...]
+    backend: str = BACKEND
+    chunk_size: int | None = None  # replications per chunk (the numbers never depend on it)
 
     def summary_table(self) -> pd.DataFrame:
         return summary_frame(list(self.summaries))
@@ -65,22 +206,36 @@ class RunResult:
                     "sha256": self.scenario.calibration.sha256,
                     "fitted": self.scenario.calibration.fitted,
                 },
-                "backend": BACKEND,
+                "backend": self.backend,
                 "code_version": code_version(),
                 "warnings": extrapolation_warnings(self.scenario),
             },
         )
 
     def meta(self) -> RunMeta:
+        """Everything needed to re-run this run (``responsesim reproduce``) and to tell what ran it."""
+        commit, dirty = git_revision()
+        cal = self.scenario.calibration
+        cal_text, _ = calibration_text(cal)
+        files = input_files(self.scenario)
         return RunMeta(
             scenario_name=self.scenario.spec.name,
             scenario_hash=self.scenario.sha256,
             scenario_toml=self.scenario.text,
             seed=self.seed,
             replications=self.replications,
-            backend=BACKEND,
+            backend=self.backend,
             code_version=code_version(),
-            calibration_hash=self.scenario.calibration.sha256,
+            calibration_hash=cal.sha256,
+            git_commit=commit,
+            git_dirty=dirty,
+            calibration_version=cal.version,
+            calibration_toml=cal_text,
+            chunk_size=self.chunk_size,
+            scenario_source=self.scenario.source,
+            scenario_dir=str(self.scenario.base_dir.resolve()) if self.scenario.base_dir else None,
+            input_files_json=json.dumps(files, sort_keys=True) if files else None,
+            **environment(),
         )
 
     def save(self, path: Path) -> str:
@@ -95,15 +250,24 @@ def run(
     replications: int | None = None,
     seed: int | None = None,
     workers: int | None = 1,
-    chunk_size: int = 2500,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Callable[[int], None] | None = None,
+    backend: str = BACKEND,
 ) -> RunResult:
-    """Run a scenario (object, path, or None for the default) and summarise its outcomes."""
+    """Run a scenario (object, path, or None for the default) and summarise its outcomes.
+
+    ``backend`` names the engine backend (``numpy`` default); ``ValueError`` if it is unknown or this
+    engine cannot run it."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc = sc.with_run_settings(replications, seed)
     n = sc.spec.replications
-    df = simulate(sc.params, n, chunk_size=chunk_size, workers=workers, progress=progress)
-    return RunResult(sc, n, sc.spec.seed, df, tuple(summarize(df)))
+    extra: dict[str, Any] = {}
+    if simulate_backends():
+        extra["backend"] = backend
+    elif backend != BACKEND:
+        raise ValueError(f"backend {backend!r} is not available: this engine runs only {BACKEND!r}")
+    df = simulate(sc.params, n, chunk_size=chunk_size, workers=workers, progress=progress, **extra)
+    return RunResult(sc, n, sc.spec.seed, df, tuple(summarize(df)), backend=backend, chunk_size=chunk_size)
 
 
-__all__ = ["RunResult", "Scenario", "load_scenario", "run"]
+__all__ = ["RunResult", "Scenario", "code_version", "environment", "git_revision", "load_scenario", "run"]

@@ -44,6 +44,24 @@ CREATE TABLE IF NOT EXISTS runs (
     summary_json VARCHAR
 )
 """
+# Provenance columns added after the first release: nullable, so files written before them keep opening
+# (ALTER ... IF NOT EXISTS on every writable open; reads treat a missing column as NULL).
+_PROVENANCE_COLUMNS: dict[str, str] = {
+    "git_commit": "VARCHAR",
+    "git_dirty": "BOOLEAN",
+    "python_version": "VARCHAR",
+    "numpy_version": "VARCHAR",
+    "platform": "VARCHAR",
+    "calibration_version": "VARCHAR",
+    "calibration_toml": "VARCHAR",
+    "chunk_size": "INTEGER",
+    "scenario_source": "VARCHAR",
+    "scenario_dir": "VARCHAR",
+    "input_files_json": "VARCHAR",
+}
+_ALTER_DDL = tuple(
+    f"ALTER TABLE runs ADD COLUMN IF NOT EXISTS {name} {kind}" for name, kind in _PROVENANCE_COLUMNS.items()
+)
 _RESERVED = ("run_id", "rep")
 _VIEW = "_responsesim_outcomes"
 _INTEGER_TYPES = {
@@ -77,7 +95,15 @@ def new_run_id() -> str:
 @dataclass(frozen=True, kw_only=True)
 class RunMeta:
     """What identifies a run: ``seed`` of the master RNG, ``replications`` count, ``backend`` name,
-    ``scenario_hash``/``calibration_hash`` digests and ``code_version`` for reproducibility."""
+    ``scenario_hash``/``calibration_hash`` digests and ``code_version`` for reproducibility.
+
+    Provenance (None when unknown, e.g. runs stored before these fields existed): ``git_commit`` and
+    ``git_dirty`` of the checkout that ran it, interpreter/numpy/platform versions, the calibration's
+    ``version`` and full text ``calibration_toml`` (so the run can be re-run after the shipped file
+    changes), ``chunk_size`` (replications per chunk; results never depend on it), where the scenario came
+    from (``scenario_source`` file, ``scenario_dir`` against which relative paths resolved) and
+    ``input_files_json`` (files the scenario refers to: path as written -> resolved path, sha256, text).
+    """
 
     scenario_name: str
     scenario_hash: str
@@ -88,6 +114,17 @@ class RunMeta:
     code_version: str
     calibration_hash: str
     run_id: str = field(default_factory=new_run_id)
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    python_version: str | None = None
+    numpy_version: str | None = None
+    platform: str | None = None
+    calibration_version: str | None = None
+    calibration_toml: str | None = None
+    chunk_size: int | None = None
+    scenario_source: str | None = None
+    scenario_dir: str | None = None
+    input_files_json: str | None = None
 
 
 _META_COLUMNS = [f.name for f in fields(RunMeta)]
@@ -132,7 +169,7 @@ class ResultStore:
     def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = Path(path)
         self.read_only = read_only
-        self._con = connect_store(self.path, read_only, (_RUNS_DDL,))
+        self._con = connect_store(self.path, read_only, (_RUNS_DDL, *_ALTER_DDL))
 
     # ------------------------------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -227,21 +264,12 @@ class ResultStore:
         con = self._con
         con.begin()
         try:
+            values: dict[str, Any] = {name: getattr(meta, name) for name in _META_COLUMNS}
+            values.update(seed=int(meta.seed), replications=int(meta.replications))
+            values.update(created_at=created, summary_json=summary_text)
             con.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    meta.run_id,
-                    created,
-                    meta.scenario_name,
-                    meta.scenario_hash,
-                    meta.scenario_toml,
-                    int(meta.seed),
-                    int(meta.replications),
-                    meta.backend,
-                    meta.code_version,
-                    meta.calibration_hash,
-                    summary_text,
-                ],
+                f"INSERT INTO runs ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                list(values.values()),
             )
             con.register(_VIEW, frame)
             if not self._has_table("replications"):
@@ -264,18 +292,23 @@ class ResultStore:
         return meta.run_id
 
     # ------------------------------------------------------------------------------------------ reading
+    def _select(self, columns: list[str]) -> str:
+        """A SELECT list of ``runs`` columns; columns an older file lacks read as NULL."""
+        present = set(self._column_types("runs"))
+        return ", ".join(c if c in present else f"NULL AS {c}" for c in columns)
+
     def list_runs(self) -> pd.DataFrame:
         """All runs, oldest first: the columns of the ``runs`` table (empty frame if there are none)."""
         columns = ["created_at", *_META_COLUMNS, "summary_json"]
         if not self._has_table("runs"):
             return pd.DataFrame(columns=columns)
-        return self._con.execute(f"SELECT {', '.join(columns)} FROM runs ORDER BY created_at, run_id").df()
+        return self._con.execute(f"SELECT {self._select(columns)} FROM runs ORDER BY created_at, run_id").df()
 
     def _run_row(self, run_id: str, columns: list[str]) -> tuple[Any, ...]:
         row = None
         if self._has_table("runs"):
             row = self._con.execute(
-                f"SELECT {', '.join(columns)} FROM runs WHERE run_id = ?", [run_id]
+                f"SELECT {self._select(columns)} FROM runs WHERE run_id = ?", [run_id]
             ).fetchone()
         if row is None:
             raise StoreError(f"results store {self.path}: no run {run_id!r}")

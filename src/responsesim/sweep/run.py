@@ -30,9 +30,38 @@ def _code_version() -> str:
     return code_version()
 
 
-def run_task(params: Params, first_rep: int, n: int) -> pd.DataFrame:
+def provenance(sweep: Sweep, backend: str) -> dict[str, Any]:
+    """What ran the sweep (``SweepStore.PROVENANCE_COLUMNS``): git commit, backend, versions, and the
+    calibration and base scenario texts (the sweep file names its base scenario only by path)."""
+    import json
+
+    from responsesim.api import calibration_text, environment, git_revision, input_files
+
+    commit, dirty = git_revision()
+    base = sweep.points[0].scenario
+    files = input_files(base)
+    return {
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "backend": backend,
+        **environment(),
+        "calibration_version": base.calibration.version,
+        "calibration_hash": base.calibration.sha256,
+        "calibration_toml": calibration_text(base.calibration)[0],
+        "base_scenario_source": base.source,
+        "base_scenario_toml": base.text,
+        "input_files_json": json.dumps(files, sort_keys=True) if files else None,
+        "replications_per_point": sweep.replications_per_point,
+        "chunk_size": sweep.chunk_size,
+    }
+
+
+def run_task(params: Params, first_rep: int, n: int, backend: str = "numpy") -> pd.DataFrame:
     """One task: replications ``first_rep .. first_rep + n - 1`` of one point (runs on a worker)."""
-    return run_chunk(params, np.arange(first_rep, first_rep + n, dtype=np.int64))
+    reps = np.arange(first_rep, first_rep + n, dtype=np.int64)
+    if backend == "numpy":
+        return run_chunk(params, reps)
+    return run_chunk(params, reps, backend=backend)  # type: ignore[call-arg,unused-ignore]
 
 
 class SchedulerError(Exception):
@@ -81,28 +110,32 @@ def pending_tasks(sweep: Sweep, done: set[tuple[int, int]]) -> list[Task]:
     ]
 
 
-def _results_local(sweep: Sweep, tasks: list[Task], workers: int) -> Iterator[tuple[Task, pd.DataFrame]]:
+def _results_local(
+    sweep: Sweep, tasks: list[Task], workers: int, backend: str = "numpy"
+) -> Iterator[tuple[Task, pd.DataFrame]]:
     params = {p.point_id: p.scenario.params for p in sweep.points}
     if workers <= 1:
         for t in tasks:
-            yield t, run_task(params[t.point_id], t.first_rep, t.n)
+            yield t, run_task(params[t.point_id], t.first_rep, t.n, backend)
         return
     ex = cf.ProcessPoolExecutor(max_workers=workers)
     try:
-        futs = {ex.submit(run_task, params[t.point_id], t.first_rep, t.n): t for t in tasks}
+        futs = {ex.submit(run_task, params[t.point_id], t.first_rep, t.n, backend): t for t in tasks}
         for f in cf.as_completed(futs):
             yield futs[f], f.result()
     finally:
         ex.shutdown(wait=True, cancel_futures=True)
 
 
-def _results_distributed(sweep: Sweep, tasks: list[Task], client: Any) -> Iterator[tuple[Task, pd.DataFrame]]:
+def _results_distributed(
+    sweep: Sweep, tasks: list[Task], client: Any, backend: str = "numpy"
+) -> Iterator[tuple[Task, pd.DataFrame]]:
     from distributed import as_completed
 
     params = {p.point_id: p.scenario.params for p in sweep.points}
     futs = {}
     for t in tasks:
-        f = client.submit(run_task, params[t.point_id], t.first_rep, t.n, pure=False)
+        f = client.submit(run_task, params[t.point_id], t.first_rep, t.n, backend, pure=False)
         futs[f] = t
     try:
         for f in as_completed(list(futs)):
@@ -120,12 +153,15 @@ def run_sweep(
     client: Any = None,
     max_chunks: int | None = None,
     on_chunk: Callable[[Task, int, int], None] | None = None,
+    backend: str = "numpy",
 ) -> SweepRun:
     """Run the chunks of ``sweep`` not yet stored in ``out``; each finished chunk is committed at once.
 
     ``workers``: local processes (None/0 = all cores, 1 = in this process). ``scheduler``: address of a
     dask ``distributed`` scheduler (or pass ``client``). ``max_chunks``: stop after storing that many
     (for tests and partial runs). ``on_chunk(task, done, total)`` is called after each stored chunk.
+    ``backend``: engine backend (every backend gives the same numbers); recorded with the sweep's
+    provenance when the sweep is first registered.
     """
     with SweepStore(out) as store:
         resumed = store.register(
@@ -136,6 +172,7 @@ def run_sweep(
             _code_version(),
             sweep.seed,
             [(p.point_id, p.params_json, p.scenario_hash) for p in sweep.points],
+            provenance(sweep, backend),
         )
         done = store.done_chunks(sweep.sweep_id)
         already = len(done)
@@ -149,10 +186,10 @@ def run_sweep(
                 own_client = client = connect(scheduler)
             try:
                 if client is not None:
-                    results = _results_distributed(sweep, tasks, client)
+                    results = _results_distributed(sweep, tasks, client, backend)
                 else:
                     n_workers = workers if workers else os.cpu_count() or 1
-                    results = _results_local(sweep, tasks, min(n_workers, len(tasks)))
+                    results = _results_local(sweep, tasks, min(n_workers, len(tasks)), backend)
                 try:
                     for task, df in results:
                         sid = sweep.sweep_id

@@ -1,6 +1,6 @@
 """Sweep results in a DuckDB file.
 
-Tables: ``sweeps(sweep_id, name, spec_toml, spec_hash, code_version, seed, created_at)``,
+Tables: ``sweeps(sweep_id, name, spec_toml, spec_hash, code_version, seed, created_at, <provenance>)``,
 ``points(sweep_id, point_id, params_json, scenario_hash)``,
 ``chunks(sweep_id, point_id, chunk_index, first_rep, n, done_at)`` and
 ``replications(sweep_id, point_id, rep, <outcome columns>)``.
@@ -8,21 +8,27 @@ Tables: ``sweeps(sweep_id, name, spec_toml, spec_hash, code_version, seed, creat
 Each finished chunk (its ``chunks`` row and its replication rows) is written in ONE transaction, and
 ``chunks`` has the primary key (sweep_id, point_id, chunk_index): a chunk is stored whole or not at all,
 and never twice. An interrupted sweep resumes by running only the chunks not in ``chunks``.
+
+Provenance columns of ``sweeps`` (``PROVENANCE_COLUMNS``; nullable, added with ``ALTER TABLE ... IF NOT
+EXISTS`` so older files keep opening) record the git commit, backend, interpreter/numpy/platform, the
+calibration text and the base scenario text of the call that registered the sweep.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from responsesim.store import StoreError, connect_store, has_table
 
-_DDL = (
+_DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS sweeps (
         sweep_id VARCHAR PRIMARY KEY, name VARCHAR, spec_toml VARCHAR, spec_hash VARCHAR,
         code_version VARCHAR, seed BIGINT, created_at TIMESTAMP)""",
@@ -32,6 +38,26 @@ _DDL = (
     """CREATE TABLE IF NOT EXISTS chunks (
         sweep_id VARCHAR, point_id INTEGER, chunk_index INTEGER, first_rep BIGINT, n INTEGER,
         done_at TIMESTAMP, PRIMARY KEY (sweep_id, point_id, chunk_index))""",
+)
+PROVENANCE_COLUMNS: dict[str, str] = {
+    "git_commit": "VARCHAR",
+    "git_dirty": "BOOLEAN",
+    "backend": "VARCHAR",
+    "python_version": "VARCHAR",
+    "numpy_version": "VARCHAR",
+    "platform": "VARCHAR",
+    "calibration_version": "VARCHAR",
+    "calibration_hash": "VARCHAR",
+    "calibration_toml": "VARCHAR",
+    "base_scenario_source": "VARCHAR",
+    "base_scenario_toml": "VARCHAR",
+    "input_files_json": "VARCHAR",
+    "replications_per_point": "INTEGER",
+    "chunk_size": "INTEGER",
+}
+_DDL = (
+    *_DDL,
+    *(f"ALTER TABLE sweeps ADD COLUMN IF NOT EXISTS {n} {t}" for n, t in PROVENANCE_COLUMNS.items()),
 )
 _VIEW = "_sweep_chunk"
 
@@ -72,19 +98,36 @@ class SweepStore:
         code_version: str,
         seed: int,
         points: list[tuple[int, str, str]],
+        provenance: Mapping[str, Any] | None = None,
     ) -> bool:
         """Record the sweep and its points (``(point_id, params_json, scenario_hash)``) unless present.
 
+        ``provenance``: values of ``PROVENANCE_COLUMNS`` (others are refused, missing ones stay NULL).
         Returns True if the sweep was already there (a resume); ``StoreError`` if its stored points differ.
         """
+        extra = dict(provenance or {})
+        unknown = sorted(set(extra) - set(PROVENANCE_COLUMNS))
+        if unknown:
+            raise ValueError(f"unknown sweep provenance field(s): {', '.join(unknown)}")
         con = self.con
         con.begin()
         try:
             row = con.execute("SELECT spec_hash FROM sweeps WHERE sweep_id = ?", [sweep_id]).fetchone()
             if row is None:
+                row_values: dict[str, Any] = {
+                    "sweep_id": sweep_id,
+                    "name": name,
+                    "spec_toml": spec_toml,
+                    "spec_hash": spec_hash,
+                    "code_version": code_version,
+                    "seed": seed,
+                    "created_at": _now(),
+                    **extra,
+                }
+                marks = ", ".join("?" * len(row_values))
                 con.execute(
-                    "INSERT INTO sweeps VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [sweep_id, name, spec_toml, spec_hash, code_version, seed, _now()],
+                    f"INSERT INTO sweeps ({', '.join(row_values)}) VALUES ({marks})",
+                    list(row_values.values()),
                 )
                 con.executemany("INSERT INTO points VALUES (?, ?, ?, ?)", [[sweep_id, *p] for p in points])
                 con.commit()
