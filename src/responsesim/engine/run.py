@@ -150,9 +150,14 @@ def run_chunk(
     ``backend`` names the engine backend (``engine.backend.BACKENDS``); all give the same table.
     """
     check_backend(backend)
-    if backend == "numba":
-        raise NotImplementedError("the numba backend is being built (issue 7); use backend='numpy'")
     reps = np.asarray(reps, dtype=np.int64)
+    if backend == "numba":
+        if observer is not None:
+            raise ValueError("an observer sees the batch tick by tick: it needs backend='numpy'")
+        fast = _numba_module()
+        st, dr, crit_n = fast.run_numba(params, reps, theta)
+        df = _outcomes(params, _Finished(st, dr), crit_n)
+        return df.set_index("rep").loc[reps].reset_index()
     tab = tables(params)
     th = make_theta(params, reps.shape[0], theta)
     state = initial_state(params, reps, th)
@@ -196,6 +201,17 @@ def run_chunk(
     }
     df = _outcomes(params, fin, crit)
     return df.set_index("rep").loc[reps].reset_index()
+
+
+def _numba_module() -> Any:
+    """``engine.fast`` (imported on first use, so a missing Numba only affects the numba backend)."""
+    try:
+        from responsesim.engine import fast
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise RuntimeError(
+            f"the numba backend needs the 'numba' package ({exc}); install it or use backend='numpy'"
+        ) from exc
+    return fast
 
 
 def _concat_states(states: list[State]) -> State:
