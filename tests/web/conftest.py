@@ -23,7 +23,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from responsesim.web.app import create_app
+from responsesim.web.serve import uvicorn_config
 from responsesim.web.settings import WebSettings
 
 
@@ -50,9 +50,9 @@ def start_server(settings: WebSettings) -> LiveServer:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     settings = settings.with_changes(host="127.0.0.1", port=port)
-    app = create_app(settings)
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+    config = uvicorn_config(settings, log_level="warning")
     server = uvicorn.Server(config)
+    app = config.app
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

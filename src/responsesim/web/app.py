@@ -1,24 +1,88 @@
-"""The FastAPI app behind ``responsesim serve``: JSON API (contract in the module docs) and the page."""
+"""The FastAPI app behind ``responsesim serve``: the JSON API the page uses, and the page itself.
+
+Routes (contract in ``docs``/the brief; errors are ``{"error", "field", "line"}`` with a 4xx/5xx status):
+health, limits, scenarios (list, one with its TOML and form), doctrines, validate, runs (start: a job;
+list and reopen from the DuckDB store; histogram PNGs; per-tick replay of one replication), jobs (status,
+server-sent progress events, cancel), compare two runs, and review uploaded timeline + protocol.
+
+Bounded everywhere: request bodies (``max_upload_bytes``, 413), replications per run (422), waiting
+jobs (429 with Retry-After), concurrent replay simulations (503 when busy), replay frames, kept reviews.
+Uploaded files and drawn charts are written only under the data folder with server-chosen names.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from responsesim.api import code_version
+from responsesim.sanity import extrapolation_warnings
+from responsesim.scenario.load import Scenario
+from responsesim.web.catalog import Catalog, load_upload
+from responsesim.web.comparison import compare_rows
 from responsesim.web.errors import ApiError, error_body
+from responsesim.web.forms import apply_form, check_replications, doctrine_list, scenario_form
+from responsesim.web.jobs import FINAL, Job, JobManager, QueueFullError
 from responsesim.web.limits import BodySizeLimit
+from responsesim.web.plots import PLOT_METRICS, histogram_png, plot_path, write_atomically
+from responsesim.web.replay import replay
+from responsesim.web.review import ReviewStore
+from responsesim.web.runs import RunNotFoundError, RunStore, meta_json
 from responsesim.web.settings import WebSettings
+from responsesim.web.uploads import read_json, read_multipart, safe_filename, upload_text
 
 __all__ = ["STATIC_DIR", "create_app"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+JOB_ID = re.compile(r"^[0-9]{6}-[0-9a-f]{12}$")
+RUN_PLOTS = ("deaths", "killed", "died_awaiting_care", "attack_duration_s", "first_entry_s",
+             "median_time_to_care_s", "evacuated")  # fmt: skip
+MAX_LABEL = 200
+
+
+class Busy:
+    """A counting semaphore that answers 503 instead of queueing without bound."""
+
+    def __init__(self, slots: int, wait_s: float, what: str) -> None:
+        self._sem = threading.BoundedSemaphore(slots)
+        self.wait_s = wait_s
+        self.what = what
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        if not self._sem.acquire(timeout=self.wait_s):
+            raise ApiError(503, f"the server is busy computing {self.what}; try again shortly",
+                           headers={"Retry-After": "5"})  # fmt: skip
+        try:
+            yield
+        finally:
+            self._sem.release()
+
+
+def _run_header(run_id: str, meta: Any, summary: dict[str, Any], created: str) -> dict[str, Any]:
+    deaths = ((summary.get("metrics") or {}).get("deaths") or {}).get("mean")
+    return {
+        "run_id": run_id,
+        "created_at": created,
+        "scenario_name": meta.scenario_name,
+        "replications": int(meta.replications),
+        "seed": int(meta.seed),
+        "backend": meta.backend,
+        "label": summary.get("label"),
+        "deaths_mean": deaths,
+    }
 
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
@@ -26,17 +90,43 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     settings = settings or WebSettings()
     data_dir = settings.resolved_data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    app = FastAPI(title="responsesim", version=code_version(), docs_url=None, redoc_url=None)
+    store = RunStore(Path(settings.store))
+    jobs = JobManager(
+        store,
+        max_concurrent_jobs=settings.max_concurrent_jobs,
+        max_queued_jobs=settings.max_queued_jobs,
+        chunk_size=settings.chunk_size,
+    )
+    catalog = Catalog()
+    reviews = ReviewStore(data_dir, settings.max_review_reports)
+    replay_slots = Busy(settings.max_concurrent_replays, 20.0, "replays")
+    draw_slots = Busy(2, 20.0, "charts")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        jobs.start()
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(jobs.shutdown)
+
+    app = FastAPI(
+        title="responsesim", version=code_version(), docs_url=None, redoc_url=None, lifespan=lifespan
+    )
     app.state.settings = settings
+    app.state.jobs = jobs
+    app.state.store = store
     app.add_middleware(BodySizeLimit, limit=settings.max_upload_bytes)
 
+    # ---------------------------------------------------------------------------------------- errors
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(error_body(exc.message, exc.field, exc.line), exc.status, headers=exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(error_body(str(exc.detail)), exc.status_code, headers=exc.headers)
+        message = str(exc.detail) if exc.status_code != 404 else "not found (see GET / for the page)"
+        return JSONResponse(error_body(message), exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -46,6 +136,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         field = ".".join(loc) or None
         return JSONResponse(error_body(f"{field or 'request'}: {first.get('msg', 'invalid')}", field), 422)
 
+    # ---------------------------------------------------------------------------------------- basics
     @app.get("/api/health")
     def health() -> dict[str, Any]:
         return {"ok": True, "version": code_version()}
@@ -59,6 +150,219 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             "max_queued_jobs": settings.max_queued_jobs,
         }
 
+    @app.get("/api/scenarios")
+    def scenarios() -> list[dict[str, str]]:
+        return catalog.list()
+
+    @app.get("/api/scenarios/{scenario_id}")
+    def scenario(scenario_id: str) -> dict[str, Any]:
+        sc = catalog.load(scenario_id)
+        return {
+            "id": scenario_id,
+            "name": sc.spec.name,
+            "description": sc.spec.description,
+            "toml": sc.text,
+            "form": scenario_form(sc),
+            "warnings": extrapolation_warnings(sc),
+        }
+
+    @app.get("/api/doctrines")
+    def doctrines() -> list[dict[str, Any]]:
+        return doctrine_list()
+
+    @app.post("/api/validate")
+    async def validate(request: Request) -> dict[str, Any]:
+        body = await read_json(request)
+        filename = safe_filename(body.get("filename"), "scenario.toml")
+        sc = await asyncio.to_thread(load_upload, body.get("toml"), filename)  # type: ignore[arg-type]
+        warnings = extrapolation_warnings(sc)
+        if sc.spec.replications > settings.max_replications:
+            warnings.append(
+                f"replications = {sc.spec.replications} is more than this server runs "
+                f"({settings.max_replications}); set a smaller count before running"
+            )
+        return {"ok": True, "name": sc.spec.name, "form": scenario_form(sc), "warnings": warnings}
+
+    # ---------------------------------------------------------------------------------------- runs
+    def _scenario_for_run(body: dict[str, Any]) -> Scenario:
+        toml, scenario_id = body.get("toml"), body.get("scenario_id")
+        if toml is not None and scenario_id is not None:
+            raise ApiError(400, "give either toml or scenario_id, not both", field="scenario_id")
+        if toml is not None:
+            sc = load_upload(toml, safe_filename(body.get("filename"), "scenario.toml"))
+        else:
+            if scenario_id is not None and not isinstance(scenario_id, str):
+                raise ApiError(400, "scenario_id must be a string", field="scenario_id")
+            sc = catalog.load(scenario_id or "default")
+        form = body.get("form")
+        sc = apply_form(sc, form or {}, settings.max_replications)
+        check_replications(sc, settings.max_replications)
+        return sc
+
+    @app.post("/api/runs", status_code=202)
+    async def start_run(request: Request) -> JSONResponse:
+        body = await read_json(request)
+        label = body.get("label")
+        if label is not None and (not isinstance(label, str) or len(label) > MAX_LABEL):
+            raise ApiError(400, f"label must be a string of at most {MAX_LABEL} characters", field="label")
+        unknown = sorted(set(body) - {"toml", "scenario_id", "filename", "form", "label"})
+        if unknown:
+            raise ApiError(400, f"unknown key(s) in the request: {', '.join(unknown)}", field=unknown[0])
+        sc = await asyncio.to_thread(_scenario_for_run, body)
+        try:
+            job = jobs.submit(sc, label)
+        except QueueFullError as exc:
+            raise ApiError(429, str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from exc
+        return JSONResponse({"job_id": job.job_id, "replications": job.total}, status_code=202)
+
+    @app.get("/api/runs")
+    def list_runs() -> list[dict[str, Any]]:
+        return store.list_runs()
+
+    def _header(run_id: str) -> tuple[Any, dict[str, Any], str]:
+        try:
+            return store.header(run_id)
+        except RunNotFoundError as exc:
+            raise ApiError(404, str(exc), field="run_id") from exc
+
+    @app.get("/api/runs/{run_id}")
+    def get_run(run_id: str) -> dict[str, Any]:
+        meta, summary, created = _header(run_id)
+        info = meta_json(meta)
+        info["created_at"] = created
+        info["label"] = summary.get("label")
+        return {
+            "run_id": run_id,
+            "meta": info,
+            "summary": summary,
+            "plots": [
+                {"metric": m, "title": PLOT_METRICS[m][0], "url": f"/api/runs/{run_id}/plots/{m}.png"}
+                for m in RUN_PLOTS
+            ],
+        }
+
+    @app.get("/api/runs/{run_id}/plots/{metric}.png")
+    def run_plot(run_id: str, metric: str) -> Response:
+        if metric not in PLOT_METRICS:
+            raise ApiError(404, f"no plot {metric!r} (known: {', '.join(PLOT_METRICS)})", field="metric")
+        _header(run_id)
+        path = plot_path(data_dir, run_id, metric)
+        if not path.is_file():
+            with draw_slots.slot():
+                try:
+                    outcomes = store.outcomes(run_id)
+                except RunNotFoundError as exc:
+                    raise ApiError(404, str(exc), field="run_id") from exc
+                write_atomically(path, histogram_png(outcomes, metric, f" ({len(outcomes)} replications)"))
+        return FileResponse(path, media_type="image/png")
+
+    @app.get("/api/runs/{run_id}/replay")
+    def run_replay(run_id: str, rep: int = 0) -> Response:
+        meta, _, _ = _header(run_id)
+        n = int(meta.replications)
+        if not 0 <= rep < n:
+            why = f"rep {rep} is out of range: this run has replications 0-{n - 1}"
+            raise ApiError(422, why, field="rep")
+        cache = data_dir / "replays" / run_id / f"{rep}.json"
+        if not cache.is_file():
+            with replay_slots.slot():
+                try:
+                    sc = store.scenario(run_id)
+                except RunNotFoundError as exc:
+                    raise ApiError(404, str(exc), field="run_id") from exc
+                body = replay(sc.params, rep, settings.max_replay_frames)
+                write_atomically(cache, json.dumps(body, separators=(",", ":")).encode())
+        return FileResponse(cache, media_type="application/json")
+
+    @app.get("/api/compare")
+    def compare(a: str, b: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        metas = {}
+        for key, run_id in (("a", a), ("b", b)):
+            meta, summary, created = _header(run_id)
+            metas[key] = meta
+            out[key] = _run_header(run_id, meta, summary, created)
+            out[key]["warnings"] = summary.get("warnings", [])
+        paired = (
+            metas["a"].seed == metas["b"].seed and metas["a"].replications == metas["b"].replications
+        )
+        with draw_slots.slot():
+            out["rows"] = compare_rows(store.outcomes(a), store.outcomes(b), paired)
+        out["paired"] = out["rows"][0]["method"] == "paired" if out["rows"] else paired
+        return out
+
+    # ---------------------------------------------------------------------------------------- jobs
+    def _job(job_id: str) -> Job:
+        job = jobs.get(job_id) if JOB_ID.match(job_id) else None
+        if job is None:
+            why = f"no job {job_id[:80]!r} (jobs are kept while the server runs)"
+            raise ApiError(404, why, field="job_id")
+        return job
+
+    @app.get("/api/jobs/{job_id}")
+    def job_status(job_id: str) -> dict[str, Any]:
+        return _job(job_id).to_json()
+
+    @app.post("/api/jobs/{job_id}/cancel")
+    def job_cancel(job_id: str) -> dict[str, Any]:
+        _job(job_id)
+        job = jobs.cancel(job_id)
+        assert job is not None
+        return job.to_json()
+
+    @app.get("/api/jobs/{job_id}/events")
+    async def job_events(job_id: str, request: Request) -> StreamingResponse:
+        job = _job(job_id)
+
+        async def stream() -> AsyncIterator[str]:
+            seen = -1
+            idle = 0.0
+            yield "retry: 2000\n\n"
+            while True:
+                version, status, done = job.version, job.status, job.done
+                if version != seen:
+                    seen = version
+                    idle = 0.0
+                    yield f"event: progress\ndata: {json.dumps({'done': done, 'total': job.total})}\n\n"
+                if status in FINAL:
+                    if status == "done":
+                        yield f"event: done\ndata: {json.dumps({'run_id': job.run_id})}\n\n"
+                    elif status == "error":
+                        yield f"event: error\ndata: {json.dumps({'error': job.error})}\n\n"
+                    else:
+                        yield "event: cancelled\ndata: {}\n\n"
+                    return
+                if await request.is_disconnected():
+                    return
+                await asyncio.sleep(settings.sse_poll_s)
+                idle += settings.sse_poll_s
+                if idle >= 15.0:
+                    idle = 0.0
+                    yield ": keep-alive\n\n"
+
+        return StreamingResponse(
+            stream(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    # ---------------------------------------------------------------------------------------- review
+    @app.post("/api/review")
+    async def post_review(request: Request) -> dict[str, Any]:
+        form = await read_multipart(request, settings.max_upload_bytes, max_files=2)
+        timeline_name, timeline = await upload_text(form, "timeline", "timeline.csv")
+        protocol_name, protocol = await upload_text(form, "protocol", "protocol.toml")
+        def run() -> dict[str, Any]:
+            with draw_slots.slot():
+                return reviews.run(timeline_name, timeline, protocol_name, protocol)
+
+        return await asyncio.to_thread(run)
+
+    @app.get("/api/review/{review_id}/swimlane.png")
+    def review_swimlane(review_id: str) -> FileResponse:
+        return FileResponse(reviews.swimlane(review_id), media_type="image/png")
+
+    # ---------------------------------------------------------------------------------------- page
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")

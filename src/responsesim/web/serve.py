@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from responsesim.web.settings import MIB, WebSettings, is_loopback
 
@@ -44,8 +45,6 @@ def serve(
     """
     import uvicorn
 
-    from responsesim.web.app import create_app
-
     check_host(host, allow_remote)
     settings = WebSettings(
         host=host,
@@ -58,5 +57,22 @@ def serve(
         max_queued_jobs=max_queued_jobs,
         allow_remote=allow_remote,
     )
-    app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    uvicorn.Server(uvicorn_config(settings, log_level=log_level)).run()
+
+
+def uvicorn_config(settings: WebSettings, log_level: str = "info") -> Any:
+    """The uvicorn ``Config`` for ``settings``: the app, address, and a cap on open connections
+    (``max_connections``; uvicorn answers 503 beyond it)."""
+    import uvicorn
+
+    from responsesim.web.app import create_app
+
+    return uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        lifespan="on",
+        limit_concurrency=settings.max_connections,
+        timeout_graceful_shutdown=5,
+    )

@@ -1,0 +1,92 @@
+"""Outcome histograms of a stored run (PNG, matplotlib Agg without pyplot, so threads do not share state).
+
+A run never changes once stored, so each PNG is drawn once and kept under the data folder
+(``plots/<run_id>/<metric>.png``).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+__all__ = ["PLOT_METRICS", "histogram_png", "plot_path"]
+
+# metric column -> (title, x-axis label)
+PLOT_METRICS: dict[str, tuple[str, str]] = {
+    "deaths": ("Deaths per replication", "deaths (people)"),
+    "killed": ("Killed at once", "killed (people)"),
+    "died_awaiting_care": ("Died awaiting care", "people"),
+    "wounded": ("Wounded and survived", "people"),
+    "evacuated": ("Evacuated", "people"),
+    "attack_duration_s": ("Attack duration", "seconds from the first shot"),
+    "first_entry_s": ("Time to first officer entry", "seconds after the first shot"),
+    "first_police_s": ("Time to first armed officer on scene", "seconds after the first shot"),
+    "median_time_to_care_s": ("Median time to care of critical casualties", "seconds after wounding"),
+    "officers_shot": ("Officers shot", "officers"),
+    "shots_fired": ("Shots fired", "rounds"),
+}
+_COUNT_METRICS = {
+    "deaths", "killed", "died_awaiting_care", "wounded", "evacuated", "officers_shot", "shots_fired"
+}  # fmt: skip
+_DRAW_LOCK = threading.Lock()
+
+
+def plot_path(data_dir: Path, run_id: str, metric: str) -> Path:
+    """Where the PNG of ``metric`` for ``run_id`` is kept (both already validated by the caller)."""
+    return data_dir / "plots" / run_id / f"{metric}.png"
+
+
+def histogram_png(outcomes: pd.DataFrame, metric: str, title_suffix: str = "") -> bytes:
+    """PNG bytes: histogram of ``metric`` over the replications with its mean and median marked."""
+    title, xlabel = PLOT_METRICS[metric]
+    values = pd.to_numeric(outcomes[metric], errors="coerce").to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    missing = int(values.size - finite.size)
+    fig = Figure(figsize=(5.6, 3.4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    if finite.size:
+        if metric in _COUNT_METRICS:
+            hi = int(finite.max())
+            step = max(1, int(np.ceil((hi + 1) / 60)))
+            edges = np.arange(-0.5, hi + step + 0.5, step)
+        else:
+            edges = np.histogram_bin_edges(finite, bins=min(60, max(1, int(np.sqrt(finite.size)) + 1)))
+        ax.hist(finite, bins=list(edges), color="#4C72B0", edgecolor="white", linewidth=0.5)
+        mean, median = float(finite.mean()), float(np.median(finite))
+        ax.axvline(mean, color="#C44E52", linewidth=1.5, label=f"mean {mean:.3g}")
+        ax.axvline(median, color="#55A868", linewidth=1.5, linestyle="--", label=f"median {median:.3g}")
+        ax.legend(frameon=False, fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
+    note = f" ({missing} without a value)" if missing else ""
+    ax.set_title(f"{title}{title_suffix}", fontsize=10)
+    ax.set_xlabel(xlabel + note, fontsize=9)
+    ax.set_ylabel("replications", fontsize=9)
+    ax.tick_params(labelsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    with _DRAW_LOCK:
+        fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder (no partial files)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

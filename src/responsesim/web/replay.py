@@ -1,0 +1,198 @@
+"""Per-tick arrays of ONE replication, for the page to draw on a canvas (the server never draws frames).
+
+The replication is re-simulated on its own from the stored scenario and seed: random numbers depend only
+on (seed, replication index), so it is the same replication as in the stored run (its final tallies equal
+the stored outcome row). An observer records the state after every tick; ticks are then thinned evenly to
+at most ``max_frames`` frames (the first and last are always kept). Events (first shot, shots, lockdown,
+fire alarm, officer arrivals, entries, officers down, end) are found on every tick, before thinning.
+
+Accounting at every frame (docs/model.md, *Conservation*): ``sum(occupants.by_space) +
+occupants.evacuated + killed + wounded == occupants.total``, where ``by_space`` counts unhurt people still
+in the building by the space their group is in (or leaving, while in transit) and ``wounded`` counts light
+and critical casualties.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from responsesim.engine.run import run_chunk
+from responsesim.engine.state import (
+    DOWN,
+    END_REASON_NAMES,
+    INSIDE,
+    LOCKED,
+    LOCKED_HC,
+    NOT_ARRIVED,
+    ON_SCENE,
+    State,
+)
+from responsesim.scenario.building import KIND_CODES
+from responsesim.scenario.compile import ROLE_NAMES, Params
+
+__all__ = ["UNIT_STATUS_NAMES", "building_json", "replay"]
+
+UNIT_STATUS_NAMES = ("not_arrived", "on_scene", "inside", "down")
+_KIND_NAMES = {code: name for name, code in KIND_CODES.items()}
+
+
+def building_json(params: Params) -> dict[str, Any]:
+    """Floors, spaces (id, kind, floor, x/y in metres on their floor's plan, lockable, exit) and edges."""
+    b = params.building
+    spaces = [
+        {
+            "id": sid,
+            "kind": _KIND_NAMES[int(b.kind[i])],
+            "floor": int(b.floor[i]),
+            "x": float(b.xy[i, 0]),
+            "y": float(b.xy[i, 1]),
+            "lockable": bool(b.lockable[i]),
+            "exit": _KIND_NAMES[int(b.kind[i])] == "exit",
+        }
+        for i, sid in enumerate(b.space_ids)
+    ]
+    ii, jj = np.nonzero(np.triu(b.adj, k=1))
+    return {
+        "floors": sorted({int(f) for f in b.floor}),
+        "spaces": spaces,
+        "edges": [[int(i), int(j)] for i, j in zip(ii, jj, strict=True)],
+    }
+
+
+@dataclass
+class _Recorder:
+    """Observer of a one-replication run: one row of every per-tick array per call."""
+
+    params: Params
+    t: list[float] = field(default_factory=list)
+    attacker: list[int] = field(default_factory=list)
+    active: list[bool] = field(default_factory=list)
+    u_space: list[list[int]] = field(default_factory=list)
+    u_status: list[list[int]] = field(default_factory=list)
+    by_space: list[list[int]] = field(default_factory=list)
+    evacuated: list[int] = field(default_factory=list)
+    locked: list[list[bool]] = field(default_factory=list)
+    killed: list[int] = field(default_factory=list)
+    wounded: list[int] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    _prev: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, s: State, params: Params) -> None:
+        if s.rep.shape[0] != 1:  # pragma: no cover - replay always runs one replication
+            raise ValueError("replay records exactly one replication")
+        n_spaces = params.n_spaces
+        t = float(s.tick * params.dt)
+        active = bool(s.a_active[0])
+        space = int(s.a_space[0]) if active else -1
+        counts = np.bincount(s.g_space[0], weights=s.g_count[0], minlength=n_spaces).round().astype(np.int64)
+        locked = np.zeros(n_spaces, dtype=bool)
+        is_locked = (s.g_state[0] == LOCKED) | (s.g_state[0] == LOCKED_HC)
+        locked[s.g_space[0][is_locked]] = True
+        self.t.append(t)
+        self.attacker.append(space)
+        self.active.append(active)
+        self.u_space.append([int(x) for x in s.u_space[0]])
+        self.u_status.append([int(x) for x in s.u_status[0]])
+        self.by_space.append([int(x) for x in counts])
+        self.evacuated.append(int(s.evacuated[0]))
+        self.locked.append([bool(x) for x in locked])
+        self.killed.append(int(s.killed[0]))
+        self.wounded.append(int(s.wounded_light[0] + s.n_critical[0]))
+        self._events(s, t, active)
+
+    def _event(self, t: float, text: str) -> None:
+        self.events.append({"t": t, "text": text})
+
+    def _events(self, s: State, t: float, active: bool) -> None:
+        p = self.params
+        ids = p.building.space_ids
+        prev = self._prev
+        shots = int(s.shots[0])
+        if prev:
+            if math.isinf(prev["first_shot"]) and math.isfinite(float(s.t_first_shot[0])):
+                self._event(t, f"first shot in {ids[int(s.a_space[0])]}")
+            fired = shots - prev["shots"]
+            if fired > 0:
+                hit = (self.killed[-1] - self.killed[-2]) + (self.wounded[-1] - self.wounded[-2])
+                where = ids[int(s.a_space[0])]
+                self._event(t, f"{fired} shot(s) in {where}" + (f", {hit} hit" if hit else ""))
+            if not prev["locked_down"] and float(s.lockdown_t[0]) <= t:
+                self._event(t, "lockdown announced")
+            if not prev["fire_alarm"] and p.fire_alarm_t <= t:
+                self._event(t, "fire alarm")
+            for j, (before, now) in enumerate(zip(prev["status"], s.u_status[0], strict=True)):
+                role = ROLE_NAMES[int(p.unit_role[j])]
+                if before == NOT_ARRIVED and now != NOT_ARRIVED:
+                    self._event(t, f"{role} officer {j} arrives on scene")
+                if before in (NOT_ARRIVED, ON_SCENE) and now == INSIDE:
+                    self._event(t, f"{role} officer {j} enters the building")
+                if before != DOWN and now == DOWN:
+                    self._event(t, f"{role} officer {j} is shot")
+            if prev["active"] and not active:
+                self._event(t, f"attack ends: {END_REASON_NAMES[int(s.end_reason[0])].replace('_', ' ')}")
+        prev.update(
+            first_shot=float(s.t_first_shot[0]),
+            shots=shots,
+            locked_down=float(s.lockdown_t[0]) <= t,
+            fire_alarm=p.fire_alarm_t <= t,
+            status=[int(x) for x in s.u_status[0]],
+            active=active,
+        )
+
+
+def _thin(n: int, max_frames: int) -> list[int]:
+    """At most ``max_frames`` evenly spaced indices of ``range(n)``, first and last included."""
+    if n <= max_frames:
+        return list(range(n))
+    return sorted({int(x) for x in np.rint(np.linspace(0, n - 1, max_frames))})
+
+
+def replay(params: Params, rep: int, max_frames: int = 2000) -> dict[str, Any]:
+    """The ``GET /api/runs/{id}/replay`` object for replication ``rep`` (0-based) of ``params``."""
+    rec = _Recorder(params)
+    outcome = run_chunk(params, np.array([rep], dtype=np.int64), observer=rec)
+    keep = _thin(len(rec.t), max_frames)
+
+    def pick(xs: list[Any]) -> list[Any]:
+        return [xs[k] for k in keep]
+
+    roles = [ROLE_NAMES[int(r)] for r in params.unit_role]
+    return {
+        "rep": int(rep),
+        "dt_s": float(params.dt),
+        "n_ticks": len(keep),
+        "n_ticks_simulated": len(rec.t),
+        "building": building_json(params),
+        "ticks": {
+            "t": pick(rec.t),
+            "attacker_space": pick(rec.attacker),
+            "attack_active": pick(rec.active),
+            "officers": {
+                "space": pick(rec.u_space),
+                "status": [[UNIT_STATUS_NAMES[x] for x in row] for row in pick(rec.u_status)],
+                "role": roles,
+            },
+            "occupants": {
+                "by_space": pick(rec.by_space),
+                "evacuated": pick(rec.evacuated),
+                "total": int(params.n_occupants),
+            },
+            "locked": pick(rec.locked),
+            "killed": pick(rec.killed),
+            "wounded": pick(rec.wounded),
+        },
+        "events": rec.events,
+        "outcome": {k: _plain(v) for k, v in outcome.iloc[0].items()},
+    }
+
+
+def _plain(v: Any) -> Any:
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v

@@ -1,0 +1,154 @@
+"""The web app's access to the DuckDB results store: one lock, one short-lived connection per operation.
+
+DuckDB connections are not meant to be shared between threads, and another process (``responsesim run
+--out``) may want the same file between requests, so every operation opens the store, does its work and
+closes it, all under one lock. Runs are immutable once written, so reads of a run's outcomes are cached
+(a few runs, least recently used first out).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import math
+import re
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from responsesim.params import CalibratedParams, CalibrationError, parse_calibration
+from responsesim.scenario.errors import ScenarioError
+from responsesim.scenario.load import Scenario, loads
+from responsesim.store import ResultStore, RunMeta, StoreError
+
+if TYPE_CHECKING:
+    from responsesim.api import RunResult
+
+__all__ = ["RUN_ID_PATTERN", "RunNotFoundError", "RunStore", "valid_run_id"]
+
+RUN_ID_PATTERN = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{8}$")
+
+
+class RunNotFoundError(LookupError):
+    """No run with that id (or the id is malformed)."""
+
+
+def valid_run_id(run_id: str) -> bool:
+    """Whether ``run_id`` has the store's form ``YYYYMMDD-HHMMSS-xxxxxxxx``."""
+    return bool(RUN_ID_PATTERN.match(run_id))
+
+
+def _clean(v: Any) -> Any:
+    """JSON-safe scalar: NaN/NaT -> None, numpy scalars -> Python, timestamps -> ISO text (UTC)."""
+    if v is None:
+        return None
+    if isinstance(v, pd.Timestamp):
+        return None if pd.isna(v) else v.isoformat() + "Z"
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
+
+
+class RunStore:
+    """Thread-safe reads and writes of runs in one DuckDB file."""
+
+    def __init__(self, path: Path, cache_runs: int = 8) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._outcomes: collections.OrderedDict[str, pd.DataFrame] = collections.OrderedDict()
+        self._cache_runs = cache_runs
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _open(self) -> ResultStore:
+        return ResultStore(self.path)
+
+    # ------------------------------------------------------------------------------------------ writing
+    def write_run(self, result: RunResult, summary: dict[str, Any]) -> str:
+        """Store a finished run in one transaction; returns its run id."""
+        with self._lock, self._open() as store:
+            return store.write_run(result.meta(), result.outcomes, summary)
+
+    # ------------------------------------------------------------------------------------------ reading
+    def list_runs(self) -> list[dict[str, Any]]:
+        """``GET /api/runs`` rows, newest first."""
+        with self._lock, self._open() as store:
+            frame = store.list_runs()
+        rows: list[dict[str, Any]] = []
+        for rec in frame.iloc[::-1].to_dict("records"):
+            try:
+                summary = json.loads(rec.get("summary_json") or "{}")
+            except json.JSONDecodeError:
+                summary = {}
+            deaths = ((summary.get("metrics") or {}).get("deaths") or {}).get("mean")
+            rows.append(
+                {
+                    "run_id": rec["run_id"],
+                    "created_at": _clean(rec["created_at"]),
+                    "scenario_name": _clean(rec["scenario_name"]),
+                    "replications": _clean(rec["replications"]),
+                    "seed": _clean(rec["seed"]),
+                    "backend": _clean(rec["backend"]),
+                    "label": summary.get("label"),
+                    "deaths_mean": deaths,
+                }
+            )
+        return rows
+
+    def _check(self, run_id: str) -> None:
+        if not valid_run_id(run_id):
+            raise RunNotFoundError(f"no run {run_id!r} (run ids look like 20260101-120000-1a2b3c4d)")
+
+    def header(self, run_id: str) -> tuple[RunMeta, dict[str, Any], str]:
+        """(metadata, stored summary, created_at ISO text) of a run; ``RunNotFoundError`` if unknown."""
+        self._check(run_id)
+        with self._lock, self._open() as store:
+            try:
+                meta = store.load_meta(run_id)
+                summary = store.load_summary(run_id)
+            except StoreError as exc:
+                raise RunNotFoundError(f"no run {run_id!r} in {self.path.name}") from exc
+            created = store.list_runs().set_index("run_id").loc[run_id, "created_at"]
+        return meta, summary, str(_clean(created))
+
+    def outcomes(self, run_id: str) -> pd.DataFrame:
+        """The per-replication outcomes of a run (cached; do not modify the frame)."""
+        self._check(run_id)
+        with self._lock:
+            if run_id in self._outcomes:
+                self._outcomes.move_to_end(run_id)
+                return self._outcomes[run_id]
+            with self._open() as store:
+                try:
+                    frame = store.load_outcomes(run_id)
+                except StoreError as exc:
+                    raise RunNotFoundError(f"no run {run_id!r} in {self.path.name}") from exc
+            self._outcomes[run_id] = frame
+            while len(self._outcomes) > self._cache_runs:
+                self._outcomes.popitem(last=False)
+            return frame
+
+    def scenario(self, run_id: str) -> Scenario:
+        """The scenario a run ran (its stored TOML, seed and replications, and calibration if stored)."""
+        meta, _, _ = self.header(run_id)
+        cal: CalibratedParams | None = None
+        cal_text = getattr(meta, "calibration_toml", None)
+        if cal_text:
+            try:
+                cal = parse_calibration(cal_text, f"run {run_id} calibration")
+            except CalibrationError:
+                cal = None
+        try:
+            sc = loads(meta.scenario_toml, meta.scenario_name, cal)
+        except ScenarioError as exc:
+            raise RunNotFoundError(f"run {run_id}: its stored scenario no longer loads ({exc})") from exc
+        return sc.with_run_settings(int(meta.replications), int(meta.seed))
+
+
+def meta_json(meta: RunMeta) -> dict[str, Any]:
+    """A run's provenance as JSON (every ``RunMeta`` field)."""
+    return {k: _clean(v) for k, v in dataclasses.asdict(meta).items()}
