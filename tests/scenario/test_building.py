@@ -555,6 +555,15 @@ def test_toml_syntax_error_has_line(tmp_path: Path) -> None:
     assert "TOML syntax error" in err.message
 
 
+
+def test_toml_syntax_error_at_end_of_document_has_line(tmp_path: Path) -> None:
+    """Regression (fuzzing): a building TOML truncated inside an array (``length_m = [1,``) had no line."""
+    text = SMALL_TOML.rstrip() + "\nextra = [1,\n\n"
+    err = _toml_error(tmp_path, text)
+    assert err.line == line_of(text, "extra = [1,")
+    assert "TOML syntax error" in err.message
+
+
 def test_json_errors(tmp_path: Path) -> None:
     with pytest.raises(BuildingFileError) as exc:
         load_building_file(write(tmp_path, "b.json", '{\n  "name": "x",\n  "spaces": [,]\n}\n'))

@@ -257,3 +257,20 @@ def test_toml_decode_error_end_of_document() -> None:
     err = from_toml_decode_error(info.value, None)
     assert err.line is None
     assert "end of the file" in err.message
+
+
+def test_toml_decode_error_end_of_document_gets_the_last_line(tmp_path) -> None:
+    """Regression (fuzzing): a file truncated inside a table header, ``...\\n[r``, had no line number."""
+    from responsesim.scenario.load import load_scenario
+
+    text = 'name = "x"\n\n[responders.patrol]\ncount = 6\n\n[r'
+    with pytest.raises(tomllib.TOMLDecodeError) as info:
+        tomllib.loads(text)
+    err = from_toml_decode_error(info.value, "x.toml", text)
+    assert err.line == 6
+    assert str(err).startswith("x.toml:6: TOML syntax error")
+    path = tmp_path / "truncated.toml"
+    path.write_text('name = "x"\nseed = [1,\n\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as loaded:
+        load_scenario(path)
+    assert loaded.value.line == 2 and "end of the file" in loaded.value.message

@@ -228,7 +228,7 @@ def parse_protocol(text: str, file: str, vocabulary: Vocabulary | None = None) -
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        e = from_toml_decode_error(exc, file)
+        e = from_toml_decode_error(exc, file, text)
         raise ReviewInputError(file, e.line, None, e.message) from None
     vocab = vocabulary_from_toml(data, file, text, vocabulary or Vocabulary())
     body = {k: v for k, v in data.items() if k != "vocabulary"}

@@ -152,7 +152,7 @@ def load_vocabulary(path: Path | None, base: Vocabulary | None = None) -> Vocabu
     except tomllib.TOMLDecodeError as exc:
         from responsesim.scenario.errors import from_toml_decode_error
 
-        e = from_toml_decode_error(exc, file)
+        e = from_toml_decode_error(exc, file, text)
         raise ReviewInputError(file, e.line, None, e.message) from None
     return vocabulary_from_toml(data, file, text, base)
 

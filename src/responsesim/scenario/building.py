@@ -297,7 +297,7 @@ def load_building_file(path: Path) -> BuildingSpec:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             m = _TOML_POS.search(str(exc))
-            line = int(m.group(1)) if m else None
+            line = int(m.group(1)) if m else max(1, len(text.rstrip().split("\n")))  # at end of document
             raise BuildingFileError(path, f"TOML syntax error: {exc}", line) from exc
     else:
         try:

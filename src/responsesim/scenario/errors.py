@@ -340,8 +340,18 @@ _TOML_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _TOML_END = re.compile(r"\s*\(at end of document\)\s*$")
 
 
-def from_toml_decode_error(exc: tomllib.TOMLDecodeError, file: str | None) -> ScenarioError:
-    """A TOML syntax error as a ``ScenarioError``; the line is read from ``(at line L, column C)``."""
+def last_line(text: str) -> int:
+    """1-based number of the last line of ``text`` that is not blank (1 for a blank text)."""
+    return max(1, len(text.rstrip().split("\n")))
+
+
+def from_toml_decode_error(
+    exc: tomllib.TOMLDecodeError, file: str | None, source_text: str | None = None
+) -> ScenarioError:
+    """A TOML syntax error as a ``ScenarioError``; the line is read from ``(at line L, column C)``.
+
+    An error "at end of document" (an unclosed table header, string or array) is given the last
+    non-blank line of ``source_text`` when the text is passed."""
     text = str(exc)
     line: int | None = getattr(exc, "lineno", None)  # Python >= 3.14 has it; 3.11 does not
     col: int | None = getattr(exc, "colno", None)
@@ -352,6 +362,9 @@ def from_toml_decode_error(exc: tomllib.TOMLDecodeError, file: str | None) -> Sc
         text = text[: m.start()]
     elif (e := _TOML_END.search(text)) is not None:
         text = text[: e.start()] + " at the end of the file"
+        if line is None and source_text is not None:
+            line = last_line(source_text)
+            col = None
     message = f"TOML syntax error: {text}"
     if col is not None:
         message += f" (column {col})"

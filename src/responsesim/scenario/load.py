@@ -77,7 +77,7 @@ def parse_text(text: str, source: str = "<text>") -> ScenarioSpec:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise from_toml_decode_error(exc, source) from exc
+        raise from_toml_decode_error(exc, source, text) from exc
     try:
         return ScenarioSpec.model_validate(data)
     except ValidationError as exc:

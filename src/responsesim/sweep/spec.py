@@ -231,7 +231,7 @@ def parse_sweep(
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        e = from_toml_decode_error(exc, file)
+        e = from_toml_decode_error(exc, file, text)
         raise SweepError(e.message, file=file, field=e.field, line=e.line) from exc
     try:
         spec = SweepFile.model_validate(raw)
