@@ -373,8 +373,8 @@ def runs_table(runs: pd.DataFrame, store_path: Path) -> Table:
     """A rich table of ``list_runs`` output."""
     t = Table(title=f"runs in {store_path}")
     for col in _LIST_COLUMNS:
-        justify = "right" if col in ("replications", "seed") else "left"
-        t.add_column(col, justify=justify, no_wrap=col == "run_id")
+        numeric = col in ("replications", "seed")
+        t.add_column(col, justify="right" if numeric else "left", no_wrap=col == "run_id")
     for row in runs.itertuples(index=False):
         t.add_row(*(str(v) for v in row))
     return t
