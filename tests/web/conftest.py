@@ -65,7 +65,7 @@ def start_server(settings: WebSettings) -> LiveServer:
 
 def temp_settings(root: Path, **changes: Any) -> WebSettings:
     """Settings with the store and data folder under ``root``."""
-    return WebSettings(store=root / "results.duckdb", data_dir=root / "data", **changes)
+    return WebSettings(**{"store": root / "results.duckdb", "data_dir": root / "data", **changes})
 
 
 @pytest.fixture(scope="module")

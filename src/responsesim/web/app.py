@@ -193,7 +193,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         else:
             if scenario_id is not None and not isinstance(scenario_id, str):
                 raise ApiError(400, "scenario_id must be a string", field="scenario_id")
-            sc = catalog.load(scenario_id or "default")
+            sc = catalog.load(scenario_id or "default", missing_status=400)
         form = body.get("form")
         sc = apply_form(sc, form or {}, settings.max_replications)
         check_replications(sc, settings.max_replications)
@@ -283,9 +283,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             metas[key] = meta
             out[key] = _run_header(run_id, meta, summary, created)
             out[key]["warnings"] = summary.get("warnings", [])
-        paired = (
-            metas["a"].seed == metas["b"].seed and metas["a"].replications == metas["b"].replications
-        )
+        paired = metas["a"].seed == metas["b"].seed and metas["a"].replications == metas["b"].replications
         with draw_slots.slot():
             out["rows"] = compare_rows(store.outcomes(a), store.outcomes(b), paired)
         out["paired"] = out["rows"][0]["method"] == "paired" if out["rows"] else paired
@@ -352,6 +350,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         form = await read_multipart(request, settings.max_upload_bytes, max_files=2)
         timeline_name, timeline = await upload_text(form, "timeline", "timeline.csv")
         protocol_name, protocol = await upload_text(form, "protocol", "protocol.toml")
+
         def run() -> dict[str, Any]:
             with draw_slots.slot():
                 return reviews.run(timeline_name, timeline, protocol_name, protocol)

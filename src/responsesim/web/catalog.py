@@ -56,12 +56,12 @@ class Catalog:
     def list(self) -> list[dict[str, str]]:
         return [{"id": e.id, "name": e.name, "description": e.description} for e in self.entries.values()]
 
-    def load(self, scenario_id: str) -> Scenario:
-        """The scenario with that id; 404 if unknown, 500-free 400 if the example itself is broken."""
+    def load(self, scenario_id: str, missing_status: int = 404) -> Scenario:
+        """The scenario with that id; ``missing_status`` if unknown, 400 if the example file is broken."""
         entry = self.entries.get(scenario_id) if SCENARIO_ID.match(scenario_id) else None
         if entry is None:
             raise ApiError(
-                404,
+                missing_status,
                 f"no built-in scenario {scenario_id[:80]!r} (known: {', '.join(self.entries)})",
                 field="scenario_id",
             )

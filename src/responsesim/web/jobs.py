@@ -1,8 +1,8 @@
 """Bounded job manager: simulations run in a small pool of worker threads, in chunks of replications.
 
-* At most ``max_concurrent_jobs`` jobs run at once; at most ``max_queued_jobs`` wait. A submission beyond
-  that raises ``QueueFullError`` (the API answers 429 with Retry-After), so memory stays bounded whatever
-  the number of clients.
+* At most ``max_concurrent_jobs`` jobs run at once; at most ``max_queued_jobs`` more wait. A submission
+  beyond that (counting every job not yet finished) raises ``QueueFullError`` (the API answers 429 with
+  Retry-After), so memory stays bounded whatever the number of clients.
 * Progress is counted per chunk (``api.run``'s progress callback); cancelling sets a flag that the next
   chunk boundary turns into ``JobCancelledError``, so a cancelled job stops within one chunk.
 * A finished run is written to the store (one transaction, under the store lock) BEFORE the job is
@@ -101,7 +101,7 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._finished_order: collections.deque[str] = collections.deque()
         self._queue: queue.Queue[Job | None] = queue.Queue()
-        self._waiting = 0
+        self._unfinished = 0  # queued or running
         self._threads: list[threading.Thread] = []
         self._stopping = False
         self._counter = itertools.count()
@@ -139,11 +139,12 @@ class JobManager:
         with self._lock:
             if self._stopping:
                 raise QueueFullError("the server is shutting down", retry_after_s=5)
-            if self._waiting >= self.max_queued_jobs:
+            if self._unfinished >= self.max_concurrent_jobs + self.max_queued_jobs:
                 self.refused += 1
                 raise QueueFullError(
-                    f"too many runs waiting ({self._waiting} queued, limit max_queued_jobs = "
-                    f"{self.max_queued_jobs}); try again when a run has finished",
+                    f"too many runs: {self._unfinished} running or waiting (this server runs "
+                    f"max_concurrent_jobs = {self.max_concurrent_jobs} at a time and queues "
+                    f"max_queued_jobs = {self.max_queued_jobs}); try again when a run has finished",
                     retry_after_s=self._retry_after(),
                 )
             job = Job(
@@ -153,7 +154,7 @@ class JobManager:
                 total=int(scenario.spec.replications),
             )
             self._jobs[job.job_id] = job
-            self._waiting += 1
+            self._unfinished += 1
             self.accepted += 1
         self._queue.put(job)
         return job
@@ -170,7 +171,6 @@ class JobManager:
                 return job
             job.cancel_requested.set()
             if job.status == "queued":
-                self._waiting -= 1
                 self._finish(job, "cancelled")
         return job
 
@@ -183,11 +183,12 @@ class JobManager:
 
     # ------------------------------------------------------------------------------------------ internals
     def _retry_after(self) -> int:
-        """Seconds a refused client should wait: a rough guess from the running jobs' progress."""
-        return 2
+        """Seconds a refused client should wait before trying again (a fixed hint)."""
+        return 5
 
     def _finish(self, job: Job, status: Status, *, error: str | None = None) -> None:
         """Mark ``job`` final (caller holds the lock) and forget the oldest finished jobs."""
+        self._unfinished -= 1
         job.status = status
         job.error = error
         job.version += 1
@@ -208,7 +209,6 @@ class JobManager:
             with self._lock:
                 if job.status != "queued":  # cancelled while waiting
                     continue
-                self._waiting -= 1
                 job.status = "running"
                 job.version += 1
             self._execute(job)
