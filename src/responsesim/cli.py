@@ -48,6 +48,16 @@ def _fail(message: str) -> None:
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
+def _check_backend(name: str) -> None:
+    """Exit 2 with the list of choices for an unknown backend name."""
+    from responsesim.engine.backend import check_backend
+
+    try:
+        check_backend(name)
+    except ValueError as exc:
+        _fail(f"--backend: {exc}")
+
+
 def _fmt(v: float, unit: str, kind: str) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
@@ -113,8 +123,12 @@ def run_cmd(
     ] = None,
     workers: Annotated[int, typer.Option("--workers", help="local worker processes (0 = all cores)")] = 0,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="replications per chunk")] = 2500,
+    backend: Annotated[
+        str, typer.Option("--backend", help="engine: numpy (default) or numba (compiled; same numbers)")
+    ] = "numpy",
 ) -> None:
     """Simulate a scenario many times and report outcomes with confidence intervals."""
+    _check_backend(backend)
     try:
         sc = load_scenario(scenario).with_run_settings(replications, seed)
     except (ScenarioError, BuildingFileError, CalibrationError) as exc:
@@ -135,7 +149,13 @@ def run_cmd(
         disable=not err.is_terminal and as_json,
     ) as progress:
         task = progress.add_task("run", total=n)
-        res = run(sc, workers=workers, chunk_size=chunk_size, progress=lambda k: progress.advance(task, k))
+        res = run(
+            sc,
+            workers=workers,
+            chunk_size=chunk_size,
+            progress=lambda k: progress.advance(task, k),
+            backend=backend,
+        )
     run_id = None
     if out is not None:
         try:
@@ -179,12 +199,16 @@ def compare_cmd(
     seed: Annotated[int | None, typer.Option("--seed")] = None,
     workers: Annotated[int, typer.Option("--workers", help="0 = all cores")] = 0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    backend: Annotated[
+        str, typer.Option("--backend", help="engine: numpy (default) or numba (compiled; same numbers)")
+    ] = "numpy",
 ) -> None:
     """One scenario under several doctrines, common random numbers, paired differences with 95% CIs."""
     from responsesim.compare import compare_command
 
+    _check_backend(backend)
     code = compare_command(
-        scenario, list(doctrine or []), replications, seed, as_json, workers=workers or None
+        scenario, list(doctrine or []), replications, seed, as_json, workers=workers or None, backend=backend
     )
     raise typer.Exit(code)
 
@@ -205,12 +229,23 @@ def sweep_cmd(
     report: Annotated[
         Path | None, typer.Option("--report", help="also draw the sweep's figure + HTML page into DIR")
     ] = None,
+    backend: Annotated[
+        str, typer.Option("--backend", help="engine: numpy (default) or numba (compiled; same numbers)")
+    ] = "numpy",
 ) -> None:
     """Run a parameter sweep (resumable; locally or on a Dask cluster); results in one DuckDB file."""
     from responsesim.sweep import sweep_command
 
+    _check_backend(backend)
     code = sweep_command(
-        sweep_file, store, scheduler=scheduler, workers=workers or None, seed=seed, as_json=as_json, plot=plot
+        sweep_file,
+        store,
+        scheduler=scheduler,
+        workers=workers or None,
+        seed=seed,
+        as_json=as_json,
+        plot=plot,
+        backend=backend,
     )
     if code == 0 and report is not None:
         from responsesim.sweep.report import report_sweep
@@ -395,3 +430,58 @@ def params_cmd(
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option("--host", help="address to listen on (loopback only by default)")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    store: Annotated[Path, typer.Option("--store", help="DuckDB results file (past runs)")] = Path(
+        "results.duckdb"
+    ),
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="uploads and charts folder (default: beside --store)")
+    ] = None,
+    max_replications: Annotated[int, typer.Option("--max-replications", min=1)] = 20000,
+    max_upload_bytes: Annotated[int, typer.Option("--max-upload-bytes", min=1024)] = 1024 * 1024,
+    max_concurrent_jobs: Annotated[int, typer.Option("--max-concurrent-jobs", min=1)] = 1,
+    max_queued_jobs: Annotated[int, typer.Option("--max-queued-jobs", min=0)] = 8,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="allow a non-loopback --host (no authentication!)")
+    ] = False,
+) -> None:
+    """Start the local web page: build a scenario, run it, replay it, compare runs, review a timeline."""
+    from responsesim.web.serve import RemoteRefusedError, serve
+
+    if not store.parent.exists():
+        _fail(f"--store {store}: directory {store.parent} does not exist")
+    try:
+        serve(
+            host,
+            port,
+            store,
+            data_dir,
+            max_replications=max_replications,
+            max_upload_bytes=max_upload_bytes,
+            max_concurrent_jobs=max_concurrent_jobs,
+            max_queued_jobs=max_queued_jobs,
+            allow_remote=allow_remote,
+        )
+    except RemoteRefusedError as exc:
+        _fail(str(exc))
+
+
+@app.command("reproduce")
+def reproduce_cmd(
+    run_id: Annotated[str | None, typer.Argument(help="run id (omit to list the store's runs)")] = None,
+    store: Annotated[Path, typer.Option("--store", help="DuckDB results file")] = Path("results.duckdb"),
+    workers: Annotated[int, typer.Option("--workers", help="0 = all cores")] = 1,
+) -> None:
+    """Re-run a stored run from its stored scenario, calibration and seed; check every number matches.
+
+    Exit 0 when every replication matches exactly, 1 on any difference, 2 on bad input."""
+    from responsesim.reproduce import reproduce_command
+
+    raise typer.Exit(reproduce_command(run_id, store, workers=workers or 0))

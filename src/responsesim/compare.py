@@ -198,6 +198,7 @@ def compare(
     workers: int | None = 1,
     chunk_size: int = 2500,
     confidence: float = 0.95,
+    backend: str = "numpy",
 ) -> Comparison:
     """Run ``scenario`` under each doctrine with common random numbers; differences vs ``doctrines[0]``.
 
@@ -217,7 +218,7 @@ def compare(
     outcomes: dict[str, pd.DataFrame] = {}
     for d in doctrines:
         arm = with_doctrine(sc, d)
-        df = simulate(arm.params, replications, chunk_size=chunk_size, workers=workers)
+        df = simulate(arm.params, replications, chunk_size=chunk_size, workers=workers, backend=backend)
         outcomes[d] = df.sort_values("rep").reset_index(drop=True)
     base = doctrines[0]
     diffs: list[PairedDiff] = []
@@ -264,6 +265,7 @@ def compare_command(
     seed: int | None,
     as_json: bool,
     workers: int | None = 1,
+    backend: str = "numpy",
 ) -> int:
     """CLI body of ``responsesim compare``: prints a table (or JSON); returns 0, or 2 on bad input."""
     from rich.console import Console
@@ -271,7 +273,7 @@ def compare_command(
 
     err = Console(stderr=True)
     try:
-        res = compare(scenario_path, doctrines, replications, seed, workers=workers)
+        res = compare(scenario_path, doctrines, replications, seed, workers=workers, backend=backend)
     except (ScenarioError, BuildingFileError, CalibrationError, DoctrineSyntaxError, ValueError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         return EXIT_BAD_INPUT

@@ -28,6 +28,7 @@ def sweep_command(
     seed: int | None = None,
     as_json: bool = False,
     plot: Path | None = None,
+    backend: str = "numpy",
 ) -> int:
     """Run or resume the sweep in ``sweep_path``, storing results in ``out`` (DuckDB).
 
@@ -78,7 +79,9 @@ def sweep_command(
             progress.update(bar, completed=done)
 
         try:
-            res = run_sweep(sweep, out, workers=workers, scheduler=scheduler, on_chunk=on_chunk)
+            res = run_sweep(
+                sweep, out, workers=workers, scheduler=scheduler, on_chunk=on_chunk, backend=backend
+            )
         except (StoreError, SchedulerError) as exc:
             return fail(str(exc))
         except KeyboardInterrupt:
