@@ -208,9 +208,9 @@ def test_replay_plays_on_the_canvas_without_fetching_per_frame(tab: Tab, live_se
     frame0 = page.evaluate("document.querySelector('#replay-canvas').toDataURL()")
     api_calls = len([u for _, u in tab.requests if "/api/" in u])
     page.locator("#replay-speed").select_option("60")
-    page.get_by_role("button", name="Play").click()
+    page.get_by_role("button", name="Play", exact=True).click()
     page.wait_for_function(f"Number(document.querySelector('#replay-slider').value) > {t0} + 30")
-    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Pause", exact=True).click()
     t1 = float(page.locator("#replay-slider").input_value())
     frame1 = page.evaluate("document.querySelector('#replay-canvas').toDataURL()")
     assert t1 > t0 + 30
@@ -296,7 +296,7 @@ def test_reopen_a_past_run_without_rerunning(tab: Tab, live_server: Any) -> None
     assert page.locator("#panel-run").is_visible()
     assert "reopen me" in page.locator(".run-title").inner_text()
     assert "12 replications" in page.locator(".provenance").inner_text()
-    img_loaded(page, "#results-body .plots img")
+    img_loaded(page, "#results-body .plots figure:first-child img")
     assert not [u for m, u in tab.requests if m == "POST"], "reopening a run must not start a run"
     tab.screenshot("reopen")
     tab.assert_local_only()

@@ -229,7 +229,14 @@ async function onUpload() {
       w.hidden = false;
     }
   } catch (err) {
-    showError($("#scenario-error"), err, `${file.name} cannot be used:`);
+    const box = $("#scenario-error");
+    showError(box, err, `${file.name} cannot be used:`);
+    const lines = toml.split(/\r?\n/);
+    if (err.line != null && err.line >= 1 && err.line <= lines.length) {
+      const code = document.createElement("code");
+      code.textContent = `${err.line} | ${lines[err.line - 1]}`;
+      box.append(code);
+    }
     input.value = "";
   }
 }
@@ -479,7 +486,10 @@ function renderCompare(cmp, runA, runB) {
     return `<tr class="${sig ? "sig" : ""}"><th scope="row">${esc(info.label)}<span class="note">${esc(info.unit)}</span></th>` +
       `<td class="num">${value(k, r.a_mean)}<br><span class="ci">${interval(k, r.a_ci?.[0], r.a_ci?.[1])}</span></td>` +
       `<td class="num">${value(k, r.b_mean)}<br><span class="ci">${interval(k, r.b_ci?.[0], r.b_ci?.[1])}</span></td>` +
-      `<td class="num">${sign(r.diff)}${dv(r.diff)}<br><span class="ci">${sign(r.diff_ci?.[0])}${dv(r.diff_ci?.[0])} to ${sign(r.diff_ci?.[1])}${dv(r.diff_ci?.[1])}</span></td>` +
+      (typeof r.diff === "number" && r.diff_ci && typeof r.diff_ci[0] === "number"
+        ? `<td class="num">${sign(r.diff)}${dv(r.diff)}<br><span class="ci">${sign(r.diff_ci[0])}${dv(r.diff_ci[0])} to ` +
+          `${sign(r.diff_ci[1])}${dv(r.diff_ci[1])}</span></td>`
+        : `<td class="num">not available<span class="note">no values in one of the runs</span></td>`) +
       `<td>${sig ? '<span class="badge yes">yes</span>' : '<span class="badge no">no</span>'}</td>` +
       `<td>${r.method === "paired" ? "paired (same incidents)" : "Welch (independent)"}</td></tr>`;
   });
@@ -510,7 +520,9 @@ async function loadReplay(runId, rep) {
     }, data);
     const run = state.runs.find((r) => r.run_id === runId);
     status.textContent = `Incident ${data.rep}${run ? ` of “${run.scenario_name}”` : ""}: ${data.n_ticks} frames, ` +
-      `${clock(data.ticks.t[data.ticks.t.length - 1])} of simulated time. Press Play, drag the time slider, or pick an event.`;
+      `${clock(data.ticks.t[data.ticks.t.length - 1])} of simulated time` +
+      (data.outcome && data.outcome.deaths != null ? `; in this incident ${data.outcome.deaths} died` : "") +
+      ". Press Play, drag the time slider, or pick an event.";
   } catch (err) {
     status.textContent = "";
     showError(errEl, err, "Cannot replay:");

@@ -55,6 +55,7 @@ export function unitLabel(kind, unit) {
 
 /** "(lo to hi)" for an interval. */
 export function interval(kind, lo, hi) {
+  if (!isNum(lo) || !isNum(hi)) return "not available";
   return `${value(kind, lo)} to ${value(kind, hi)}`;
 }
 

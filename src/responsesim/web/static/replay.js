@@ -71,6 +71,9 @@ export class ReplayView {
     this.data = data;
     this.t = data.ticks.t;
     this.n = this.t.length;
+    // the ticks count from the attacker's entry; times are shown (and the slider runs) from the first shot
+    const first = (data.events || []).find((e) => /^first shot/i.test(e.text));
+    this.t0 = Number(data.t_first_shot_s ?? (first ? first.t : 0)) || 0;
     this.frame = 0;
     this.simT = this.t[0] ?? 0;
     this.playing = false;
@@ -290,8 +293,8 @@ export class ReplayView {
     const list = this.els.events;
     const events = this.data.events || [];
     list.innerHTML = events
-      .map((e, j) => `<li data-j="${j}" class="future"><button type="button" data-t="${Number(e.t)}">` +
-        `<span class="t">${clock(e.t)}</span><span>${esc(e.text)}</span></button></li>`)
+      .map((e, j) => `<li data-j="${j}" class="future"><button type="button" data-t="${Number(e.t) - this.t0}">` +
+        `<span class="t">${clock(e.t - this.t0)}</span><span>${esc(e.text)}</span></button></li>`)
       .join("");
     this.eventItems = [...list.querySelectorAll("li")];
   }
@@ -311,7 +314,7 @@ export class ReplayView {
     const locked = ((ticks.locked && ticks.locked[k]) || []).filter(Boolean).length;
     const active = ticks.attack_active[k];
     this.els.counts.innerHTML =
-      `<strong>${active ? "Attack in progress" : "Attack over (or not started)"}</strong> · ` +
+      `<strong>${active ? "Attacker active" : "Attack over"}</strong> · ` +
       `killed ${ticks.killed[k] ?? 0} · wounded ${ticks.wounded[k] ?? 0} · ` +
       `people in the building ${inside} · evacuated ${ticks.occupants.evacuated[k] ?? 0} · ` +
       `rooms locked ${locked} · officers inside ${insideOff}, outside ${onScene}, shot ${down}`;
@@ -338,8 +341,10 @@ export class ReplayView {
     this.simT = Math.min(t1, Math.max(t0, time));
     const k = this.frameAt(this.simT);
     this.frame = k;
-    this.els.slider.value = String(this.simT);
-    this.els.time.value = `${clock(this.simT)} (${Math.round(this.simT)} s)`;
+    const rel = this.simT - this.t0;
+    this.els.slider.value = String(rel);
+    this.els.slider.setAttribute("aria-valuetext", `${clock(rel)} after the first shot`);
+    this.els.time.value = `${clock(rel)} (${Math.round(rel)} s)`;
     if (k !== this.drawnFrame) this.draw(k);
     this.updateText(k);
   }
@@ -376,15 +381,15 @@ export class ReplayView {
 
   bind() {
     const { slider, play, events, canvas } = this.els;
-    slider.min = String(this.t[0] ?? 0);
-    slider.max = String(this.t[this.n - 1] ?? 1);
+    slider.min = String((this.t[0] ?? 0) - this.t0);
+    slider.max = String((this.t[this.n - 1] ?? 1) - this.t0);
     slider.step = String(this.data.dt_s || "any");
     this.handlers = [
       [play, "click", () => (this.playing ? this.pause() : this.play())],
-      [slider, "input", () => this.seek(Number(slider.value))],
+      [slider, "input", () => this.seek(Number(slider.value) + this.t0)],
       [events, "click", (ev) => {
         const b = ev.target.closest("button[data-t]");
-        if (b) this.seek(Number(b.dataset.t));
+        if (b) this.seek(Number(b.dataset.t) + this.t0);
       }],
       [canvas, "mousemove", (ev) => this.hover(ev)],
       [window, "resize", () => { this.resize(); this.seek(this.simT); }],
