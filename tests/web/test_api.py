@@ -283,8 +283,10 @@ def test_form_edits_are_what_ran(client: TestClient, run_b: str) -> None:
 
 
 def test_runs_newest_first(client: TestClient, run_a: str, run_b: str) -> None:
-    ids = [r["run_id"] for r in client.get("/api/runs").json()]
-    assert ids.index(run_b) < ids.index(run_a)
+    listed = client.get("/api/runs").json()
+    assert {run_a, run_b} <= {r["run_id"] for r in listed}
+    keys = [(r["created_at"], r["run_id"]) for r in listed]
+    assert keys == sorted(keys, reverse=True)
 
 
 def test_replay_consistent_with_the_stored_replication(client: TestClient, run_a: str, root: Path) -> None:
