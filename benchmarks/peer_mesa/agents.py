@@ -68,6 +68,17 @@ class OccupantGroup(mesa.Agent):
     def is_locked_in(self) -> bool:
         return self.state in LOCKED_STATES
 
+    def step(self) -> None:
+        """Steps 4-6 for this group: alerting, locking, movement.
+
+        They read only this group's state and the incident's shared facts (gunfire, lockdown, the
+        attacker's space), never another group's, so doing all three for one group before the next gives
+        the same result as three passes over all groups, in any group order.
+        """
+        self.alert()
+        self.lock()
+        self.move()
+
     # ---------------------------------------------------------------------------------- step 4: alerting
 
     def alert(self) -> None:

@@ -233,9 +233,7 @@ class IncidentModel(mesa.Model):
         if self.attacker.active:  # 1. an ended replication changes nothing but the clock
             self.officers.do("arrive")  # 2
             self.enter_building()  # 3
-            self.groups.shuffle_do("alert")  # 4: each group reacts to shared facts only
-            self.groups.shuffle_do("lock")  # 5
-            self.groups.shuffle_do("move")  # 6
+            self.groups.shuffle_do("step")  # 4-6: alerting, locking, movement (groups act independently)
             engaged = self.officers.select(lambda o: o.engages())  # 9, between steps 6 and 7
             if engaged and self.first_contact_t == INF:
                 self.first_contact_t = self.t
