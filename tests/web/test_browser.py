@@ -115,6 +115,14 @@ def make_run(server: Any, form: dict[str, Any], label: str | None = None) -> str
     raise AssertionError(f"job {job_id} did not finish in 60 s")
 
 
+@pytest.fixture(scope="module")
+def two_runs(live_server: Any) -> tuple[str, str]:
+    """Two stored runs of the default with the same seed and replications: no entry (A), solo entry (B)."""
+    a = make_run(live_server, {"replications": 40, "seed": 11, "doctrine": "no_entry"}, label="no entry")
+    b = make_run(live_server, {"replications": 40, "seed": 11, "doctrine": "solo_entry"}, label="solo entry")
+    return a, b
+
+
 def img_loaded(page: Any, selector: str) -> None:
     """Wait until every image matching ``selector`` decoded (naturalWidth > 0); at least one must exist."""
     page.wait_for_function(
@@ -170,6 +178,7 @@ def test_run_default_scenario_shows_table_intervals_and_plots(tab: Tab, live_ser
     page.get_by_role("button", name="Run simulation").click()
     page.wait_for_selector("#progress-text.done")
     assert "Done: 30 replications" in page.locator("#progress-text").inner_text()
+    page.wait_for_selector(".summary-table")
     bar = page.locator("#run-progress").evaluate("b => [b.value, b.max]")
     assert bar == [30, 30]
     # the summary table: every outcome with a mean and a 95% interval
@@ -194,8 +203,8 @@ def test_run_default_scenario_shows_table_intervals_and_plots(tab: Tab, live_ser
     tab.assert_no_console_errors()
 
 
-def test_replay_plays_on_the_canvas_without_fetching_per_frame(tab: Tab, live_server: Any) -> None:
-    run_id = make_run(live_server, {"replications": 4, "seed": 7}, label="replay source")
+def test_replay_plays_on_the_canvas_without_fetching_per_frame(tab: Tab, two_runs: tuple[str, str]) -> None:
+    run_id = two_runs[1]
     tab.goto()
     page = tab.page
     page.get_by_role("tab", name="Replay on the floor plan").click()
@@ -217,12 +226,12 @@ def test_replay_plays_on_the_canvas_without_fetching_per_frame(tab: Tab, live_se
     assert frame1 != frame0, "the canvas did not change while playing"
     assert "after the first shot" in page.locator("label[for='replay-slider']").inner_text()
     assert len([u for _, u in tab.requests if "/api/" in u]) == api_calls, "the replay fetched while playing"
+    tab.screenshot("replay")
     # seeking through an event moves the slider to that event's time
     last = page.locator("#replay-events li button").last
     last.click()
     event_t = float(last.get_attribute("data-t"))
     assert float(page.locator("#replay-slider").input_value()) == pytest.approx(event_t)
-    tab.screenshot("replay")
     tab.assert_local_only()
     tab.assert_no_console_errors()
 
@@ -264,9 +273,8 @@ def test_cancel_a_bigger_run(tab: Tab, live_server: Any) -> None:
     tab.assert_no_console_errors()
 
 
-def test_compare_two_runs_side_by_side(tab: Tab, live_server: Any) -> None:
-    a = make_run(live_server, {"replications": 40, "seed": 11, "doctrine": "no_entry"}, label="no entry")
-    b = make_run(live_server, {"replications": 40, "seed": 11, "doctrine": "solo_entry"}, label="solo entry")
+def test_compare_two_runs_side_by_side(tab: Tab, live_server: Any, two_runs: tuple[str, str]) -> None:
+    a, b = two_runs
     tab.goto()
     page = tab.page
     page.get_by_role("tab", name="Compare two runs").click()
@@ -284,18 +292,18 @@ def test_compare_two_runs_side_by_side(tab: Tab, live_server: Any) -> None:
     tab.assert_no_console_errors()
 
 
-def test_reopen_a_past_run_without_rerunning(tab: Tab, live_server: Any) -> None:
-    run_id = make_run(live_server, {"replications": 12, "seed": 3}, label="reopen me")
+def test_reopen_a_past_run_without_rerunning(tab: Tab, two_runs: tuple[str, str]) -> None:
+    run_id = two_runs[0]
     tab.goto()
     page = tab.page
     page.get_by_role("tab", name="Past runs").click()
     row = page.locator(f"#runs-table tr[data-run='{run_id}']")
-    assert "reopen me" in row.inner_text()
+    assert "no entry" in row.inner_text()
     row.get_by_role("button", name="Open results").click()
     page.wait_for_selector(".summary-table")
     assert page.locator("#panel-run").is_visible()
-    assert "reopen me" in page.locator(".run-title").inner_text()
-    assert "12 replications" in page.locator(".provenance").inner_text()
+    assert "no entry" in page.locator(".run-title").inner_text()
+    assert "40 replications" in page.locator(".provenance").inner_text()
     img_loaded(page, "#results-body .plots figure:first-child img")
     assert not [u for m, u in tab.requests if m == "POST"], "reopening a run must not start a run"
     tab.screenshot("reopen")

@@ -89,7 +89,7 @@ function selectTab(name, focus = false) {
     if (on && focus) tab.focus();
   }
   if (name !== "replay" && state.replay) state.replay.pause();
-  if (name === "replay" && state.replay) state.replay.resize();
+  if (name === "replay" && state.replay) state.replay.refresh();
 }
 
 function bindTabs() {
@@ -298,9 +298,9 @@ async function onRun(ev) {
   state.jobId = null;
   setRunning(false);
   if (result.status === "done") {
-    setProgress(total, total, `Done: ${total.toLocaleString("en-US")} replications.`, "done");
+    setProgress(total, total, `Finished ${total.toLocaleString("en-US")} replications; loading the results…`);
     await openRun(result.run_id);
-    refreshRuns();
+    setProgress(total, total, `Done: ${total.toLocaleString("en-US")} replications.`, "done");
   } else if (result.status === "cancelled") {
     const bar = $("#run-progress");
     setProgress(Number(bar.value), total, `Cancelled after ${Number(bar.value).toLocaleString("en-US")} of ${total.toLocaleString("en-US")} replications; nothing was stored.`, "failed");
@@ -399,6 +399,7 @@ async function openRun(runId, switchTab = true) {
     const run = await api.run(runId);
     state.run = run;
     renderRun(run);
+    if (!state.runs.some((r) => r.run_id === runId)) await refreshRuns();
     history.replaceState(null, "", `#run=${encodeURIComponent(runId)}`);
     if (switchTab) selectTab("run");
   } catch (err) {
@@ -510,6 +511,7 @@ async function loadReplay(runId, rep) {
   const status = $("#replay-status");
   status.textContent = `Re-simulating incident ${rep} of the run (done once on the server)…`;
   $("#replay-load").disabled = true;
+  if (state.replay) state.replay.pause();
   try {
     const data = await api.replay(runId, rep);
     if (state.replay) state.replay.destroy();

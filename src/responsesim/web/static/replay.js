@@ -138,6 +138,12 @@ export class ReplayView {
     this.drawnFrame = -1;
   }
 
+  /** Re-fit to the canvas's current size and redraw the current frame (after a resize or a tab switch). */
+  refresh() {
+    this.resize();
+    this.seek(this.simT);
+  }
+
   /** The static part (panels, passages, space outlines, exits) on an offscreen canvas, drawn once. */
   drawBackground() {
     const c = document.createElement("canvas");
@@ -392,7 +398,7 @@ export class ReplayView {
         if (b) this.seek(Number(b.dataset.t) + this.t0);
       }],
       [canvas, "mousemove", (ev) => this.hover(ev)],
-      [window, "resize", () => { this.resize(); this.seek(this.simT); }],
+      [window, "resize", () => this.refresh()],
     ];
     for (const [el, type, fn] of this.handlers) el.addEventListener(type, fn);
   }
