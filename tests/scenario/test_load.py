@@ -491,3 +491,22 @@ def test_responder_entry_space_must_exist_and_be_an_exit(tmp_path: Path) -> None
     sc = loads('[responders]\nentry_space = "exit_west"\n')
     assert sc.params.officer_entry == sc.building.index("exit_west")
     assert loads("").params.officer_entry == -1
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("[occupants]\nreaction_median_s = inf\n", "occupants.reaction_median_s"),
+        ("[care]\nems_access_median_s = inf\n", "care.ems_access_median_s"),
+        ("[model]\nfire_rate_handgun = inf\n", "model.fire_rate_handgun"),
+        ("[alerting]\nlockdown_at_s = inf\n", "alerting.lockdown_at_s"),
+        ("[alerting]\nfire_alarm_at_s = nan\n", "alerting.fire_alarm_at_s"),
+    ],
+)
+def test_infinite_numbers_are_rejected(text: str, field: str) -> None:
+    """Regression (fuzzing): ``inf`` passed every ``gt=0`` bound and reached Params as an infinite median."""
+    with pytest.raises(ScenarioError) as exc:
+        loads(text, "inf.toml")
+    assert exc.value.field == field and exc.value.line == 2
+    assert "finite" in exc.value.message
+

@@ -7,6 +7,7 @@ docs and reports is generated from these models.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -23,9 +24,10 @@ def src(text: str) -> dict[str, Any]:
 
 
 class Strict(BaseModel):
-    """Base: unknown keys are an error, values are immutable once validated."""
+    """Base: unknown keys are an error, numbers must be finite (``inf``/``nan`` are rejected: use "never"
+    for a time that never comes), values are immutable once validated."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 NonNegS = Annotated[float, Field(ge=0.0)]
@@ -37,9 +39,12 @@ def _time_or_never(v: Any) -> float | None:
         return None
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise ValueError('must be a number of seconds (>= 0) or "never"')
-    if v < 0:
+    seconds = float(v)
+    if not math.isfinite(seconds):
+        raise ValueError('must be a finite number of seconds (>= 0) or "never"')
+    if seconds < 0:
         raise ValueError('must be >= 0 seconds (or "never")')
-    return float(v)
+    return seconds
 
 
 class SpaceOverride(Strict):
