@@ -510,3 +510,9 @@ def test_infinite_numbers_are_rejected(text: str, field: str) -> None:
     assert exc.value.field == field and exc.value.line == 2
     assert "finite" in exc.value.message
 
+
+def test_huge_integer_time_is_an_error_not_a_traceback() -> None:
+    """Regression (fuzzing): ``lockdown_at_s = 1`` followed by 400 zeros raised OverflowError."""
+    with pytest.raises(ScenarioError) as exc:
+        loads("[alerting]\nlockdown_at_s = 1" + "0" * 400 + "\n", "big.toml")
+    assert exc.value.field == "alerting.lockdown_at_s" and exc.value.line == 2

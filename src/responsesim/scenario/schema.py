@@ -39,7 +39,10 @@ def _time_or_never(v: Any) -> float | None:
         return None
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise ValueError('must be a number of seconds (>= 0) or "never"')
-    seconds = float(v)
+    try:
+        seconds = float(v)
+    except OverflowError:  # an integer too large for a float
+        seconds = math.inf
     if not math.isfinite(seconds):
         raise ValueError('must be a finite number of seconds (>= 0) or "never"')
     if seconds < 0:
