@@ -109,6 +109,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             yield
         finally:
             await asyncio.to_thread(jobs.shutdown)
+            store.close()
 
     app = FastAPI(
         title="responsesim", version=code_version(), docs_url=None, redoc_url=None, lifespan=lifespan

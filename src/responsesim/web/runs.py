@@ -1,19 +1,22 @@
-"""The web app's access to the DuckDB results store: one lock, one short-lived connection per operation.
+"""The web app's access to the DuckDB results store: one connection, used under one lock.
 
-DuckDB connections are not meant to be shared between threads, and another process (``responsesim run
---out``) may want the same file between requests, so every operation opens the store, does its work and
-closes it, all under one lock. Runs are immutable once written, so reads of a run's outcomes are cached
-(a few runs, least recently used first out).
+DuckDB connections are not meant to be shared between threads, so every operation holds the lock. The
+connection stays open while the server runs (opening the file costs ~0.2 s, which under load serialised
+every request behind it); DuckDB then keeps other processes from writing the same file, so give
+``responsesim run --out`` another file while the server runs. Runs are immutable once written, so a
+run's outcomes are cached (a few runs, least recently used first out).
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import json
 import math
 import re
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,22 +65,49 @@ class RunStore:
         self._lock = threading.Lock()
         self._outcomes: collections.OrderedDict[str, pd.DataFrame] = collections.OrderedDict()
         self._cache_runs = cache_runs
+        self._created: dict[str, str] = {}
+        self._store: ResultStore | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
-    def _open(self) -> ResultStore:
-        return ResultStore(self.path)
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[ResultStore]:
+        """The open store (opened on first use; caller holds the lock). A database error closes it so
+        the next operation reopens the file."""
+        if self._store is None:
+            self._store = ResultStore(self.path)
+        try:
+            yield self._store
+        except StoreError:
+            raise
+        except Exception:
+            self.close_unlocked()
+            raise
+
+    def close_unlocked(self) -> None:
+        if self._store is not None:
+            with contextlib.suppress(Exception):
+                self._store.close()
+            self._store = None
+
+    def close(self) -> None:
+        """Close the connection (the next operation reopens it)."""
+        with self._lock:
+            self.close_unlocked()
 
     # ------------------------------------------------------------------------------------------ writing
     def write_run(self, result: RunResult, summary: dict[str, Any]) -> str:
         """Store a finished run in one transaction; returns its run id."""
+        meta = result.meta()
         with self._lock, self._open() as store:
-            return store.write_run(result.meta(), result.outcomes, summary)
+            return store.write_run(meta, result.outcomes, summary)
 
     # ------------------------------------------------------------------------------------------ reading
     def list_runs(self) -> list[dict[str, Any]]:
         """``GET /api/runs`` rows, newest first."""
         with self._lock, self._open() as store:
             frame = store.list_runs()
+            for run_id, created in zip(frame["run_id"], frame["created_at"], strict=True):
+                self._created[str(run_id)] = str(_clean(created))
         rows: list[dict[str, Any]] = []
         for rec in frame.iloc[::-1].to_dict("records"):
             try:
@@ -112,8 +142,9 @@ class RunStore:
                 summary = store.load_summary(run_id)
             except StoreError as exc:
                 raise RunNotFoundError(f"no run {run_id!r} in {self.path.name}") from exc
-            created = store.list_runs().set_index("run_id").loc[run_id, "created_at"]
-        return meta, summary, str(_clean(created))
+        if run_id not in self._created:
+            self.list_runs()
+        return meta, summary, self._created.get(run_id, "")
 
     def outcomes(self, run_id: str) -> pd.DataFrame:
         """The per-replication outcomes of a run (cached; do not modify the frame)."""
