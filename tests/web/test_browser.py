@@ -209,7 +209,7 @@ def test_replay_plays_on_the_canvas_without_fetching_per_frame(tab: Tab, two_run
     page = tab.page
     page.get_by_role("tab", name="Replay on the floor plan").click()
     page.locator("#replay-run").select_option(run_id)
-    page.locator("#replay-rep").fill("1")
+    page.locator("#replay-rep").fill("0")
     page.get_by_role("button", name="Load replay").click()
     page.wait_for_selector("#replay-view:not([hidden])")
     assert page.locator("#replay-events li").count() >= 2  # at least the first shot and the end
@@ -226,12 +226,16 @@ def test_replay_plays_on_the_canvas_without_fetching_per_frame(tab: Tab, two_run
     assert frame1 != frame0, "the canvas did not change while playing"
     assert "after the first shot" in page.locator("label[for='replay-slider']").inner_text()
     assert len([u for _, u in tab.requests if "/api/" in u]) == api_calls, "the replay fetched while playing"
-    tab.screenshot("replay")
-    # seeking through an event moves the slider to that event's time
-    last = page.locator("#replay-events li button").last
-    last.click()
-    event_t = float(last.get_attribute("data-t"))
+    # picking an event moves the slider to that event's time (here: an officer entering, for the screenshot)
+    events = page.locator("#replay-events li button")
+    entry = events.filter(has_text="enters the building")
+    event = entry.first if entry.count() else events.last
+    event.click()
+    event_t = float(event.get_attribute("data-t"))
     assert float(page.locator("#replay-slider").input_value()) == pytest.approx(event_t)
+    now = page.locator("#replay-events li.now button")
+    assert now.get_attribute("data-t") == event.get_attribute("data-t")
+    tab.screenshot("replay")
     tab.assert_local_only()
     tab.assert_no_console_errors()
 

@@ -11,8 +11,8 @@ const isNum = (x) => typeof x === "number" && Number.isFinite(x);
 /** Seconds -> "m:ss" (or "h:mm:ss"); negative values keep their sign. */
 export function clock(seconds) {
   if (!isNum(seconds)) return "–";
-  const sign = seconds < 0 ? "−" : "";
   let s = Math.round(Math.abs(seconds));
+  const sign = seconds < 0 && s > 0 ? "−" : "";
   const h = Math.floor(s / 3600);
   s -= h * 3600;
   const m = Math.floor(s / 60);
