@@ -23,15 +23,28 @@ Replications are independent and an ended replication never changes, so running 
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 from numba import njit
 
 from responsesim.engine import rng
-from responsesim.engine.state import Draws, State, draw_initial, initial_state, make_theta
+from responsesim.engine.state import (
+    EVACUATING,
+    LOCKED,
+    LOCKED_HC,
+    Draws,
+    State,
+    draw_initial,
+    initial_state,
+    make_theta,
+)
 from responsesim.engine.step import tables
 from responsesim.scenario.building import EXIT_CODE
 from responsesim.scenario.compile import (
@@ -44,6 +57,12 @@ from responsesim.scenario.compile import (
     ROLE_SRO,
     Params,
 )
+
+fcntl: ModuleType | None
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no lock, each process compiles
+    fcntl = None
 
 # columns of the per-replication float table ``th`` passed to the kernel
 _TH_COLUMNS = (
@@ -98,7 +117,7 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _TWO52 = float(2**52)
 
 
-@njit(cache=True, inline="always")
+@njit("uint64(uint64)", cache=True)
 def _mix64(z: np.uint64) -> np.uint64:
     z = z ^ (z >> np.uint64(30))
     z = z * _M1
@@ -107,7 +126,7 @@ def _mix64(z: np.uint64) -> np.uint64:
     return z ^ (z >> np.uint64(31))
 
 
-@njit(cache=True)
+@njit("float64(uint64, int64, int64, int64)", cache=True)
 def _uniform(key: np.uint64, tick: int, stream: int, slot: int) -> float:
     """``rng.uniform(keys, tick, stream, width)[i, slot]`` for one key (same integer hashing)."""
     base = (np.uint64((tick + 1) & 0xFFFFFFFF) << np.uint64(32)) | (np.uint64(stream & 0xFF) << np.uint64(24))
@@ -182,10 +201,12 @@ def _open_here(g_state: np.ndarray, g_space: np.ndarray, g_count: np.ndarray, a_
 @njit(cache=True)
 def _room_locked(g_state: np.ndarray, g_space: np.ndarray, space: int) -> bool:
     """Whether ``space`` holds a locked group (locked or locked in a hard corner)."""
+    found = False
     for g in range(g_state.shape[0]):
-        if (g_state[g] == 2 or g_state[g] == 3) and g_space[g] == space:
-            return True
-    return False
+        if (g_state[g] == LOCKED or g_state[g] == LOCKED_HC) and g_space[g] == space:
+            found = True
+            break
+    return found
 
 
 @njit(cache=True)
@@ -379,14 +400,19 @@ def _run_reps(
                     on_scene = u_status[i, j] == 1 and unit_armed[j]
                     code = u_doctrine[i, j]
                     par = u_doctrine_param[i, j]
-                    e = on_scene and (
-                        code == D_SOLO
-                        or code == D_TACTICAL
-                        or (code == D_HESITATE and t >= arrival[j] + par)
-                        or (code == D_WAIT_N and n_present >= par)
-                        or (code == D_BACKUP_ETA and (next_backup - t) > par)
-                        or (code == D_PERIMETER and t >= tac_arrival)
-                    )
+                    if code == D_HESITATE:
+                        rule = t >= arrival[j] + par
+                    elif code == D_WAIT_N:
+                        rule = n_present >= par
+                    elif code == D_BACKUP_ETA:
+                        rule = (next_backup - t) > par
+                    elif code == D_PERIMETER:
+                        rule = t >= tac_arrival
+                    elif code == D_SOLO:
+                        rule = True
+                    else:
+                        rule = code == D_TACTICAL
+                    e = on_scene and rule
                     if has_entry_t and not np.isnan(unit_entry_t[j]):
                         e = on_scene and t >= unit_entry_t[j]
                     enter[j] = e
@@ -486,10 +512,7 @@ def _run_reps(
                         elif np.isnan(score) or score < best_score:
                             best = e
                             best_score = score
-                    if g_state[i, g] == 5 and heard:
-                        target = exits[best]
-                    else:
-                        target = nearest_exit[sp]
+                    target = exits[best] if (g_state[i, g] == EVACUATING and heard) else nearest_exit[sp]
                     nxt = next_hop[sp, target]
                     g_next[i, g] = nxt
                     g_eta[i, g] = leg_time_group[sp, nxt]
@@ -786,6 +809,26 @@ def _grow_f(a: np.ndarray, cap: int) -> np.ndarray:
     return out
 
 
+@contextlib.contextmanager
+def _first_compile() -> Iterator[None]:
+    """Serialise the first (compiling) call across processes on this machine.
+
+    Process-pool workers and test workers would otherwise all compile the kernel at once; holding an
+    exclusive file lock, the first compiles and writes Numba's on-disk cache and the others then load it.
+    Later calls in a process (kernel already compiled) take no lock.
+    """
+    if _run_reps.signatures or fcntl is None:
+        yield
+        return
+    path = Path(tempfile.gettempdir()) / "responsesim-numba-compile.lock"
+    with open(path, "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def _theta_table(draws: Draws, dt: float) -> np.ndarray:
     """Per-replication constants [R, len(_TH_COLUMNS)], transcendental ones computed by NumPy exactly as
     ``step.step`` computes them."""
@@ -815,7 +858,8 @@ def _theta_table(draws: Draws, dt: float) -> np.ndarray:
         "barricade_h": th.barricade_h,
         "p_police_shot": th.p_police_shot,
     }
-    return np.ascontiguousarray(np.stack([np.asarray(cols[c], dtype=np.float64) for c in _TH_COLUMNS], axis=1))
+    table = np.stack([np.asarray(cols[c], dtype=np.float64) for c in _TH_COLUMNS], axis=1)
+    return np.ascontiguousarray(table)
 
 
 def run_numba(
@@ -868,87 +912,94 @@ def run_numba(
     def c(a: np.ndarray, dtype: Any = None) -> np.ndarray:
         return np.ascontiguousarray(a, dtype=dtype)
 
-    ev_pos, ev_index, ev_t, ev_u1, ev_u2, n_ev = _run_reps(
-        s.keys,
-        s.g_space,
-        s.g_next,
-        s.g_eta,
-        s.g_count,
-        s.g_state,
-        s.g_alert_t,
-        s.g_lock_done,
-        s.a_space,
-        s.a_next,
-        s.a_eta,
-        s.a_active,
-        s.a_barricaded,
-        s.a_rounds,
-        s.a_reload_until,
-        s.a_arrived_at,
-        s.a_visited,
-        s.u_status,
-        s.u_space,
-        s.u_next,
-        s.u_eta,
-        s.t_first_shot,
-        s.last_gf_t,
-        s.last_gf_space,
-        s.lockdown_t,
-        s.first_police_t,
-        s.first_entry_t,
-        s.first_contact_t,
-        s.end_reason,
-        s.end_t,
-        s.stopped_by,
-        s.evacuated,
-        s.killed,
-        s.wounded_light,
-        s.n_critical,
-        s.shots,
-        s.officers_shot,
-        s.officers_killed,
-        c(d.g_react, np.float64),
-        c(d.g_udecide, np.float64),
-        c(d.g_lock_time, np.float64),
-        c(d.g_ulock, np.float64),
-        c(d.g_uhc, np.float64),
-        c(d.u_offset, np.float64),
-        c(d.u_doctrine, np.int64),
-        c(d.u_doctrine_param, np.float64),
-        _theta_table(d, params.dt),
-        c(b.kind, np.int64),
-        c(b.lockable),
-        c(b.hard_corner),
-        c(b.door_window),
-        c(b.adj),
-        c(b.dist, np.float64),
-        c(b.hops, np.int64),
-        c(b.next_hop, np.int64),
-        c(b.exits, np.int64),
-        c(tab.nearest_exit, np.int64),
-        c(tab.leg_time_group, np.float64),
-        c(tab.leg_time_attacker, np.float64),
-        c(tab.leg_time_officer, np.float64),
-        c(tab.move_mask),
-        c(tab.tactical),
-        c(tab.sro_patrol_armed),
-        c(params.unit_role, np.int64),
-        c(params.unit_armed, np.bool_),
-        c(params.unit_weapon_factor, np.float64),
-        c(params.unit_arrival_t, np.float64),
-        c(params.unit_entry_t, np.float64),
-        c(params.script_t, np.float64),
-        c(params.script_space, np.int64),
-        c(params.script_shot, np.bool_),
-        fscal,
-        iscal,
-    )
+    with _first_compile():
+        out = _run_reps(
+            s.keys,
+            s.g_space,
+            s.g_next,
+            s.g_eta,
+            s.g_count,
+            s.g_state,
+            s.g_alert_t,
+            s.g_lock_done,
+            s.a_space,
+            s.a_next,
+            s.a_eta,
+            s.a_active,
+            s.a_barricaded,
+            s.a_rounds,
+            s.a_reload_until,
+            s.a_arrived_at,
+            s.a_visited,
+            s.u_status,
+            s.u_space,
+            s.u_next,
+            s.u_eta,
+            s.t_first_shot,
+            s.last_gf_t,
+            s.last_gf_space,
+            s.lockdown_t,
+            s.first_police_t,
+            s.first_entry_t,
+            s.first_contact_t,
+            s.end_reason,
+            s.end_t,
+            s.stopped_by,
+            s.evacuated,
+            s.killed,
+            s.wounded_light,
+            s.n_critical,
+            s.shots,
+            s.officers_shot,
+            s.officers_killed,
+            c(d.g_react, np.float64),
+            c(d.g_udecide, np.float64),
+            c(d.g_lock_time, np.float64),
+            c(d.g_ulock, np.float64),
+            c(d.g_uhc, np.float64),
+            c(d.u_offset, np.float64),
+            c(d.u_doctrine, np.int64),
+            c(d.u_doctrine_param, np.float64),
+            _theta_table(d, params.dt),
+            c(b.kind, np.int64),
+            c(b.lockable),
+            c(b.hard_corner),
+            c(b.door_window),
+            c(b.adj),
+            c(b.dist, np.float64),
+            c(b.hops, np.int64),
+            c(b.next_hop, np.int64),
+            c(b.exits, np.int64),
+            c(tab.nearest_exit, np.int64),
+            c(tab.leg_time_group, np.float64),
+            c(tab.leg_time_attacker, np.float64),
+            c(tab.leg_time_officer, np.float64),
+            c(tab.move_mask),
+            c(tab.tactical),
+            c(tab.sro_patrol_armed),
+            c(params.unit_role, np.int64),
+            c(params.unit_armed, np.bool_),
+            c(params.unit_weapon_factor, np.float64),
+            c(params.unit_arrival_t, np.float64),
+            c(params.unit_entry_t, np.float64),
+            c(params.script_t, np.float64),
+            c(params.script_space, np.int64),
+            c(params.script_shot, np.bool_),
+            fscal,
+            iscal,
+        )
+    ev_pos, ev_index, ev_t, ev_u1, ev_u2, n_ev = out
     pos = ev_pos[:n_ev].copy()
     th_t = d.theta
     survival = rng.lognormal(
         ev_u1[:n_ev], ev_u2[:n_ev], th_t.critical_survival_median_s[pos], th_t.critical_survival_sigma[pos]
     )
-    crit = {"pos": pos, "index": ev_index[:n_ev].copy(), "wound_t": ev_t[:n_ev].copy(), "survival_s": survival}
+    crit = {
+        "pos": pos,
+        "index": ev_index[:n_ev].copy(),
+        "wound_t": ev_t[:n_ev].copy(),
+        "survival_s": survival,
+    }
     return s, d, crit
 
 
