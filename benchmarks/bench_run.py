@@ -1,6 +1,8 @@
 """Benchmark: the default scenario at 10,000 replications, wall time and peak memory.
 
-Run: ``python benchmarks/bench_run.py [--replications N] [--workers W] [--chunk-size C] [--no-write]``.
+Run: ``python benchmarks/bench_run.py [--replications N] [--workers W] [--chunk-size C] [--backend B]
+[--no-write]``. ``--backend`` is the engine backend (numpy, numba; noted in the code column); the untimed
+warm-up call also pays the numba backend's one-off compile (or cache load).
 Appends a row to docs/benchmarks.md with the machine and the date. Peak memory is the maximum resident
 set size of this process and of its worker processes (``resource.getrusage``), in MiB.
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from responsesim.api import code_version
+from responsesim.engine.backend import BACKENDS
 from responsesim.engine.run import simulate
 from responsesim.scenario.load import load_scenario
 
@@ -53,13 +56,16 @@ def main() -> None:
     ap.add_argument("--replications", type=int, default=10_000)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--chunk-size", type=int, default=2500)
+    ap.add_argument("--backend", choices=BACKENDS, default="numpy")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
 
     sc = load_scenario()
-    simulate(sc.params, 50, workers=1)  # warm-up (imports, caches)
+    simulate(sc.params, 50, workers=1, backend=args.backend)  # warm-up (imports, caches, numba compile)
     t0 = time.perf_counter()
-    df = simulate(sc.params, args.replications, workers=args.workers, chunk_size=args.chunk_size)
+    df = simulate(
+        sc.params, args.replications, workers=args.workers, chunk_size=args.chunk_size, backend=args.backend
+    )
     wall = time.perf_counter() - t0
     self_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -67,7 +73,8 @@ def main() -> None:
         f"| {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} | {machine()} | {os.cpu_count()} "
         f"| {args.replications:,} | "
         f"{args.workers} | {args.chunk_size} | {wall:.1f} | {args.replications / wall:,.0f} | "
-        f"{self_mib:.0f} / {child_mib:.0f} | {df.deaths.mean():.2f} | {code_version()} |\n"
+        f"{self_mib:.0f} / {child_mib:.0f} | {df.deaths.mean():.2f} "
+        f"| {code_version()}, {args.backend} backend |\n"
     )
     print(row, end="")
     if not args.no_write:
