@@ -117,8 +117,13 @@ def make_run(server: Any, form: dict[str, Any], label: str | None = None) -> str
 
 @pytest.fixture(scope="module")
 def two_runs(live_server: Any) -> tuple[str, str]:
-    """Two stored runs of the default with the same seed and replications: no entry (A), solo entry (B)."""
-    a = make_run(live_server, {"replications": 40, "seed": 11, "doctrine": "no_entry"}, label="no entry")
+    """Two stored runs of the default with the same seed and replications: no entry (A), solo entry (B).
+
+    A's patrol arrives with a median of 20 min, outside the observed 1-12 min: its result carries an
+    extrapolation warning.
+    """
+    form_a = {"replications": 40, "seed": 11, "doctrine": "no_entry", "patrol_first_median_s": 1200.0}
+    a = make_run(live_server, form_a, label="no entry")
     b = make_run(live_server, {"replications": 40, "seed": 11, "doctrine": "solo_entry"}, label="solo entry")
     return a, b
 
@@ -288,6 +293,7 @@ def test_compare_two_runs_side_by_side(tab: Tab, live_server: Any, two_runs: tup
     page.wait_for_selector(".compare-table tbody tr")
     heads = page.locator(".compare-heads").inner_text()
     assert "no entry" in heads and "solo entry" in heads
+    assert page.locator(".compare-heads .extrapolation").count() == 1  # only run A extrapolates
     cmp = httpx.get(f"{live_server.url}/api/compare", params={"a": a, "b": b}, timeout=30).json()
     assert page.locator(".compare-table tbody tr").count() == len(cmp["rows"])
     assert "paired" in page.locator(".compare-table").inner_text()  # same seed and replications
@@ -308,6 +314,11 @@ def test_reopen_a_past_run_without_rerunning(tab: Tab, two_runs: tuple[str, str]
     assert page.locator("#panel-run").is_visible()
     assert "no entry" in page.locator(".run-title").inner_text()
     assert "40 replications" in page.locator(".provenance").inner_text()
+    # the run's extrapolation warning is shown next to its results (patrol arrival outside 1-12 min)
+    warning = page.locator("#results-body .extrapolation")
+    assert warning.is_visible()
+    assert "This result is an extrapolation" in warning.inner_text()
+    assert "patrol" in warning.inner_text()
     img_loaded(page, "#results-body .plots figure:first-child img")
     assert not [u for m, u in tab.requests if m == "POST"], "reopening a run must not start a run"
     tab.screenshot("reopen")

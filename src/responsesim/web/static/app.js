@@ -385,9 +385,10 @@ function renderRun(run) {
   const meta = run.meta || {};
   const label = meta.label ? ` — “${esc(meta.label)}”` : "";
   const html = `<p class="run-title">${esc(s.scenario ?? meta.scenario_name ?? "run")}${label}</p>` +
-    warningsBox(s.warnings) + summaryTable(s) + provenance(run) + endingsTable(s) + plotsBlock(run) +
+    warningsBox(s.warnings) + summaryTable(s) + provenance(run) +
     `<div class="result-actions"><button type="button" class="primary" data-action="replay">Replay incident 0 on the floor plan</button>` +
-    `<button type="button" data-action="compare">Compare with another run</button></div>`;
+    `<button type="button" data-action="compare">Compare with another run</button></div>` +
+    endingsTable(s) + plotsBlock(run);
   const body = $("#results-body");
   body.innerHTML = html;
   body.hidden = false;
