@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -371,11 +372,21 @@ def _fmt(v: Any) -> str:
 
 def runs_table(runs: pd.DataFrame, store_path: Path) -> Table:
     """A rich table of ``list_runs`` output."""
-    t = Table(title=f"runs in {store_path}")
-    for col in _LIST_COLUMNS:
-        numeric = col in ("replications", "seed")
-        t.add_column(col, justify="right" if numeric else "left", no_wrap=col == "run_id")
-    for row in runs.itertuples(index=False):
+    t = Table(title=f"runs in {store_path}", box=box.SIMPLE_HEAD, pad_edge=False)
+    # (header, min width, max width) of each column; narrow terminals truncate scenario and code version
+    # the run id starts with its UTC creation time (YYYYMMDD-HHMMSS), so no separate time column
+    layout = [("run id", 24, None), ("scenario", 8, 18), ("reps", 4, None),
+              ("seed", 4, None), ("backend", 7, None), ("code version", 5, 30)]  # fmt: skip
+    for name, low, high in layout:
+        t.add_column(
+            name,
+            justify="right" if name in ("reps", "seed") else "left",
+            no_wrap=True,
+            overflow="ellipsis",
+            min_width=low,
+            max_width=high,
+        )
+    for row in runs.drop(columns=["created_at"]).itertuples(index=False):
         t.add_row(*(str(v) for v in row))
     return t
 
