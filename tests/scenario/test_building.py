@@ -666,3 +666,11 @@ def test_no_overrides_is_identity() -> None:
     for name in TEMPLATES:
         spec = template(name)
         assert apply_overrides(spec, BuildingSection(template=name)) == spec
+
+
+def test_toml_unknown_table_points_at_its_header(tmp_path: Path) -> None:
+    """Regression (fuzzing): an injected ``[building]`` table in a building TOML gave no line."""
+    text = SMALL_TOML.rstrip() + "\n\n[building]\nx = 1\n"
+    err = _toml_error(tmp_path, text)
+    assert err.line == line_of(text, "[building]")
+    assert "unknown key" in err.message and "building" in err.message

@@ -277,6 +277,8 @@ def _describe(err: ValidationError, data: Any) -> list[tuple[Loc, str]]:
             out.append((loc or cause.loc, str(cause)))
             continue
         msg = e["msg"].removeprefix("Value error, ")
+        if e.get("type") == "extra_forbidden":
+            msg = f"unknown key ({msg})"
         out.append((loc, f"{_fmt_loc(loc, data)}: {msg}" if loc else msg))
     return out
 
@@ -312,6 +314,10 @@ def load_building_file(path: Path) -> BuildingSpec:
     except ValidationError as exc:
         problems = _describe(exc, data)
         line = _toml_line(text, problems[0][0]) if suffix == ".toml" else None
+        if line is None and suffix == ".toml":  # e.g. an unknown [table]: the general TOML locator finds it
+            from responsesim.scenario.errors import locate_toml_line
+
+            line = locate_toml_line(text, problems[0][0])
         msg = "; ".join(m for _, m in problems)
         raise BuildingFileError(path, msg, line) from exc
 
