@@ -273,7 +273,7 @@ def test_cancel_a_bigger_run(tab: Tab, live_server: Any) -> None:
     page.get_by_role("button", name="Run simulation").click()
     page.wait_for_function("Number(document.querySelector('#run-progress').value) > 0")
     page.get_by_role("button", name="Cancel run").click()
-    page.wait_for_selector("#progress-text.failed")
+    page.wait_for_selector("#progress-text.cancelled")
     assert "Cancelled" in page.locator("#progress-text").inner_text()
     assert page.locator("#run-button").is_enabled()
     assert len(httpx.get(f"{live_server.url}/api/runs", timeout=30).json()) == before

@@ -115,8 +115,21 @@ function doctrineNeedsThreshold(kind) {
   return Boolean(state.doctrines.find((d) => d.kind === kind)?.needs_threshold);
 }
 
+// what the doctrine's one number means, per kind (the server's FORM calls it threshold_s for all three)
+const THRESHOLD_LABELS = {
+  backup_eta_rule: ["Wait only if backup is closer than (seconds)", 0, 1],
+  wait_for_n: ["Officers needed on scene before going in", 1, 1],
+  hesitate: ["Delay after arriving before going in (seconds)", 0, 1],
+};
+
 function syncFormVisibility() {
-  $("#threshold-field").hidden = !doctrineNeedsThreshold($("#f-doctrine").value);
+  const kind = $("#f-doctrine").value;
+  $("#threshold-field").hidden = !doctrineNeedsThreshold(kind);
+  const d = state.doctrines.find((x) => x.kind === kind);
+  const [label, min, step] = THRESHOLD_LABELS[kind] || [`Doctrine threshold (${d?.threshold_unit ?? "s"})`, 0, "any"];
+  $("#threshold-field label").textContent = label;
+  $("#f-threshold").min = String(min);
+  $("#f-threshold").step = String(step);
   const never = $("#f-lockdown-never").checked;
   $("#f-lockdown").disabled = never;
   $("#lockdown-field").classList.toggle("disabled", never);
@@ -303,7 +316,7 @@ async function onRun(ev) {
     setProgress(total, total, `Done: ${total.toLocaleString("en-US")} replications.`, "done");
   } else if (result.status === "cancelled") {
     const bar = $("#run-progress");
-    setProgress(Number(bar.value), total, `Cancelled after ${Number(bar.value).toLocaleString("en-US")} of ${total.toLocaleString("en-US")} replications; nothing was stored.`, "failed");
+    setProgress(Number(bar.value), total, `Cancelled after ${Number(bar.value).toLocaleString("en-US")} of ${total.toLocaleString("en-US")} replications; nothing was stored.`, "cancelled");
   } else {
     setProgress(0, 1, `The run failed: ${result.error}`, "failed");
     showError(errEl, { message: result.error }, "The run failed:");
@@ -623,7 +636,14 @@ async function init() {
     loadScenario(ev.target.value).catch((err) => showError($("#scenario-error"), err, "Cannot load the scenario:"));
   });
   $("#scenario-file").addEventListener("change", onUpload);
-  for (const id of ["#f-doctrine", "#f-lockdown-never", "#f-sro-present"]) $(id).addEventListener("change", syncFormVisibility);
+  for (const id of ["#f-lockdown-never", "#f-sro-present"]) $(id).addEventListener("change", syncFormVisibility);
+  $("#f-doctrine").addEventListener("change", () => {
+    const kind = $("#f-doctrine").value;
+    const loaded = state.loadedForm;
+    const defaults = { backup_eta_rule: 60, wait_for_n: 4, hesitate: 120 };
+    $("#f-threshold").value = loaded && loaded.doctrine === kind && loaded.threshold_s != null ? loaded.threshold_s : defaults[kind] ?? 60;
+    syncFormVisibility();
+  });
   $("#runs-refresh").addEventListener("click", refreshRuns);
   $("#runs-table").addEventListener("click", (ev) => {
     const b = ev.target.closest("button[data-action]");
