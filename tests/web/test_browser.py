@@ -175,6 +175,29 @@ def test_page_loads_offline_and_fills_the_form(tab: Tab) -> None:
     tab.assert_no_console_errors()
 
 
+def test_form_labels_doctrine_numbers_and_refuses_absurd_replications(tab: Tab, live_server: Any) -> None:
+    tab.goto()
+    page = tab.page
+    doctrine = page.locator("#f-doctrine")
+    doctrine.select_option("wait_for_n")
+    assert page.locator("label[for='f-threshold']").inner_text() == "Officers needed on scene before going in"
+    assert page.locator("#f-threshold").input_value() == "4"  # the schema's default n
+    doctrine.select_option("solo_entry")
+    assert page.locator("#threshold-field").is_hidden()
+    page.locator("#f-lockdown-never").uncheck()
+    assert page.locator("#f-lockdown").is_enabled()
+    limit = httpx.get(f"{live_server.url}/api/limits", timeout=30).json()["max_replications"]
+    page.locator("#f-reps").fill(str(limit + 1))
+    page.get_by_role("button", name="Run simulation").click()
+    err = page.locator("#form-error")
+    err.wait_for(state="visible")
+    assert f"1 to {limit:,}" in err.inner_text()
+    assert not [u for m, u in tab.requests if m == "POST"], "an absurd run must be refused before it is sent"
+    tab.screenshot("form_checks")
+    tab.assert_local_only()
+    tab.assert_no_console_errors()
+
+
 def test_run_default_scenario_shows_table_intervals_and_plots(tab: Tab, live_server: Any) -> None:
     tab.goto()
     page = tab.page
