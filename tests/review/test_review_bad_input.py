@@ -133,3 +133,14 @@ def test_command_exit_2_and_no_report(write, tmp_path, capsys, bad):
 
 def test_command_missing_file(tmp_path):
     assert review_command(tmp_path / "none.csv", POST1999, True, None) == 2
+
+
+@pytest.mark.parametrize("loader", [load_protocol, load_vocabulary])
+def test_protocol_and_vocabulary_not_utf8(tmp_path: Path, loader) -> None:
+    """Regression (fuzzing): a protocol or vocabulary file starting with 0xff raised UnicodeDecodeError."""
+    path = tmp_path / "bad.toml"
+    path.write_bytes(b"\xff[protocol]\nname = 'x'\n")
+    with pytest.raises(ReviewInputError) as exc:
+        loader(path)
+    assert exc.value.file == str(path) and "not UTF-8" in exc.value.message
+    assert str(exc.value).startswith(str(path))

@@ -258,4 +258,6 @@ def load_protocol(path: Path, vocabulary: Vocabulary | None = None) -> tuple[Pro
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ReviewInputError(file, None, None, f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ReviewInputError(file, None, None, f"not UTF-8 text: {exc}") from None
     return parse_protocol(text, file, vocabulary)

@@ -147,6 +147,8 @@ def load_vocabulary(path: Path | None, base: Vocabulary | None = None) -> Vocabu
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ReviewInputError(file, None, None, f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ReviewInputError(file, None, None, f"not UTF-8 text: {exc}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
