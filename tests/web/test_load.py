@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
 from responsesim.store import ResultStore
@@ -114,8 +115,10 @@ async def _client(k: int, url: str, out: dict[str, Any]) -> None:
     statuses: collections.Counter[int] = out["statuses"]
 
     async def call(c: httpx.AsyncClient, method: str, path: str, **kw: Any) -> httpx.Response | None:
+        t0 = time.monotonic()
         try:
             r = await c.request(method, path, **kw)
+            out["latency"][f"{method} {path.split('/')[2]}"].append(time.monotonic() - t0)
         except httpx.TimeoutException:
             out["timeouts"] += 1
             return None
@@ -163,6 +166,7 @@ async def _load(url: str) -> dict[str, Any]:
         "transport_errors": [],
         "server_errors": [],
         "unexpected": [],
+        "latency": collections.defaultdict(list),
     }
     await asyncio.gather(*(_client(k, url, out) for k in range(CLIENTS)))
     return out
@@ -206,6 +210,8 @@ def test_server_under_load_keeps_answering_and_loses_nothing(server: Any) -> Non
         f"burst {burst_s:.1f} s, all runs finished after {total_s:.1f} s; "
         f"server RSS {base / MIB:.0f} MiB warm, peak {sampler.peak / MIB:.0f} MiB ({sampler.samples} samples)"
     )
+    for what, lat in sorted(out["latency"].items()):
+        print(f"  {what:<14} n={len(lat):3d} median {np.median(lat):.2f} s, max {max(lat):.2f} s")
     assert not out["server_errors"], out["server_errors"]
     assert out["timeouts"] == 0
     assert not out["transport_errors"], out["transport_errors"]

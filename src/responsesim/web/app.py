@@ -36,7 +36,7 @@ from responsesim.web.errors import ApiError, error_body
 from responsesim.web.forms import apply_form, check_replications, doctrine_list, scenario_form
 from responsesim.web.jobs import FINAL, Job, JobManager, QueueFullError
 from responsesim.web.limits import BodySizeLimit
-from responsesim.web.plots import PLOT_METRICS, histogram_png, plot_path, write_atomically
+from responsesim.web.plots import PLOT_METRICS, histogram_png, plot_path, prune_oldest, write_atomically
 from responsesim.web.replay import replay
 from responsesim.web.review import ReviewStore
 from responsesim.web.runs import RunNotFoundError, RunStore, meta_json
@@ -102,6 +102,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     replay_slots = Busy(settings.max_concurrent_replays, 20.0, "replays")
     draw_slots = Busy(2, 20.0, "charts")
 
+    version = code_version()
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         jobs.start()
@@ -111,9 +113,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             await asyncio.to_thread(jobs.shutdown)
             store.close()
 
-    app = FastAPI(
-        title="responsesim", version=code_version(), docs_url=None, redoc_url=None, lifespan=lifespan
-    )
+    app = FastAPI(title="responsesim", version=version, docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.settings = settings
     app.state.jobs = jobs
     app.state.store = store
@@ -139,11 +139,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     # ---------------------------------------------------------------------------------------- basics
     @app.get("/api/health")
-    def health() -> dict[str, Any]:
-        return {"ok": True, "version": code_version()}
+    async def health() -> dict[str, Any]:
+        return {"ok": True, "version": version}
 
     @app.get("/api/limits")
-    def limits() -> dict[str, int]:
+    async def limits() -> dict[str, int]:
         return {
             "max_replications": settings.max_replications,
             "max_upload_bytes": settings.max_upload_bytes,
@@ -152,7 +152,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         }
 
     @app.get("/api/scenarios")
-    def scenarios() -> list[dict[str, str]]:
+    async def scenarios() -> list[dict[str, str]]:
         return catalog.list()
 
     @app.get("/api/scenarios/{scenario_id}")
@@ -168,7 +168,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         }
 
     @app.get("/api/doctrines")
-    def doctrines() -> list[dict[str, Any]]:
+    async def doctrines() -> list[dict[str, Any]]:
         return doctrine_list()
 
     @app.post("/api/validate")
@@ -273,6 +273,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                     raise ApiError(404, str(exc), field="run_id") from exc
                 body = replay(sc.params, rep, settings.max_replay_frames)
                 write_atomically(cache, json.dumps(body, separators=(",", ":")).encode())
+                prune_oldest(data_dir / "replays", "*/*.json", settings.max_cached_replays)
         return FileResponse(cache, media_type="application/json")
 
     @app.get("/api/compare")

@@ -90,3 +90,13 @@ def write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def prune_oldest(folder: Path, pattern: str, keep: int) -> None:
+    """Delete all but the newest ``keep`` files matching ``pattern`` under ``folder`` (a bounded cache)."""
+    files = [p for p in folder.glob(pattern) if p.is_file()]
+    if len(files) <= keep:
+        return
+    files.sort(key=lambda p: p.stat().st_mtime)
+    for old in files[: len(files) - keep]:
+        old.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import copy
 import dataclasses
 import json
 import math
@@ -65,7 +66,11 @@ class RunStore:
         self._lock = threading.Lock()
         self._outcomes: collections.OrderedDict[str, pd.DataFrame] = collections.OrderedDict()
         self._cache_runs = cache_runs
-        self._created: dict[str, str] = {}
+        self._rows: list[dict[str, Any]] | None = None
+        self._by_id: dict[str, dict[str, Any]] = {}
+        self._headers: collections.OrderedDict[str, tuple[RunMeta, dict[str, Any]]] = (
+            collections.OrderedDict()
+        )
         self._store: ResultStore | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -88,6 +93,7 @@ class RunStore:
             with contextlib.suppress(Exception):
                 self._store.close()
             self._store = None
+        self._rows = None
 
     def close(self) -> None:
         """Close the connection (the next operation reopens it)."""
@@ -99,15 +105,17 @@ class RunStore:
         """Store a finished run in one transaction; returns its run id."""
         meta = result.meta()
         with self._lock, self._open() as store:
-            return store.write_run(meta, result.outcomes, summary)
+            run_id = store.write_run(meta, result.outcomes, summary)
+            self._rows = None  # re-read the listing (with the stored created_at) on the next request
+            return run_id
 
     # ------------------------------------------------------------------------------------------ reading
-    def list_runs(self) -> list[dict[str, Any]]:
-        """``GET /api/runs`` rows, newest first."""
-        with self._lock, self._open() as store:
-            frame = store.list_runs()
-            for run_id, created in zip(frame["run_id"], frame["created_at"], strict=True):
-                self._created[str(run_id)] = str(_clean(created))
+    def _index(self, store: ResultStore) -> list[dict[str, Any]]:
+        """The listing rows, newest first (read from the file once, again after each write; caller holds
+        the lock). The server's connection is the only writer while it runs, so the copy stays exact."""
+        if self._rows is not None:
+            return self._rows
+        frame = store.list_runs()
         rows: list[dict[str, Any]] = []
         for rec in frame.iloc[::-1].to_dict("records"):
             try:
@@ -127,7 +135,14 @@ class RunStore:
                     "deaths_mean": deaths,
                 }
             )
+        self._rows = rows
+        self._by_id = {r["run_id"]: r for r in rows}
         return rows
+
+    def list_runs(self) -> list[dict[str, Any]]:
+        """``GET /api/runs`` rows, newest first."""
+        with self._lock, self._open() as store:
+            return [dict(r) for r in self._index(store)]
 
     def _check(self, run_id: str) -> None:
         if not valid_run_id(run_id):
@@ -137,14 +152,23 @@ class RunStore:
         """(metadata, stored summary, created_at ISO text) of a run; ``RunNotFoundError`` if unknown."""
         self._check(run_id)
         with self._lock, self._open() as store:
-            try:
-                meta = store.load_meta(run_id)
-                summary = store.load_summary(run_id)
-            except StoreError as exc:
-                raise RunNotFoundError(f"no run {run_id!r} in {self.path.name}") from exc
-        if run_id not in self._created:
-            self.list_runs()
-        return meta, summary, self._created.get(run_id, "")
+            self._index(store)
+            row = self._by_id.get(run_id)
+            if row is None:
+                raise RunNotFoundError(f"no run {run_id!r} in {self.path.name}")
+            cached = self._headers.get(run_id)
+            if cached is None:
+                try:
+                    cached = (store.load_meta(run_id), store.load_summary(run_id))
+                except StoreError as exc:
+                    raise RunNotFoundError(f"no run {run_id!r} in {self.path.name}") from exc
+                self._headers[run_id] = cached
+                while len(self._headers) > 8 * self._cache_runs:
+                    self._headers.popitem(last=False)
+            else:
+                self._headers.move_to_end(run_id)
+        meta, summary = cached
+        return meta, copy.deepcopy(summary), str(row["created_at"])
 
     def outcomes(self, run_id: str) -> pd.DataFrame:
         """The per-replication outcomes of a run (cached; do not modify the frame)."""

@@ -33,7 +33,8 @@ class WebSettings:
     ``chunk_size``: replications per engine chunk (progress and cancel act between chunks).
     ``max_replay_frames``: replay ticks are thinned evenly to at most this many frames.
     ``max_review_reports``: reviews kept in the data folder (oldest deleted). ``max_concurrent_replays``:
-    replay simulations at once (more wait up to 20 s, then 503). ``max_connections``: open connections
+    replay simulations at once (more wait up to 20 s, then 503); ``max_cached_replays``: replay files
+    kept in the data folder (oldest deleted). ``max_connections``: open connections
     uvicorn accepts before answering 503. ``sse_poll_s``: how often an event stream checks its job (s).
     """
 
@@ -50,12 +51,14 @@ class WebSettings:
     max_replay_frames: int = 2000
     max_review_reports: int = 32
     max_concurrent_replays: int = 2
+    max_cached_replays: int = 200
     max_connections: int = 200
     sse_poll_s: float = 0.1
 
     def __post_init__(self) -> None:
         for name in ("max_replications", "max_upload_bytes", "max_concurrent_jobs", "chunk_size",
-                     "max_concurrent_replays", "max_connections", "max_review_reports"):  # fmt: skip
+                     "max_concurrent_replays", "max_connections", "max_review_reports",
+                     "max_cached_replays"):  # fmt: skip
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1 (got {getattr(self, name)})")
         if self.max_queued_jobs < 0:
