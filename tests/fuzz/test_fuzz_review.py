@@ -1,0 +1,184 @@
+"""Fuzz the review's inputs: timeline CSV, protocol TOML and vocabulary TOML either load (sane) or raise a
+clear ``ReviewInputError`` (file, line and/or column or key)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fuzz_strategies import (
+    REPO,
+    any_bytes,
+    assert_clear_input_error,
+    check_parse,
+    csv_like,
+    decoded,
+    fuzz_settings,
+    model_documents,
+    mutated_csv,
+    mutated_toml,
+    random_toml_inputs,
+    toml_dumps,
+    write_input,
+)
+from hypothesis import given
+from hypothesis import strategies as st
+
+from responsesim.review.errors import ReviewInputError
+from responsesim.review.protocol import (
+    DeadlineRule,
+    Protocol,
+    ProtocolMeta,
+    SequenceRule,
+    load_protocol,
+)
+from responsesim.review.timeline import (
+    CERTAINTIES,
+    COLUMNS,
+    DEFAULT_EVENTS,
+    DEFAULT_ROLES,
+    Timeline,
+    Vocabulary,
+    load_timeline,
+    load_vocabulary,
+)
+
+TIMELINES = tuple(p.read_text(encoding="utf-8") for p in sorted((REPO / "examples/parkland").glob("*.csv")))
+PROTOCOLS = tuple(p.read_text(encoding="utf-8") for p in sorted((REPO / "examples/protocols").glob("*.toml")))
+VOCABULARY = '[vocabulary]\nevents = ["door_breached", "alarm_pulled"]\nroles = ["teacher"]\n'
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("fuzz-review")
+
+
+def assert_timeline_sane(tl: Timeline) -> None:
+    """Rows in file order with non-decreasing times, known roles, events and certainties."""
+    assert tl.rows
+    for prev, row in zip(tl.rows, tl.rows[1:], strict=False):
+        assert row.time >= prev.time and row.line > prev.line
+    for row in tl.rows:
+        assert row.role in tl.vocabulary.roles and row.event in tl.vocabulary.events
+        assert row.certainty in CERTAINTIES and row.actor and row.line >= 2
+        assert row.count() >= -(2**63)
+
+
+def _timeline(path: Path, data: bytes) -> None:
+    write_input(path, data)
+    text = decoded(data.removeprefix(b"\xef\xbb\xbf"))
+    check_parse(
+        "timeline",
+        lambda: load_timeline(path),
+        ReviewInputError,
+        lambda exc: assert_clear_input_error(exc, (str(path),), text),
+        assert_timeline_sane,
+    )
+
+
+@fuzz_settings(150)
+@given(data=st.sampled_from(TIMELINES).flatmap(mutated_csv))
+def test_mutated_timelines(workdir: Path, data: bytes) -> None:
+    _timeline(workdir / "timeline.csv", data)
+
+
+@fuzz_settings(80)
+@given(data=st.one_of(csv_like(COLUMNS), any_bytes))
+def test_random_timelines(workdir: Path, data: bytes) -> None:
+    _timeline(workdir / "random.csv", data)
+
+
+def assert_protocol_sane(result: tuple[Protocol, Vocabulary]) -> None:
+    """At least one rule, unique ids, every state a rule names defined."""
+    proto, vocab = result
+    ids = [r.id for r in proto.rules]
+    assert proto.rules and len(ids) == len(set(ids))
+    assert proto.active.attacker_role in vocab.roles
+    for r in proto.rules:
+        state = getattr(r, "state", None)
+        assert state is None or state in proto.states
+
+
+def _protocol(path: Path, data: bytes) -> None:
+    write_input(path, data)
+    check_parse(
+        "protocol",
+        lambda: load_protocol(path),
+        ReviewInputError,
+        lambda exc: assert_clear_input_error(exc, (str(path),), decoded(data)),
+        assert_protocol_sane,
+    )
+
+
+@fuzz_settings(150)
+@given(data=st.sampled_from(PROTOCOLS).flatmap(mutated_toml))
+def test_mutated_protocols(workdir: Path, data: bytes) -> None:
+    _protocol(workdir / "protocol.toml", data)
+
+
+@fuzz_settings(60)
+@given(data=random_toml_inputs())
+def test_random_protocols(workdir: Path, data: bytes) -> None:
+    _protocol(workdir / "random_protocol.toml", data)
+
+
+EVENT = st.sampled_from([*DEFAULT_EVENTS, "no_such_event"])
+ROLE = st.sampled_from([*DEFAULT_ROLES, "no_such_role"])
+PROTOCOL_HINTS: dict[str, st.SearchStrategy[Any]] = {
+    "trigger": EVENT,
+    "events": EVENT,
+    "first": EVENT,
+    "then": EVENT,
+    "enter": EVENT,
+    "exit": EVENT,
+    "start_events": EVENT,
+    "end_events": EVENT,
+    "roles": ROLE,
+    "trigger_roles": ROLE,
+    "first_roles": ROLE,
+    "attacker_role": ROLE,
+    "state": st.sampled_from(["holding", "hiding"]),
+    "states.key": st.sampled_from(["holding", "hiding"]),
+    "pattern": st.sampled_from(["B12", "(", "[a-", "x*", ".*count=\\d+"]),
+}
+
+
+@st.composite
+def generated_protocols(draw: Any) -> dict[str, Any]:
+    """A protocol document: [protocol], optional [active] and [states.*], and 1-3 rules of any kind."""
+    doc: dict[str, Any] = {"protocol": draw(model_documents(ProtocolMeta, {}))}
+    body = draw(model_documents(Protocol, PROTOCOL_HINTS))
+    doc.update({k: v for k, v in body.items() if k not in ("protocol", "rules", "file")})
+    rules = []
+    for _ in range(draw(st.integers(1, 3))):
+        model = draw(st.sampled_from([DeadlineRule, SequenceRule]))
+        rule = draw(model_documents(model, PROTOCOL_HINTS))
+        if draw(st.integers(0, 9)):
+            rule["kind"] = model.model_fields["kind"].annotation.__args__[0]
+        rules.append(rule)
+    doc["rules"] = rules
+    return doc
+
+
+@fuzz_settings(60)
+@given(doc=generated_protocols())
+def test_generated_protocols(workdir: Path, doc: dict[str, Any]) -> None:
+    _protocol(workdir / "generated_protocol.toml", toml_dumps(doc).encode("utf-8"))
+
+
+@fuzz_settings(80)
+@given(data=st.one_of(mutated_toml(VOCABULARY), random_toml_inputs()))
+def test_vocabulary_files(workdir: Path, data: bytes) -> None:
+    path = write_input(workdir / "vocabulary.toml", data)
+
+    def sane(v: Vocabulary) -> None:
+        assert set(DEFAULT_EVENTS) <= v.events and set(DEFAULT_ROLES) <= v.roles
+
+    check_parse(
+        "vocabulary",
+        lambda: load_vocabulary(path),
+        ReviewInputError,
+        lambda exc: assert_clear_input_error(exc, (str(path),), decoded(data)),
+        sane,
+    )
