@@ -406,6 +406,7 @@ function renderRun(run) {
   body.innerHTML = html;
   body.hidden = false;
   $("#results-empty").hidden = true;
+  $("#results-status").textContent = `Results shown for ${s.scenario ?? "the run"}${s.warnings?.length ? " (an extrapolation: see the warning)" : ""}.`;
 }
 
 async function openRun(runId, switchTab = true) {
@@ -474,6 +475,7 @@ async function onCompare(ev) {
   try {
     const [cmp, runA, runB] = await Promise.all([api.compare(a, b), api.run(a).catch(() => null), api.run(b).catch(() => null)]);
     out.innerHTML = renderCompare(cmp, runA, runB);
+    $("#compare-status").textContent = `Comparison ready: ${cmp.rows?.length ?? 0} outcomes.`;
   } catch (err) {
     out.innerHTML = "";
     showError(errEl, err, "Cannot compare:");
@@ -588,7 +590,9 @@ async function onReview(ev) {
   out.innerHTML = `<p class="hint">Reviewing…</p>`;
   $("#review-button").disabled = true;
   try {
-    out.innerHTML = renderReview(await api.review(fd));
+    const rv = await api.review(fd);
+    out.innerHTML = renderReview(rv);
+    $("#review-status").textContent = `Review ready: ${rv.findings?.length ?? 0} findings.`;
   } catch (err) {
     out.innerHTML = "";
     showError(errEl, err, "The review could not be made:");
