@@ -192,6 +192,8 @@ def test_form_labels_doctrine_numbers_and_refuses_absurd_replications(tab: Tab, 
     err = page.locator("#form-error")
     err.wait_for(state="visible")
     assert f"1 to {limit:,}" in err.inner_text()
+    assert page.locator("#f-reps").get_attribute("aria-invalid") == "true"
+    assert page.evaluate("document.activeElement.id") == "f-reps"
     assert not [u for m, u in tab.requests if m == "POST"], "an absurd run must be refused before it is sent"
     tab.screenshot("form_checks")
     tab.assert_local_only()

@@ -157,35 +157,35 @@ function fillForm(form) {
 
 /** The form in API units (seconds); throws {message, field} on a value a planner must fix first. */
 function readForm() {
-  const num = (id, field, label) => {
+  const num = (id, label) => {
     const raw = $(id).value.trim();
     const x = Number(raw);
-    if (raw === "" || !Number.isFinite(x)) throw { message: `${label}: enter a number.`, field };
+    if (raw === "" || !Number.isFinite(x)) throw { message: `${label}: enter a number.`, input: id };
     return x;
   };
-  const reps = num("#f-reps", "replications", "Replications");
+  const reps = num("#f-reps", "Replications");
   const max = state.limits.max_replications;
   if (!Number.isInteger(reps) || reps < 1 || reps > max) {
-    throw { message: `Replications must be a whole number from 1 to ${max.toLocaleString("en-US")}.`, field: "replications" };
+    throw { message: `Replications must be a whole number from 1 to ${max.toLocaleString("en-US")}.`, input: "#f-reps" };
   }
-  const seed = num("#f-seed", "seed", "Random seed");
-  if (!Number.isInteger(seed) || seed < 0) throw { message: "The seed must be a whole number, 0 or more.", field: "seed" };
-  const patrol = num("#f-patrol", "patrol_first_median_s", "Patrol median arrival");
-  if (patrol <= 0) throw { message: "Patrol median arrival must be more than 0 minutes.", field: "patrol_first_median_s" };
+  const seed = num("#f-seed", "Random seed");
+  if (!Number.isInteger(seed) || seed < 0) throw { message: "The seed must be a whole number, 0 or more.", input: "#f-seed" };
+  const patrol = num("#f-patrol", "Patrol median arrival");
+  if (patrol <= 0) throw { message: "Patrol median arrival must be more than 0 minutes.", input: "#f-patrol" };
   const doctrine = $("#f-doctrine").value;
   const form = {
     doctrine,
-    threshold_s: doctrineNeedsThreshold(doctrine) ? num("#f-threshold", "threshold_s", "Backup threshold") : null,
+    threshold_s: doctrineNeedsThreshold(doctrine) ? num("#f-threshold", $("#threshold-field label").textContent) : null,
     sro_present: $("#f-sro-present").checked,
     sro_armed: $("#f-sro-armed").checked,
     patrol_first_median_s: patrol * 60,
-    lockdown_at_s: $("#f-lockdown-never").checked ? null : num("#f-lockdown", "lockdown_at_s", "Lockdown time") * 60,
+    lockdown_at_s: $("#f-lockdown-never").checked ? null : num("#f-lockdown", "Lockdown time") * 60,
     hard_corners: $("#f-hard-corners").checked,
     replications: reps,
     seed,
   };
-  if (form.threshold_s != null && form.threshold_s < 0) throw { message: "The backup threshold must be 0 s or more.", field: "threshold_s" };
-  if (form.lockdown_at_s != null && form.lockdown_at_s < 0) throw { message: "The lockdown time must be 0 or more minutes.", field: "lockdown_at_s" };
+  if (form.threshold_s != null && form.threshold_s < 0) throw { message: "The doctrine's number must be 0 or more.", input: "#f-threshold" };
+  if (form.lockdown_at_s != null && form.lockdown_at_s < 0) throw { message: "The lockdown time must be 0 or more minutes.", input: "#f-lockdown" };
   return form;
 }
 
@@ -276,10 +276,15 @@ async function onRun(ev) {
   const errEl = $("#form-error");
   showError(errEl, null);
   let form;
+  document.querySelectorAll("#run-form [aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
   try {
     form = readForm();
   } catch (err) {
     showError(errEl, err);
+    if (err.input) {
+      $(err.input).setAttribute("aria-invalid", "true");
+      $(err.input).focus();
+    }
     return;
   }
   const src = state.source;
@@ -558,7 +563,7 @@ function onReplaySubmit(ev) {
     return;
   }
   if (!Number.isInteger(rep) || rep < 0) {
-    showError($("#replay-error"), { message: "The replication number must be a whole number, 0 or more.", field: "rep" });
+    showError($("#replay-error"), { message: "The replication number must be a whole number, 0 or more." });
     return;
   }
   loadReplay(runId, rep);
