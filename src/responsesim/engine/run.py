@@ -69,6 +69,26 @@ def _rel(t: np.ndarray, origin: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(out), out, np.nan)
 
 
+def _median_by(pos: np.ndarray, values: np.ndarray, r: int) -> np.ndarray:
+    """Median of the finite ``values`` of each position 0..r-1 (NaN where none), as ``np.median`` gives it.
+
+    Sorted by (position, value), the finite values of a position come first in its run; the median is the
+    middle one, or the mean ``(a + b) / 2`` of the two middle ones, as ``np.median`` computes it.
+    """
+    finite = np.isfinite(values)
+    p, v = pos[finite], values[finite]
+    order = np.lexsort((v, p))
+    p, v = p[order], v[order]
+    n = np.bincount(p, minlength=r)
+    start = np.concatenate([[0], np.cumsum(n)[:-1]])
+    out = np.full(r, np.nan)
+    has = n > 0
+    lo = start[has] + (n[has] - 1) // 2
+    hi = start[has] + n[has] // 2
+    out[has] = np.where(lo == hi, v[lo], (v[lo] + v[hi]) / 2.0)
+    return out
+
+
 def _outcomes(params: Params, fin: _Finished, crit: dict[str, np.ndarray]) -> pd.DataFrame:
     s, d = fin.state, fin.draws
     r = s.rep.shape[0]
@@ -94,16 +114,7 @@ def _outcomes(params: Params, fin: _Finished, crit: dict[str, np.ndarray]) -> pd
         )
         dies = crit["wound_t"] + crit["survival_s"] < care
         died = np.bincount(pos, weights=dies, minlength=r).astype(np.int64)
-        ttc = care - crit["wound_t"]
-        order = np.lexsort((ttc, pos))
-        ps, vs = pos[order], ttc[order]
-        starts = np.searchsorted(ps, np.arange(r), side="left")
-        stops = np.searchsorted(ps, np.arange(r), side="right")
-        for i in np.flatnonzero(stops > starts):
-            seg = vs[starts[i] : stops[i]]
-            seg = seg[np.isfinite(seg)]
-            if seg.size:
-                med_care[i] = float(np.median(seg))
+        med_care = _median_by(pos, care - crit["wound_t"], r)
     critical = s.n_critical.astype(np.int64)
     stopped = np.array([ROLE_NAMES[x] if x >= 0 else "" for x in s.stopped_by], dtype=object)
     with np.errstate(invalid="ignore"):
