@@ -43,3 +43,5 @@ def read_input_text(path: Path, what: str, error: type[InputError] = InputError)
         raise error(f"cannot read {what} ({exc.strerror})", file=str(path)) from exc
     except UnicodeDecodeError as exc:
         raise error(f"{what} is not UTF-8 text", file=str(path)) from exc
+    except ValueError as exc:  # a NUL character in the path ("embedded null byte")
+        raise error(f"cannot read {what} (its name contains a NUL character)", file=repr(str(path))) from exc

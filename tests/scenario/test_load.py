@@ -516,3 +516,12 @@ def test_huge_integer_time_is_an_error_not_a_traceback() -> None:
     with pytest.raises(ScenarioError) as exc:
         loads("[alerting]\nlockdown_at_s = 1" + "0" * 400 + "\n", "big.toml")
     assert exc.value.field == "alerting.lockdown_at_s" and exc.value.line == 2
+
+
+def test_nul_in_file_names_is_a_clear_error() -> None:
+    """Regression (fuzzing): 'file = "a\\u0000b.json"' and a scenario path with a NUL raised ValueError."""
+    with pytest.raises(ScenarioError) as exc:
+        loads('[building]\nfile = "a\\u0000b.json"\n', "nul.toml")
+    assert exc.value.field == "building.file" and exc.value.line == 2 and "NUL" in exc.value.message
+    with pytest.raises(ScenarioError, match="NUL character"):
+        load_scenario("x\x00.toml")

@@ -203,3 +203,14 @@ def test_parse_text_without_base_uses_default():
         '[sweep]\nname = "d"\nreplications_per_point = 2\n[[parameter]]\npath = "horizon_s"\nvalues = [600]\n'
     )
     assert s.points[0].scenario.spec.building.template == "three_floor_school"
+
+
+def test_base_with_nul_character_is_a_sweep_error() -> None:
+    """Regression (fuzzing): 'base = "a\\u0000b.toml"' raised ValueError (embedded null byte)."""
+    text = (
+        '[sweep]\nname = "x"\nbase = "a\\u0000b.toml"\nreplications_per_point = 1\n'
+        '[[parameter]]\npath = "doctrine.n"\nvalues = [1]\n'
+    )
+    with pytest.raises(SweepError) as exc:
+        parse_sweep(text, "s.toml", Path("."))
+    assert exc.value.field == "sweep.base" and exc.value.line == 3 and "NUL" in exc.value.message

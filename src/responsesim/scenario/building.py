@@ -293,6 +293,8 @@ def load_building_file(path: Path) -> BuildingSpec:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise BuildingFileError(path, f"cannot read: {exc}") from exc
+    except ValueError as exc:  # a NUL character in the path
+        raise BuildingFileError(path, "cannot read: the file name contains a NUL character") from exc
     data: Any
     if suffix == ".toml":
         try:
