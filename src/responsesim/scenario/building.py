@@ -315,13 +315,13 @@ def load_building_file(path: Path) -> BuildingSpec:
         return BuildingSpec.model_validate(data)
     except ValidationError as exc:
         problems = _describe(exc, data)
-        line = _toml_line(text, problems[0][0]) if suffix == ".toml" else None
-        if line is None and suffix == ".toml":  # e.g. an unknown [table]: the general TOML locator finds it
+        where: int | None = _toml_line(text, problems[0][0]) if suffix == ".toml" else None
+        if where is None and suffix == ".toml":  # e.g. an unknown [table]: the general TOML locator finds it
             from responsesim.scenario.errors import locate_toml_line
 
-            line = locate_toml_line(text, problems[0][0])
+            where = locate_toml_line(text, problems[0][0])
         msg = "; ".join(m for _, m in problems)
-        raise BuildingFileError(path, msg, line) from exc
+        raise BuildingFileError(path, msg, where) from exc
 
 
 # ---------------------------------------------------------------------------------------------- overrides
