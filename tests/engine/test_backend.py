@@ -10,6 +10,7 @@ kernel (cached on disk by Numba afterwards).
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,6 +70,16 @@ def test_unknown_backend_is_rejected(call: str) -> None:
 def test_observer_needs_numpy_backend(default_params: Params) -> None:
     with pytest.raises(ValueError, match="backend='numpy'"):
         run_chunk(default_params, np.arange(3), observer=lambda s, p: None, backend="numba")
+
+
+def test_missing_numba_is_a_clear_error(default_params: Params, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without Numba, ``responsesim`` still imports and the numba backend says what is missing."""
+    monkeypatch.setitem(sys.modules, "numba", None)  # makes ``import numba`` raise ImportError
+    monkeypatch.delitem(sys.modules, "responsesim.engine.fast", raising=False)
+    monkeypatch.delattr("responsesim.engine.fast", raising=False)
+    with pytest.raises(RuntimeError, match="numba backend needs the 'numba' package"):
+        run_chunk(default_params, np.arange(3), backend="numba")
+    assert len(run_chunk(default_params, np.arange(3))) == 3
 
 
 def test_default_scenario_identical(default_params: Params) -> None:
