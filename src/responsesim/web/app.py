@@ -1,6 +1,6 @@
 """The FastAPI app behind ``responsesim serve``: the JSON API the page uses, and the page itself.
 
-Routes (contract in ``docs``/the brief; errors are ``{"error", "field", "line"}`` with a 4xx/5xx status):
+Routes (errors are ``{"error", "field", "line"}`` with a 4xx/5xx status):
 health, limits, scenarios (list, one with its TOML and form), doctrines, validate, runs (start: a job;
 list and reopen from the DuckDB store; histogram PNGs; per-tick replay of one replication), jobs (status,
 server-sent progress events, cancel), compare two runs, and review uploaded timeline + protocol.
@@ -308,6 +308,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         _job(job_id)
         job = jobs.cancel(job_id)
         assert job is not None
+        job.finished.wait(timeout=2.0)  # a running job stops at its next chunk: usually answer "cancelled"
         return job.to_json()
 
     @app.get("/api/jobs/{job_id}/events")
