@@ -5,11 +5,16 @@ warm-up call first pays imports and the numba backend's compile or cache load; t
 ``N`` replications on one worker under pyinstrument (1 ms sampling) and the top functions by self time
 (time in the function itself, not in functions it calls) are printed as a Markdown table, as in
 docs/profile.md. pyinstrument is a development tool, imported only here.
+
+With ``--timing --workers W`` nothing is profiled: the run is timed, wall clock and CPU time (this process
+plus its worker processes), so that runs on a shared machine can still be compared by CPU time.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -34,6 +39,20 @@ def self_times(root: Any) -> dict[str, float]:
     return dict(out)
 
 
+def timed_run(backend: str, replications: int, workers: int) -> tuple[float, float]:
+    """Wall time and CPU time (s; this process and its finished worker processes) of one ``simulate``."""
+    params = load_scenario().params
+
+    def cpu() -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    c0, t0 = cpu(), time.perf_counter()
+    simulate(params, replications, workers=workers, backend=backend)
+    return time.perf_counter() - t0, cpu() - c0
+
+
 def main(argv: list[str] | None = None) -> None:
     from pyinstrument import Profiler
 
@@ -41,9 +60,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--backend", choices=BACKENDS, default="numpy")
     ap.add_argument("--replications", type=int, default=2500)
     ap.add_argument("--top", type=int, default=15)
+    ap.add_argument("--timing", action="store_true", help="time the run (wall and CPU), no profile")
+    ap.add_argument("--workers", type=int, default=1, help="worker processes (with --timing)")
     args = ap.parse_args(argv)
     params = load_scenario().params
     simulate(params, 50, workers=1, backend=args.backend)  # imports, compile or cache load: not profiled
+    if args.timing:
+        wall, cpu = timed_run(args.backend, args.replications, args.workers)
+        print(
+            f"backend={args.backend} replications={args.replications} workers={args.workers}: "
+            f"{wall:.2f} s wall, {cpu:.2f} s CPU (parent + workers)"
+        )
+        return
     prof = Profiler(interval=0.001)
     prof.start()
     simulate(params, args.replications, workers=1, backend=args.backend)
