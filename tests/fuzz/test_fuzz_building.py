@@ -102,7 +102,7 @@ def _json_faults(doc: dict[str, Any], seed: int, n: int) -> dict[str, Any]:
     return _corrupt(doc, BuildingSpec, seed, n)
 
 
-@fuzz_settings(100)
+@fuzz_settings(60)
 @given(data=mutated_json())
 def test_mutated_building_json(workdir: Path, data: bytes) -> None:
     _load(workdir / "building.json", data)

@@ -77,7 +77,7 @@ def _timeline(path: Path, data: bytes) -> None:
     )
 
 
-@fuzz_settings(150)
+@fuzz_settings(100)
 @given(data=st.sampled_from(TIMELINES).flatmap(mutated_csv))
 def test_mutated_timelines(workdir: Path, data: bytes) -> None:
     _timeline(workdir / "timeline.csv", data)
@@ -111,7 +111,7 @@ def _protocol(path: Path, data: bytes) -> None:
     )
 
 
-@fuzz_settings(150)
+@fuzz_settings(100)
 @given(data=st.sampled_from(PROTOCOLS).flatmap(mutated_toml))
 def test_mutated_protocols(workdir: Path, data: bytes) -> None:
     _protocol(workdir / "protocol.toml", data)
