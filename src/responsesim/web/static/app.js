@@ -462,6 +462,7 @@ async function refreshRuns() {
   fillRunSelect($("#compare-a"), $("#compare-a").value || state.runs[1]?.run_id);
   fillRunSelect($("#compare-b"), $("#compare-b").value || current || state.runs[0]?.run_id);
   fillRunSelect($("#replay-run"), current);
+  syncReplayMax();
 }
 
 // ---------------------------------------------------------------------------------------------- compare
@@ -562,17 +563,27 @@ function onReplaySubmit(ev) {
     showError($("#replay-error"), { message: "Run a scenario first, or pick a past run." });
     return;
   }
-  if (!Number.isInteger(rep) || rep < 0) {
-    showError($("#replay-error"), { message: "The replication number must be a whole number, 0 or more." });
+  const run = state.runs.find((r) => r.run_id === runId);
+  const last = run ? Number(run.replications) - 1 : Infinity;
+  if (!Number.isInteger(rep) || rep < 0 || rep > last) {
+    const range = Number.isFinite(last) ? ` from 0 to ${last} (this run has ${last + 1} replications)` : ", 0 or more";
+    showError($("#replay-error"), { message: `The replication number must be a whole number${range}.` });
     return;
   }
   loadReplay(runId, rep);
+}
+
+/** The replication number can go up to the chosen run's replications - 1. */
+function syncReplayMax() {
+  const run = state.runs.find((r) => r.run_id === $("#replay-run").value);
+  if (run) $("#replay-rep").max = String(Number(run.replications) - 1);
 }
 
 function gotoReplay(runId) {
   fillRunSelect($("#replay-run"), runId);
   $("#replay-run").value = runId;
   $("#replay-rep").value = "0";
+  syncReplayMax();
   selectTab("replay");
   loadReplay(runId, 0);
 }
@@ -672,6 +683,7 @@ async function init() {
   });
   $("#compare-form").addEventListener("submit", onCompare);
   $("#replay-form").addEventListener("submit", onReplaySubmit);
+  $("#replay-run").addEventListener("change", syncReplayMax);
   $("#review-form").addEventListener("submit", onReview);
 
   const health = $("#health");
