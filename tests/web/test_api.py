@@ -21,6 +21,7 @@ from scipy import stats
 
 import responsesim.api
 import responsesim.web.replay
+from responsesim.engine.run import run_chunk
 from responsesim.scenario.load import load_scenario, loads
 from responsesim.scenario.schema import DoctrineKind
 from responsesim.store import ResultStore
@@ -28,6 +29,7 @@ from responsesim.web.__main__ import main as web_main
 from responsesim.web.app import create_app
 from responsesim.web.comparison import welch_diff
 from responsesim.web.forms import apply_form, scenario_form, spec_to_toml
+from responsesim.web.replay import _Recorder, replay
 from responsesim.web.serve import RemoteRefusedError, check_host
 from responsesim.web.settings import WebSettings
 
@@ -342,6 +344,29 @@ def test_replay_consistent_with_the_stored_replication(client: TestClient, run_a
     for bad in (-1, SMALL, 10**6):
         assert _error(client.get(f"/api/runs/{run_a}/replay", params={"rep": bad}), 422)["field"] == "rep"
     _error(client.get(f"/api/runs/{run_a}/replay", params={"rep": "x"}), 422)
+
+
+def test_replay_memory_and_frames_are_bounded() -> None:
+    """A long replication with a tiny frame budget: few frames, evenly spread, first and last tick kept,
+    the accounting still exact, and the event list capped (the end of the attack always listed)."""
+    sc = load_scenario(None)
+    sc = apply_form(sc, {"doctrine": "no_entry", "sro_present": False}, 20000)
+    full = replay(sc.params, 3, max_frames=100000)
+    small = replay(sc.params, 3, max_frames=7)
+    n = full["n_ticks"]
+    assert n == full["n_ticks_simulated"] and n > 50
+    t = np.array(small["ticks"]["t"])
+    assert small["n_ticks"] == len(t) <= 7 and t[0] == 0 and t[-1] == full["ticks"]["t"][-1]
+    assert np.all(np.diff(t) > 0) and np.diff(t).max() <= 3 * t[-1] / 6
+    tk = small["ticks"]
+    people = np.array(tk["occupants"]["by_space"]).sum(axis=1) + np.array(tk["occupants"]["evacuated"])
+    assert np.all(people + np.array(tk["killed"]) + np.array(tk["wounded"]) == tk["occupants"]["total"])
+    assert tk["killed"][-1] == full["ticks"]["killed"][-1]
+    assert small["events"] == full["events"]
+    rec = _Recorder(sc.params, max_frames=4, max_events=3)
+    run_chunk(sc.params, np.array([3]), observer=rec)
+    assert len(rec.frames) < 8 and rec.finish()[-1][0] == t[-1]
+    assert len(rec.events) == 4 and rec.events[-1]["text"].startswith("attack ends")
 
 
 def test_compare_paired_and_welch(client: TestClient, run_a: str, run_b: str) -> None:

@@ -63,22 +63,30 @@ def building_json(params: Params) -> dict[str, Any]:
     }
 
 
+_FIELDS = ("t", "attacker", "active", "u_space", "u_status", "by_space", "evacuated", "locked", "killed",
+           "wounded")  # fmt: skip
+
+
 @dataclass
 class _Recorder:
-    """Observer of a one-replication run: one row of every per-tick array per call."""
+    """Observer of a one-replication run: one frame per tick, events from every tick.
+
+    Memory is bounded whatever the horizon: once ``2 * max_frames`` frames are held, every other one is
+    dropped and from then on only every ``stride``-th tick is recorded (the stride doubles each time), so
+    the frames stay evenly spaced. The last tick is always kept. At most ``max_events`` events are kept
+    (the end of the attack always).
+    """
 
     params: Params
-    t: list[float] = field(default_factory=list)
-    attacker: list[int] = field(default_factory=list)
-    active: list[bool] = field(default_factory=list)
-    u_space: list[list[int]] = field(default_factory=list)
-    u_status: list[list[int]] = field(default_factory=list)
-    by_space: list[list[int]] = field(default_factory=list)
-    evacuated: list[int] = field(default_factory=list)
-    locked: list[list[bool]] = field(default_factory=list)
-    killed: list[int] = field(default_factory=list)
-    wounded: list[int] = field(default_factory=list)
+    max_frames: int
+    max_events: int = 5000
+    frames: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    dropped_events: int = 0
+    stride: int = 1
+    calls: int = 0
+    last: tuple[Any, ...] | None = None
+    last_recorded: bool = False
     _prev: dict[str, Any] = field(default_factory=dict)
 
     def __call__(self, s: State, params: Params) -> None:
@@ -87,27 +95,50 @@ class _Recorder:
         n_spaces = params.n_spaces
         t = float(s.tick * params.dt)
         active = bool(s.a_active[0])
-        space = int(s.a_space[0]) if active else -1
+        killed = int(s.killed[0])
+        wounded = int(s.wounded_light[0] + s.n_critical[0])
+        self._events(s, t, active, killed + wounded)
+        k = self.calls
+        self.calls += 1
         counts = np.bincount(s.g_space[0], weights=s.g_count[0], minlength=n_spaces).round().astype(np.int64)
         locked = np.zeros(n_spaces, dtype=bool)
         is_locked = (s.g_state[0] == LOCKED) | (s.g_state[0] == LOCKED_HC)
         locked[s.g_space[0][is_locked]] = True
-        self.t.append(t)
-        self.attacker.append(space)
-        self.active.append(active)
-        self.u_space.append([int(x) for x in s.u_space[0]])
-        self.u_status.append([int(x) for x in s.u_status[0]])
-        self.by_space.append([int(x) for x in counts])
-        self.evacuated.append(int(s.evacuated[0]))
-        self.locked.append([bool(x) for x in locked])
-        self.killed.append(int(s.killed[0]))
-        self.wounded.append(int(s.wounded_light[0] + s.n_critical[0]))
-        self._events(s, t, active)
+        frame = (
+            t,
+            int(s.a_space[0]) if active else -1,
+            active,
+            [int(x) for x in s.u_space[0]],
+            [int(x) for x in s.u_status[0]],
+            [int(x) for x in counts],
+            int(s.evacuated[0]),
+            [bool(x) for x in locked],
+            killed,
+            wounded,
+        )
+        self.last = frame
+        self.last_recorded = k % self.stride == 0
+        if self.last_recorded:
+            self.frames.append(frame)
+            if len(self.frames) >= 2 * self.max_frames:
+                self.frames = self.frames[::2]
+                self.stride *= 2
+                self.last_recorded = self.frames[-1] is frame
 
-    def _event(self, t: float, text: str) -> None:
-        self.events.append({"t": t, "text": text})
+    def finish(self) -> list[tuple[Any, ...]]:
+        """The recorded frames with the last tick included."""
+        if self.last is not None and not self.last_recorded:
+            self.frames.append(self.last)
+            self.last_recorded = True
+        return self.frames
 
-    def _events(self, s: State, t: float, active: bool) -> None:
+    def _event(self, t: float, text: str, *, always: bool = False) -> None:
+        if len(self.events) < self.max_events or always:
+            self.events.append({"t": t, "text": text})
+        else:
+            self.dropped_events += 1
+
+    def _events(self, s: State, t: float, active: bool, hurt: int) -> None:
         p = self.params
         ids = p.building.space_ids
         prev = self._prev
@@ -117,7 +148,7 @@ class _Recorder:
                 self._event(t, f"first shot in {ids[int(s.a_space[0])]}")
             fired = shots - prev["shots"]
             if fired > 0:
-                hit = (self.killed[-1] - self.killed[-2]) + (self.wounded[-1] - self.wounded[-2])
+                hit = hurt - prev["hurt"]
                 where = ids[int(s.a_space[0])]
                 self._event(t, f"{fired} shot(s) in {where}" + (f", {hit} hit" if hit else ""))
             if not prev["locked_down"] and float(s.lockdown_t[0]) <= t:
@@ -133,10 +164,12 @@ class _Recorder:
                 if before != DOWN and now == DOWN:
                     self._event(t, f"{role} officer {j} is shot")
             if prev["active"] and not active:
-                self._event(t, f"attack ends: {END_REASON_NAMES[int(s.end_reason[0])].replace('_', ' ')}")
+                reason = END_REASON_NAMES[int(s.end_reason[0])].replace("_", " ")
+                self._event(t, f"attack ends: {reason}", always=True)
         prev.update(
             first_shot=float(s.t_first_shot[0]),
             shots=shots,
+            hurt=hurt,
             locked_down=float(s.lockdown_t[0]) <= t,
             fire_alarm=p.fire_alarm_t <= t,
             status=[int(x) for x in s.u_status[0]],
@@ -153,39 +186,41 @@ def _thin(n: int, max_frames: int) -> list[int]:
 
 def replay(params: Params, rep: int, max_frames: int = 2000) -> dict[str, Any]:
     """The ``GET /api/runs/{id}/replay`` object for replication ``rep`` (0-based) of ``params``."""
-    rec = _Recorder(params)
+    rec = _Recorder(params, max_frames)
     outcome = run_chunk(params, np.array([rep], dtype=np.int64), observer=rec)
-    keep = _thin(len(rec.t), max_frames)
-
-    def pick(xs: list[Any]) -> list[Any]:
-        return [xs[k] for k in keep]
-
+    recorded = rec.finish()
+    frames = [recorded[k] for k in _thin(len(recorded), max_frames)]
+    col = {name: [f[i] for f in frames] for i, name in enumerate(_FIELDS)}
     roles = [ROLE_NAMES[int(r)] for r in params.unit_role]
+    events = rec.events
+    if rec.dropped_events:  # say so just before the last event (the end of the attack)
+        note = {"t": events[-1]["t"], "text": f"({rec.dropped_events} more events not listed)"}
+        events = [*events[:-1], note, events[-1]]
     return {
         "rep": int(rep),
         "dt_s": float(params.dt),
-        "n_ticks": len(keep),
-        "n_ticks_simulated": len(rec.t),
+        "n_ticks": len(frames),
+        "n_ticks_simulated": rec.calls,
         "building": building_json(params),
         "ticks": {
-            "t": pick(rec.t),
-            "attacker_space": pick(rec.attacker),
-            "attack_active": pick(rec.active),
+            "t": col["t"],
+            "attacker_space": col["attacker"],
+            "attack_active": col["active"],
             "officers": {
-                "space": pick(rec.u_space),
-                "status": [[UNIT_STATUS_NAMES[x] for x in row] for row in pick(rec.u_status)],
+                "space": col["u_space"],
+                "status": [[UNIT_STATUS_NAMES[x] for x in row] for row in col["u_status"]],
                 "role": roles,
             },
             "occupants": {
-                "by_space": pick(rec.by_space),
-                "evacuated": pick(rec.evacuated),
+                "by_space": col["by_space"],
+                "evacuated": col["evacuated"],
                 "total": int(params.n_occupants),
             },
-            "locked": pick(rec.locked),
-            "killed": pick(rec.killed),
-            "wounded": pick(rec.wounded),
+            "locked": col["locked"],
+            "killed": col["killed"],
+            "wounded": col["wounded"],
         },
-        "events": rec.events,
+        "events": events,
         "outcome": {k: _plain(v) for k, v in outcome.iloc[0].items()},
     }
 
