@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -44,7 +45,7 @@ def main() -> None:
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -71,7 +72,7 @@ def _fmt(v: float, unit: str, kind: str) -> str:
 def _table(res: RunResult) -> Table:
     sc = res.scenario
     t = Table(
-        title=f"{sc.spec.name}\n{res.replications:,} replications, seed {res.seed}",
+        title=f"{escape(sc.spec.name)}\n{res.replications:,} replications, seed {res.seed}",
         caption=(
             "mean with 95% confidence interval of the mean (Wilson interval for shares); median and "
             "interquartile range of the replications. Times are from the first shot.\n"
@@ -172,7 +173,7 @@ def run_cmd(
     console = Console()
     console.print(_table(res))
     for w in obj["warnings"]:
-        console.print(f"[bold yellow]warning:[/] {w}", highlight=False)
+        console.print(f"[bold yellow]warning:[/] {escape(w)}", highlight=False)
     shares = obj["end_reasons"]
     console.print(
         "how the attack ended: "
@@ -346,7 +347,7 @@ def review_cmd(
         c.print(f"protocol response had stopped the attack before the shots observed at {r['time']} "
                 f"in {100 * r['share_stopped_before']:.1f}% of runs", highlight=False)  # fmt: skip
     for w in cf.warnings:
-        c.print(f"[bold yellow]warning:[/] {w}", highlight=False)
+        c.print(f"[bold yellow]warning:[/] {escape(w)}", highlight=False)
     c.print("assumptions:\n- " + "\n- ".join(ASSUMPTIONS), highlight=False)
     c.print(f"calibration {cf.replay.scenario.calibration.version}", highlight=False)
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from pydantic import ValidationError
+from rich.markup import escape
 from scipy import stats
 
 from responsesim.engine.run import simulate
@@ -275,13 +276,13 @@ def compare_command(
     try:
         res = compare(scenario_path, doctrines, replications, seed, workers=workers, backend=backend)
     except (ScenarioError, BuildingFileError, CalibrationError, DoctrineSyntaxError, ValueError) as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         return EXIT_BAD_INPUT
     if as_json:
         sys.stdout.write(json.dumps(res.to_json(), indent=2, allow_nan=False) + "\n")
         return EXIT_OK
     console = Console()
-    table = Table(title=f"{res.scenario}: {res.replications} paired replications, seed {res.seed}")
+    table = Table(title=f"{escape(res.scenario)}: {res.replications} paired replications, seed {res.seed}")
     table.add_column("metric")
     for d in res.doctrines:
         table.add_column(f"{d}{' (baseline)' if d == res.doctrines[0] else ''}", justify="right")

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from responsesim.api import DEFAULT_CHUNK_SIZE, code_version, environment, git_revision, run
@@ -408,7 +409,7 @@ def reproduce_command(
             return EXIT_MATCH
         rep = reproduce(store, run_id, workers=workers)
     except ReproduceError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return EXIT_BAD_INPUT
     for note in rep.notes:
         out.print(f"[yellow]note:[/] {note}", highlight=False)

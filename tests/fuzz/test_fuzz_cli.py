@@ -147,12 +147,6 @@ def test_cli_bad_file_in_a_real_process(tmp_path: Path) -> None:
     count("cli run (process)", "rejected")
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=False,
-    reason="cli._fail (and review/sweep command errors) print the message as rich markup: a key named "
-    "'[/x]' crashes with MarkupError. Fix (cli.py is the lead's): rich.markup.escape(message)",
-)
 def test_cli_message_with_markup_characters(tmp_path: Path) -> None:
     """Found by reading the CLI while writing the fuzz tests: a message quoting '[/x]' is rich markup."""
     bad = tmp_path / "markup.toml"

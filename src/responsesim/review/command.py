@@ -9,6 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from rich.markup import escape
+
 from responsesim.review.errors import ReviewInputError
 from responsesim.review.findings import Review, fmt_duration, review
 from responsesim.review.protocol import load_protocol
@@ -68,7 +70,7 @@ def review_command(
     try:
         rv = run_review(Path(timeline), Path(protocol), Path(vocabulary) if vocabulary is not None else None)
     except ReviewInputError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
         return EXIT_BAD_INPUT
     written: list[Path] = []
     if report is not None:

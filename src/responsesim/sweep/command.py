@@ -7,6 +7,8 @@ import sys
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from rich.markup import escape
+
 from responsesim.sanity import sweep_warnings
 from responsesim.store import StoreError
 from responsesim.sweep.run import SchedulerError, Task, run_sweep
@@ -44,7 +46,7 @@ def sweep_command(
     err = Console(stderr=True)
 
     def fail(msg: str) -> int:
-        err.print(f"[bold red]error:[/] {msg}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(str(msg))}", highlight=False)
         return EXIT_BAD_INPUT
 
     try:
@@ -119,7 +121,7 @@ def sweep_command(
         sys.stdout.write(json.dumps(obj, indent=2, allow_nan=False) + "\n")
         return EXIT_OK
     console = Console()
-    table = Table(title=f"{sweep.name} (sweep {sweep.sweep_id}, {sweep.replications_per_point} reps/point)")
+    table = Table(title=f"{escape(sweep.name)} (sweep {sweep.sweep_id}, {sweep.replications_per_point} reps/point)")
     for p in sweep.parameters:
         table.add_column(p)
     table.add_column("n", justify="right")
@@ -134,7 +136,7 @@ def sweep_command(
         table.add_row(*cells)
     console.print(table)
     for w in sweep_warnings(sweep.points):
-        console.print(f"[bold yellow]warning:[/] {w}", highlight=False)
+        console.print(f"[bold yellow]warning:[/] {escape(w)}", highlight=False)
     state = "resumed" if res.resumed else "new"
     console.print(
         f"{state} sweep: {res.ran} chunks run now, {res.already_done} already stored, "
