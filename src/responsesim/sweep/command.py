@@ -121,7 +121,8 @@ def sweep_command(
         sys.stdout.write(json.dumps(obj, indent=2, allow_nan=False) + "\n")
         return EXIT_OK
     console = Console()
-    table = Table(title=f"{escape(sweep.name)} (sweep {sweep.sweep_id}, {sweep.replications_per_point} reps/point)")
+    per_point = sweep.replications_per_point
+    table = Table(title=f"{escape(sweep.name)} (sweep {sweep.sweep_id}, {per_point} reps/point)")
     for p in sweep.parameters:
         table.add_column(p)
     table.add_column("n", justify="right")
