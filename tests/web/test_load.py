@@ -102,7 +102,7 @@ def server(tmp_path: Path) -> Any:
         yield url, proc, store
     finally:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -223,7 +223,7 @@ def test_server_under_load_keeps_answering_and_loses_nothing(server: Any) -> Non
     assert run_ids <= set(listed)
     assert sampler.peak - base < RSS_GROWTH_LIMIT
     # the store itself holds every accepted run with all its replications (read after the server stops)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=30)
     with ResultStore(store, read_only=True) as rs:
         for run_id in run_ids:
