@@ -366,14 +366,14 @@ def _run_reps(
             any_armed_arrived = False
             for j in range(nu):
                 arrival[j] = t_first_shot[i] + u_offset[i, j]
-                if has_arrival_t and not np.isnan(unit_arrival_t[j]):
+                if has_arrival_t and not math.isnan(unit_arrival_t[j]):
                     arrival[j] = unit_arrival_t[j]
                 arrive[j] = act and u_status[i, j] == 0 and arrival[j] <= t
                 if arrive[j]:
                     u_status[i, j] = 1
                     if unit_armed[j]:
                         any_armed_arrived = True
-            if any_armed_arrived and np.isinf(first_police_t[i]):
+            if any_armed_arrived and math.isinf(first_police_t[i]):
                 first_police_t[i] = t
             if sro_calls_lockdown and j_sro >= 0 and arrive[j_sro]:
                 lockdown_t[i] = min(lockdown_t[i], arrival[j_sro] + sro_lockdown_delay_s)
@@ -413,7 +413,7 @@ def _run_reps(
                     else:
                         rule = code == D_TACTICAL
                     e = on_scene and rule
-                    if has_entry_t and not np.isnan(unit_entry_t[j]):
+                    if has_entry_t and not math.isnan(unit_entry_t[j]):
                         e = on_scene and t >= unit_entry_t[j]
                     enter[j] = e
                     if e:
@@ -429,7 +429,7 @@ def _run_reps(
                             u_space[i, j] = entry_space
                             u_next[i, j] = -1
                             u_eta[i, j] = 0.0
-                    if np.isinf(first_entry_t[i]):
+                    if math.isinf(first_entry_t[i]):
                         first_entry_t[i] = t
 
             # 4. alerting
@@ -443,9 +443,9 @@ def _run_reps(
                 if not undecided[g]:
                     continue
                 hears = heard and hops[g_space[i, g], gfs] <= hear_hops
-                if np.isinf(g_alert_t[i, g]) and (hears or lockdown):
+                if math.isinf(g_alert_t[i, g]) and (hears or lockdown):
                     g_alert_t[i, g] = t
-                if st == 0 and np.isinf(g_alert_t[i, g]) and t >= fire_alarm_t:
+                if st == 0 and math.isinf(g_alert_t[i, g]) and t >= fire_alarm_t:
                     g_state[i, g] = 6
                 if t >= g_alert_t[i, g] + g_react[i, g]:
                     sp = g_space[i, g]
@@ -507,9 +507,9 @@ def _run_reps(
                         score = d_ge + avoid_penalty_m * (1.0 if d_te <= d_ge else 0.0)
                         if e == 0:
                             best_score = score
-                        elif np.isnan(best_score):
+                        elif math.isnan(best_score):
                             break
-                        elif np.isnan(score) or score < best_score:
+                        elif math.isnan(score) or score < best_score:
                             best = e
                             best_score = score
                     target = exits[best] if (g_state[i, g] == EVACUATING and heard) else nearest_exit[sp]
@@ -526,7 +526,7 @@ def _run_reps(
                 engaged[j] = inside[j] and act and (u_space[i, j] == asp or adj[usp, asp])
                 if engaged[j]:
                     any_engaged = True
-            if any_engaged and np.isinf(first_contact_t[i]):
+            if any_engaged and math.isinf(first_contact_t[i]):
                 first_contact_t[i] = t
 
             # 7. attacker movement
@@ -549,7 +549,7 @@ def _run_reps(
                         if any_shot:
                             last_gf_t[i] = t
                             last_gf_space[i] = waypoint
-                            if np.isinf(t_first_shot[i]):
+                            if math.isinf(t_first_shot[i]):
                                 t_first_shot[i] = t
             if act and not a_barricaded[i] and not any_engaged:
                 if a_next[i] >= 0:
@@ -705,7 +705,7 @@ def _run_reps(
             if fired:
                 last_gf_t[i] = t
                 last_gf_space[i] = a_space[i]
-                if np.isinf(t_first_shot[i]):
+                if math.isinf(t_first_shot[i]):
                     t_first_shot[i] = t
 
             # 11. endings
@@ -760,7 +760,7 @@ def _run_reps(
                     a_next[i] = -1
                 elif kd >= 0:
                     if kd == 0:
-                        reason = 2 if np.isfinite(first_police_t[i]) else 1
+                        reason = 2 if math.isfinite(first_police_t[i]) else 1
                     elif kd == 1:
                         reason = 3
                     elif kd == 2:
