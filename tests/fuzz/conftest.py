@@ -7,8 +7,8 @@ Counting works with and without pytest-xdist:
   in ``workeroutput`` and the controller adds them up (``pytest_testnodedown``) and prints them;
 - ``pytest -n 2`` over the whole suite: the controller never loads this file (it does not collect), so
   each worker writes its counts to a file in the run's shared temporary directory under a lock, and the
-  worker that finishes last (it sees every worker's file) reports the totals as a ``FuzzCounts`` line in
-  the warnings summary.
+  worker that finishes last (it sees every worker's file) reports the totals as a warning (shown
+  under "fuzz counts") in the warnings summary.
 """
 
 from __future__ import annotations
@@ -29,10 +29,6 @@ MODULE_CPU_CAP_S = 120.0 * MULTIPLIER
 """CPU seconds one fuzz test module may use in one process before it is stopped (a hang guard)."""
 
 _TOTALS: dict[str, Counter[str]] = {}
-
-
-class FuzzCounts(UserWarning):
-    """Carries the fuzz counts to the warnings summary when the xdist controller cannot print them."""
 
 
 class ModuleCpuCapExceeded(BaseException):
@@ -118,9 +114,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         for f in files:
             _merge(totals, json.loads(f.read_text()))
     if totals:
-        warnings.warn_explicit(
-            "\n".join(format_counts(totals)), FuzzCounts, filename="fuzz counts", lineno=0
-        )
+        # a builtin category: the xdist controller re-imports a warning's class by module name, and it
+        # cannot import this conftest
+        message = "\n".join(format_counts(totals))
+        warnings.warn_explicit(message, UserWarning, filename="fuzz counts", lineno=0)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
