@@ -525,3 +525,11 @@ def test_nul_in_file_names_is_a_clear_error() -> None:
     assert exc.value.field == "building.file" and exc.value.line == 2 and "NUL" in exc.value.message
     with pytest.raises(ScenarioError, match="NUL character"):
         load_scenario("x\x00.toml")
+
+
+def test_tiny_tick_is_rejected_not_a_run_that_never_ends() -> None:
+    """Regression: 'tick_s = 1e-6' loaded and `responsesim run` then did not finish (6e8 ticks)."""
+    with pytest.raises(ScenarioError) as exc:
+        loads("horizon_s = 600\ntick_s = 1e-6\n", "tick.toml")
+    assert exc.value.field == "tick_s" and exc.value.line == 2 and "ticks" in exc.value.message
+    assert loads("horizon_s = 86400\ntick_s = 0.5\n", "ok.toml").params.dt == 0.5

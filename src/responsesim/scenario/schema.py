@@ -10,12 +10,14 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 DoctrineKind = Literal["perimeter", "solo_entry", "wait_for_n", "backup_eta_rule", "hesitate", "no_entry"]
 Weapon = Literal["handgun", "rifle"]
 NEVER = "never"
 DEFAULT_TEMPLATE = "three_floor_school"
+MAX_TICKS = 200_000
+"""Most engine steps one replication may take (horizon_s / tick_s): a tiny tick would make a run never end."""
 
 
 def src(text: str) -> dict[str, Any]:
@@ -230,6 +232,15 @@ class ScenarioSpec(Strict):
     doctrine: DoctrineSpec = DoctrineSpec()
     care: CareSection = CareSection()
     model: dict[str, float] = Field(default_factory=dict, description="overrides of calibrated parameters")
+
+    @field_validator("tick_s")
+    @classmethod
+    def _tick_count(cls, v: float, info: ValidationInfo) -> float:
+        horizon = info.data.get("horizon_s")
+        if isinstance(horizon, float) and horizon / v > MAX_TICKS:
+            ticks = horizon / v
+            raise ValueError(f"horizon_s / tick_s = {ticks:.3g} ticks: at most {MAX_TICKS:,} (raise tick_s)")
+        return v
 
     @model_validator(mode="after")
     def _building_source(self) -> ScenarioSpec:
