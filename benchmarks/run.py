@@ -7,8 +7,9 @@ Run (from the repository root; ``--quick`` finishes in about 3 minutes, the full
 In one run on one machine it times every implementation on the default scenario at 1, 100, 1,000 and
 10,000 replications (about 900 occupants), and at about 300, 900 and 3,000 occupants (the default
 scenario with ``[building] occupants_per_classroom`` = 10, 30, 100; the actual counts are reported). Each
-measurement runs in a fresh subprocess (``--measure``), which first runs one warm-up replication (imports,
-caches, Numba compilation) and then times the run itself; peak memory is that subprocess's peak resident
+measurement runs in a fresh subprocess (``--measure``), which first warms up (imports, caches, Numba
+compilation: one replication in-process, then a few through a pool if the timed run uses one) and then
+times the run itself; peak memory is that subprocess's peak resident
 set size (``VmHWM``) and the largest of its pool workers' (``RUSAGE_CHILDREN``), in MiB. Every
 implementation gets the same ``--workers`` processes (default: all cores): the engine through
 ``simulate(workers=W, chunk_size=min(2500, ceil(n / W)))``, the Mesa peer and the reference through a
@@ -36,6 +37,7 @@ import resource
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -130,7 +132,12 @@ def measure(impl: str, n: int, per_classroom: int, workers: int) -> dict[str, An
     params = scenario_params(per_classroom)
     out: dict[str, Any] = {"impl": impl, "n": n, "occupants": int(params.n_occupants), "workers": workers}
     try:
-        run_impl(impl, params, 1, 1, first_rep=10**6)  # warm-up, a replication outside the timed range
+        # warm-up on replications outside the timed range: in this process (imports, caches, Numba's
+        # compilation) and, when the timed run uses a pool, once through a pool (so that a worker that has
+        # to load or compile the Numba kernel does it now and leaves it in Numba's on-disk cache)
+        run_impl(impl, params, 1, 1, first_rep=10**6)
+        if workers > 1 and n > 1:
+            run_impl(impl, params, 2 * workers, workers, first_rep=10**6)
     except Exception as exc:  # an unavailable backend (not built, Numba missing): reported, not fatal
         out["status"] = f"unavailable: {type(exc).__name__}: {exc}"
         return out
@@ -402,7 +409,7 @@ def plot(rep_results: list[Result], occ_results: list[Result], path: Path, title
     for ax in (ax1, ax2):
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(title, fontsize=9)
+    fig.suptitle(textwrap.fill(title, 150), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -425,7 +432,7 @@ def section(
         "",
         f"Command: `{cmd}` ({'quick' if args.quick else 'full'} run; `--quick` takes about 3 minutes, "
         "the full run 5-15). Every implementation runs the same model (docs/model.md) on the same scenario, "
-        "each measurement in a fresh process after one warm-up replication (so Numba's compilation is not "
+        "each measurement in a fresh process after a warm-up (so Numba's compilation is not "
         f"timed), with the same {args.workers} worker processes. Peak memory: peak RSS of the measuring "
         "process / of its largest pool worker. The Mesa peer (`benchmarks/peer_mesa/`) is checked to "
         "agree with the engine in distribution by `tests/benchmarks/test_peer_mesa.py`.",
