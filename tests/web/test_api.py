@@ -337,7 +337,10 @@ def test_replay_consistent_with_the_stored_replication(client: TestClient, run_a
     assert ticks["wounded"][-1] == row["wounded"] + row["died_awaiting_care"]
     assert body["events"][-1]["text"].startswith("attack ends")
     if row["killed"] > 0:
-        assert any("first shot" in e["text"] for e in body["events"])
+        first = next(e for e in body["events"] if "first shot" in e["text"])
+        # the event is stamped at the end of the tick in which the shot was fired
+        assert body["t_first_shot_s"] == row["first_shot_s"]
+        assert first["t"] - body["dt_s"] <= body["t_first_shot_s"] <= first["t"]
     # reopening the replay reads the cached arrays
     again = client.get(f"/api/runs/{run_a}/replay", params={"rep": rep}).json()
     assert again == body

@@ -351,8 +351,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     @app.post("/api/review")
     async def post_review(request: Request) -> dict[str, Any]:
         form = await read_multipart(request, settings.max_upload_bytes, max_files=2)
-        timeline_name, timeline = await upload_text(form, "timeline", "timeline.csv")
-        protocol_name, protocol = await upload_text(form, "protocol", "protocol.toml")
+        try:
+            timeline_name, timeline = await upload_text(form, "timeline", "timeline.csv")
+            protocol_name, protocol = await upload_text(form, "protocol", "protocol.toml")
+        finally:
+            await form.close()  # the in-memory upload files (no ResourceWarning)
 
         def run() -> dict[str, Any]:
             with draw_slots.slot():

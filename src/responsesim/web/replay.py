@@ -199,6 +199,7 @@ def replay(params: Params, rep: int, max_frames: int = 2000) -> dict[str, Any]:
     return {
         "rep": int(rep),
         "dt_s": float(params.dt),
+        "t_first_shot_s": _plain(float(outcome.iloc[0]["first_shot_s"])),
         "n_ticks": len(frames),
         "n_ticks_simulated": rec.calls,
         "building": building_json(params),

@@ -72,6 +72,7 @@ export class ReplayView {
     this.t = data.ticks.t;
     this.n = this.t.length;
     // the ticks count from the attacker's entry; times are shown (and the slider runs) from the first shot
+    // (t_first_shot_s from the server; the "first shot" event is the fallback for older servers)
     const first = (data.events || []).find((e) => /^first shot/i.test(e.text));
     this.t0 = Number(data.t_first_shot_s ?? (first ? first.t : 0)) || 0;
     this.frame = 0;
