@@ -452,6 +452,9 @@ def serve_cmd(
     allow_remote: Annotated[
         bool, typer.Option("--allow-remote", help="allow a non-loopback --host (no authentication!)")
     ] = False,
+    backend: Annotated[
+        str, typer.Option("--backend", help="engine for the page's runs: numpy (default) or numba")
+    ] = "numpy",
 ) -> None:
     """Start the local web page: build a scenario, run it, replay it, compare runs, review a timeline."""
     from responsesim.web.serve import RemoteRefusedError, serve
@@ -469,8 +472,9 @@ def serve_cmd(
             max_concurrent_jobs=max_concurrent_jobs,
             max_queued_jobs=max_queued_jobs,
             allow_remote=allow_remote,
+            backend=backend,
         )
-    except RemoteRefusedError as exc:
+    except (RemoteRefusedError, ValueError) as exc:
         _fail(str(exc))
 
 

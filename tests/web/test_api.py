@@ -602,3 +602,22 @@ def test_serve_refuses_remote_hosts(capsys: pytest.CaptureFixture[str]) -> None:
     # the ``python -m responsesim.web`` entry refuses before starting anything (exit code 2)
     assert web_main(["--host", "0.0.0.0", "--port", "1"]) == 2
     assert "--allow-remote" in capsys.readouterr().err
+
+
+def test_numba_backend_server_stores_the_same_numbers(tmp_path: Path) -> None:
+    """A server started with backend="numba" records that backend and stores, cell for cell, the numbers
+    the numpy engine gives for the scenario and seed it stored."""
+    with TestClient(create_app(_settings(tmp_path, backend="numba"))) as fast:
+        run_id = _run(fast, scenario_id="default", form={"replications": SMALL, "seed": 7})
+        meta = fast.get(f"/api/runs/{run_id}").json()["meta"]
+    assert meta["backend"] == "numba"
+    with ResultStore(tmp_path / "results.duckdb", read_only=True) as store:
+        got = store.load_outcomes(run_id)
+    want = responsesim.api.run(loads(meta["scenario_toml"]), replications=SMALL, seed=7).outcomes
+    assert len(got) == SMALL
+    for col in want.columns:
+        a, b = got[col].to_numpy(), want[col].to_numpy()
+        if a.dtype.kind == "f" or b.dtype.kind == "f":
+            np.testing.assert_array_equal(a.astype(float), b.astype(float), err_msg=col)
+        else:
+            assert list(a) == list(b), col

@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-concurrent-jobs", type=int, default=1)
     p.add_argument("--max-queued-jobs", type=int, default=8)
     p.add_argument("--allow-remote", action="store_true")
+    p.add_argument("--backend", default="numpy", help="engine backend for runs: numpy or numba")
     a = p.parse_args(argv)
     try:
         serve(
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
             max_concurrent_jobs=a.max_concurrent_jobs,
             max_queued_jobs=a.max_queued_jobs,
             allow_remote=a.allow_remote,
+            backend=a.backend,
         )
     except (RemoteRefusedError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

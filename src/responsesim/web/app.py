@@ -96,6 +96,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         max_concurrent_jobs=settings.max_concurrent_jobs,
         max_queued_jobs=settings.max_queued_jobs,
         chunk_size=settings.chunk_size,
+        backend=settings.backend,
     )
     catalog = Catalog()
     reviews = ReviewStore(data_dir, settings.max_review_reports)

@@ -88,6 +88,7 @@ class JobManager:
         max_concurrent_jobs: int,
         max_queued_jobs: int,
         chunk_size: int,
+        backend: str = "numpy",
         keep_finished: int = 1000,
         runner: Runner | None = None,
     ) -> None:
@@ -95,6 +96,7 @@ class JobManager:
         self.max_concurrent_jobs = max_concurrent_jobs
         self.max_queued_jobs = max_queued_jobs
         self.chunk_size = chunk_size
+        self.backend = backend
         self.keep_finished = keep_finished
         self._runner = runner or self._run_scenario
         self._lock = threading.Lock()
@@ -199,7 +201,9 @@ class JobManager:
             self._jobs.pop(self._finished_order.popleft(), None)
 
     def _run_scenario(self, scenario: Scenario, progress: Callable[[int], None]) -> api.RunResult:
-        return api.run(scenario, workers=1, chunk_size=self.chunk_size, progress=progress)
+        return api.run(
+            scenario, workers=1, chunk_size=self.chunk_size, progress=progress, backend=self.backend
+        )
 
     def _worker(self) -> None:
         while True:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from responsesim.engine.backend import check_backend
 from responsesim.web.settings import MIB, WebSettings, is_loopback
 
 __all__ = ["RemoteRefusedError", "serve"]
@@ -36,6 +37,7 @@ def serve(
     max_queued_jobs: int = 8,
     allow_remote: bool = False,
     log_level: str = "info",
+    backend: str = "numpy",
 ) -> None:
     """Serve the page and API on ``host:port`` until interrupted (blocks).
 
@@ -56,6 +58,7 @@ def serve(
         max_concurrent_jobs=max_concurrent_jobs,
         max_queued_jobs=max_queued_jobs,
         allow_remote=allow_remote,
+        backend=check_backend(backend),
     )
     uvicorn.Server(uvicorn_config(settings, log_level=log_level)).run()
 
