@@ -134,6 +134,20 @@ def _uniform(key: np.uint64, tick: int, stream: int, slot: int) -> float:
     return (float(z >> np.uint64(12)) + 0.5) / _TWO52
 
 
+@njit("uint64(int64, int64, int64)", cache=True)
+def _slot_hash(tick: int, stream: int, slot: int) -> np.uint64:
+    """The key-independent half of ``_uniform``: ``_mix64`` of (tick, stream, slot)."""
+    base = (np.uint64((tick + 1) & 0xFFFFFFFF) << np.uint64(32)) | (np.uint64(stream & 0xFF) << np.uint64(24))
+    return _mix64(base | np.uint64(slot))
+
+
+@njit("float64(uint64, uint64)", cache=True)
+def _uniform_h(key: np.uint64, h: np.uint64) -> float:
+    """``_uniform`` from a precomputed ``_slot_hash`` (same value)."""
+    z = _mix64(key + h)
+    return (float(z >> np.uint64(12)) + 0.5) / _TWO52
+
+
 @njit(cache=True)
 def _choose(w: np.ndarray, u: float) -> int:
     """``step._choose`` for one row: sequential cumulative sum, count of partial sums <= u * total."""
@@ -151,6 +165,50 @@ def _choose(w: np.ndarray, u: float) -> int:
         if c <= x:
             idx += 1
     return min(idx, k - 1)
+
+
+@njit(cache=True)
+def _choose_sparse(pos: np.ndarray, w: np.ndarray, m: int, k: int, u: float) -> int:
+    """``_choose`` of a length-``k`` row that is zero except at the increasing positions ``pos[:m]`` (weights
+    ``w[:m]``). Adding a zero leaves a partial sum unchanged, so the total and the partial sums are the
+    same numbers; the positions between two nonzero ones share a partial sum and are counted together."""
+    total = 0.0
+    for a in range(m):
+        total += w[a]
+    if not total > 0:
+        return -1
+    x = u * total
+    c = 0.0
+    idx = 0
+    prev = 0
+    for a in range(m):
+        if c <= x:
+            idx += pos[a] - prev
+        c += w[a]
+        prev = pos[a]
+    if c <= x:
+        idx += k - prev
+    return min(idx, k - 1)
+
+
+@njit(cache=True)
+def _unit_counts(ust: np.ndarray, unit_armed: np.ndarray) -> tuple[int, int, int, int]:
+    """Units not arrived; on scene (outside) and armed; inside; on scene or inside."""
+    n0 = 0
+    n1a = 0
+    n2 = 0
+    n12 = 0
+    for j in range(ust.shape[0]):
+        s = ust[j]
+        if s == 0:
+            n0 += 1
+        if s == 1 and unit_armed[j]:
+            n1a += 1
+        if s == 2:
+            n2 += 1
+        if s == 1 or s == 2:
+            n12 += 1
+    return n0, n1a, n2, n12
 
 
 @njit(cache=True)
@@ -188,25 +246,82 @@ def _pairwise_sum(v: np.ndarray) -> float:
 
 
 @njit(cache=True)
-def _open_here(g_state: np.ndarray, g_space: np.ndarray, g_count: np.ndarray, a_space: int) -> int:
-    """Unhurt people in open states (unaware, locking, hiding, evacuating, fire_evac) in ``a_space``."""
+def _open_in(sp_n: np.ndarray, sp_g: np.ndarray, gs: np.ndarray, gc: np.ndarray, space: int) -> int:
+    """Unhurt people in open states (unaware, locking, hiding, evacuating, fire_evac) in ``space``, from the
+    per-space group lists (``step._open_here`` for one replication)."""
     n = 0
-    for g in range(g_state.shape[0]):
-        st = g_state[g]
-        if (st == 0 or st == 1 or st == 4 or st == 5 or st == 6) and g_space[g] == a_space and g_count[g] > 0:
-            n += g_count[g]
+    for a in range(sp_n[space]):
+        g = sp_g[space, a]
+        st = gs[g]
+        if (st == 0 or st == 1 or st == 4 or st == 5 or st == 6) and gc[g] > 0:
+            n += gc[g]
     return n
 
 
 @njit(cache=True)
-def _room_locked(g_state: np.ndarray, g_space: np.ndarray, space: int) -> bool:
-    """Whether ``space`` holds a locked group (locked or locked in a hard corner)."""
-    found = False
-    for g in range(g_state.shape[0]):
-        if (g_state[g] == LOCKED or g_state[g] == LOCKED_HC) and g_space[g] == space:
-            found = True
-            break
-    return found
+def _sp_move(sp_n: np.ndarray, sp_g: np.ndarray, g: int, old: int, new: int) -> None:
+    """Move group ``g`` from the list of space ``old`` to that of ``new`` (lists kept in group order)."""
+    m = sp_n[old]
+    a = 0
+    while sp_g[old, a] != g:
+        a += 1
+    while a < m - 1:
+        sp_g[old, a] = sp_g[old, a + 1]
+        a += 1
+    sp_n[old] = m - 1
+    m = sp_n[new]
+    a = m
+    while a > 0 and sp_g[new, a - 1] > g:
+        sp_g[new, a] = sp_g[new, a - 1]
+        a -= 1
+    sp_g[new, a] = g
+    sp_n[new] = m + 1
+
+
+@njit(cache=True)
+def _alert(
+    g: int,
+    st: int,
+    t: float,
+    heard: bool,
+    gfs: int,
+    lockdown: bool,
+    gs: np.ndarray,
+    gsp: np.ndarray,
+    gnext: np.ndarray,
+    galert: np.ndarray,
+    greact: np.ndarray,
+    gud: np.ndarray,
+    glock_done: np.ndarray,
+    glock_time: np.ndarray,
+    hops: np.ndarray,
+    hear_hops: int,
+    fire_alarm_t: float,
+    lockable: np.ndarray,
+    p_lockdown: float,
+    p_evacuate_open: float,
+) -> None:
+    """Step 4 (alerting and decision) for one undecided group ``g`` in state ``st``."""
+    hears = heard and hops[gsp[g], gfs] <= hear_hops
+    if math.isinf(galert[g]) and (hears or lockdown):
+        galert[g] = t
+    if st == 0 and math.isinf(galert[g]) and t >= fire_alarm_t:
+        gs[g] = 6
+    if t >= galert[g] + greact[g]:
+        sp = gsp[g]
+        ud = gud[g]
+        if gnext[g] >= 0:
+            gs[g] = 5
+        elif lockable[sp]:
+            if ud < p_lockdown:
+                gs[g] = 1
+                glock_done[g] = t + glock_time[g]
+            else:
+                gs[g] = 5
+        elif ud < p_evacuate_open:
+            gs[g] = 5
+        else:
+            gs[g] = 4
 
 
 @njit(cache=True)
@@ -344,46 +459,182 @@ def _run_reps(
     omove = np.zeros(nu, dtype=np.bool_)
     alive_eng = np.zeros(nu, dtype=np.bool_)
     wsum = np.zeros(nu)
-    live = np.zeros(ng, dtype=np.bool_)
-    undecided = np.zeros(ng, dtype=np.bool_)
-    moving = np.zeros(ng, dtype=np.bool_)
-    open_t = np.zeros(ng, dtype=np.bool_)
-    window_t = np.zeros(ng, dtype=np.bool_)
-    count = np.zeros(ng, dtype=np.int64)
-    wg = np.zeros(ng)
     ws = np.zeros(ns)
     hz = np.zeros(5)
+    # Groups that can still change in steps 4-6 (state unaware / locking / evacuating / fire_evac, people
+    # left): ``alist``; unaware groups not yet alerted (``dlist``) change only when gunfire is heard at a
+    # new place, at the lockdown or at the fire alarm, so they are looked at only then. Groups in other
+    # states, or with no one left, never change again in steps 4-6 (states locked, locked_hc, hiding and
+    # out are final; counts never grow). Each step treats every group on its own, so the order does not
+    # matter there.
+    alist = np.empty(ng, dtype=np.int64)
+    dlist = np.empty(ng, dtype=np.int64)
+    # groups in each space, in group order (targets and ``_open_here`` look only at the relevant spaces)
+    sp_n = np.zeros(ns, dtype=np.int64)
+    sp_g = np.empty((ns, ng), dtype=np.int64)
+    # spaces holding a locked group (locked groups never move or change state: ``_room_locked``)
+    locked_room = np.zeros(ns, dtype=np.bool_)
+    # targets of one tick, in group order, and whether each is an open (not a window) target
+    cand = np.empty(ng, dtype=np.int64)
+    cand_open = np.zeros(ng, dtype=np.bool_)
+    # for each space s, the spaces q with adj[s, q] and door_window[q] (window targets from s)
+    dw_n = np.zeros(ns, dtype=np.int64)
+    dw_q = np.empty((ns, ns), dtype=np.int64)
+    for s_ in range(ns):
+        for q in range(ns):
+            if adj[s_, q] and door_window[q]:
+                dw_q[s_, dw_n[s_]] = q
+                dw_n[s_] += 1
 
+    # for each space s, the spaces q with move_mask[s, q] (attacker moves); with a finite weight of
+    # unvisited spaces every other weight is an exact zero (0 * w), so the choice needs only these
+    mm_n = np.zeros(ns, dtype=np.int64)
+    mm_q = np.empty((ns, ns), dtype=np.int64)
+    for s_ in range(ns):
+        for q in range(ns):
+            if move_mask[s_, q]:
+                mm_q[s_, mm_n[s_]] = q
+                mm_n[s_] += 1
+    sparse_moves = math.isfinite(w_unvisited)
+    wq = np.zeros(ns)
+    # the shot Poisson's cumulative probabilities (step 10), per replication, open and window targets
+    cdf_open = np.zeros(max(max_shots, 1))
+    cdf_window = np.zeros(max(max_shots, 1))
+
+    end_total = np.nan
+    # slot hashes of the draws made (nearly) every tick, per tick: (30, 0) end of attack, (11, 0) shots
+    n_tab = 0
+    if math.isfinite(horizon_s) and dt > 0 and horizon_s / dt < 1e6:
+        n_tab = int(horizon_s / dt) + 2
+    h30 = np.empty(n_tab, dtype=np.uint64)
+    h11 = np.empty(n_tab, dtype=np.uint64)
+    for q in range(n_tab):
+        h30[q] = _slot_hash(q, 30, 0)
+        h11[q] = _slot_hash(q, 11, 0)
+    end_p = 0.0
     for i in range(r):
         key = keys[i]
         tick = 0
-        while a_active[i]:
+        lam = th[i, _LAM_OPEN]
+        p = th[i, _EXP_LAM_OPEN]
+        cdf = p
+        for q in range(1, max_shots + 1):
+            cdf_open[q - 1] = cdf
+            p = p * lam / q
+            cdf = cdf + p
+        lam = th[i, _LAM_WINDOW]
+        p = th[i, _EXP_LAM_WINDOW]
+        cdf = p
+        for q in range(1, max_shots + 1):
+            cdf_window[q - 1] = cdf
+            p = p * lam / q
+            cdf = cdf + p
+        ust = u_status[i]
+        n0, n1a, n2, n12 = _unit_counts(ust, unit_armed)
+        # earliest arrival of a unit not arrived yet, for the value of t_first_shot it was computed with
+        tfs_seen = np.nan
+        next_arr = np.inf
+        eng_clear = False
+        gs = g_state[i]
+        gsp = g_space[i]
+        gc = g_count[i]
+        gnext = g_next[i]
+        geta = g_eta[i]
+        galert = g_alert_t[i]
+        glock_done = g_lock_done[i]
+        greact = g_react[i]
+        gud = g_udecide[i]
+        glock_time = g_lock_time[i]
+        for s_ in range(ns):
+            sp_n[s_] = 0
+            locked_room[s_] = False
+        na = 0
+        nd = 0
+        for g in range(ng):
+            sp = gsp[g]
+            sp_g[sp, sp_n[sp]] = g
+            sp_n[sp] += 1
+            st = gs[g]
+            if LOCKED <= st <= LOCKED_HC:
+                locked_room[sp] = True
+            if gc[g] > 0:
+                if st == 0 and galert[g] == np.inf:
+                    dlist[nd] = g
+                    nd += 1
+                elif st == 0 or st == 1 or st == 5 or st == 6:
+                    alist[na] = g
+                    na += 1
+        dorm_gfs = -1
+        th_self_term_h = th[i, _SELF_TERM_H]
+        th_flee_h = th[i, _FLEE_H]
+        th_citizen_h = th[i, _CITIZEN_H]
+        th_reload_mult = th[i, _RELOAD_MULT]
+        th_officer_stop_h = th[i, _OFFICER_STOP_H]
+        th_barricade_h = th[i, _BARRICADE_H]
+        th_police_near_mult = th[i, _POLICE_NEAR_MULT]
+        th_police_scene_mult = th[i, _POLICE_SCENE_MULT]
+        th_p_hit = th[i, _P_HIT]
+        th_p_kill = th[i, _P_KILL]
+        th_p_crit = th[i, _P_CRIT]
+        th_window_hit_factor = th[i, _WINDOW_HIT_FACTOR]
+        # per-replication scalars as locals (written back when the replication ends)
+        a_space_i = a_space[i]
+        a_next_i = a_next[i]
+        a_eta_i = a_eta[i]
+        a_active_i = a_active[i]
+        a_barricaded_i = a_barricaded[i]
+        a_rounds_i = a_rounds[i]
+        a_reload_until_i = a_reload_until[i]
+        a_arrived_at_i = a_arrived_at[i]
+        t_first_shot_i = t_first_shot[i]
+        last_gf_t_i = last_gf_t[i]
+        last_gf_space_i = last_gf_space[i]
+        lockdown_t_i = lockdown_t[i]
+        first_police_t_i = first_police_t[i]
+        first_entry_t_i = first_entry_t[i]
+        first_contact_t_i = first_contact_t[i]
+        while a_active_i:
             t = tick * dt
             k = tick
             act = True
 
-            # 2. arrivals
-            any_armed_arrived = False
-            for j in range(nu):
-                arrival[j] = t_first_shot[i] + u_offset[i, j]
-                if has_arrival_t and not math.isnan(unit_arrival_t[j]):
-                    arrival[j] = unit_arrival_t[j]
-                arrive[j] = act and u_status[i, j] == 0 and arrival[j] <= t
-                if arrive[j]:
-                    u_status[i, j] = 1
-                    if unit_armed[j]:
-                        any_armed_arrived = True
-            if any_armed_arrived and math.isinf(first_police_t[i]):
-                first_police_t[i] = t
-            if sro_calls_lockdown and j_sro >= 0 and arrive[j_sro]:
-                lockdown_t[i] = min(lockdown_t[i], arrival[j_sro] + sro_lockdown_delay_s)
+            # 2. arrivals (only when a unit not arrived yet is due: no change otherwise)
+            if n0 > 0:
+                tfs = t_first_shot_i
+                if tfs != tfs_seen:  # (always when NaN)
+                    tfs_seen = tfs
+                    next_arr = np.inf
+                    for j in range(nu):
+                        if ust[j] == 0:
+                            aj = tfs + u_offset[i, j]
+                            if has_arrival_t and not math.isnan(unit_arrival_t[j]):
+                                aj = unit_arrival_t[j]
+                            if aj < next_arr:
+                                next_arr = aj
+                if t >= next_arr:
+                    any_armed_arrived = False
+                    for j in range(nu):
+                        arrival[j] = t_first_shot_i + u_offset[i, j]
+                        if has_arrival_t and not math.isnan(unit_arrival_t[j]):
+                            arrival[j] = unit_arrival_t[j]
+                        arrive[j] = act and u_status[i, j] == 0 and arrival[j] <= t
+                        if arrive[j]:
+                            u_status[i, j] = 1
+                            if unit_armed[j]:
+                                any_armed_arrived = True
+                    if any_armed_arrived and math.isinf(first_police_t_i):
+                        first_police_t_i = t
+                    if sro_calls_lockdown and j_sro >= 0 and arrive[j_sro]:
+                        lockdown_t_i = min(lockdown_t_i, arrival[j_sro] + sro_lockdown_delay_s)
+                    n0, n1a, n2, n12 = _unit_counts(ust, unit_armed)
+                    tfs_seen = np.nan
 
             # 3. entry decisions
-            any_on_scene = False
-            for j in range(nu):
-                if u_status[i, j] == 1 and unit_armed[j]:
-                    any_on_scene = True
-            if any_on_scene:
+            if n1a > 0:
+                for j in range(nu):
+                    arrival[j] = t_first_shot_i + u_offset[i, j]
+                    if has_arrival_t and not math.isnan(unit_arrival_t[j]):
+                        arrival[j] = unit_arrival_t[j]
                 n_present = 0
                 next_backup = np.inf
                 tac_arrival = np.inf
@@ -419,7 +670,7 @@ def _run_reps(
                     if e:
                         any_enter = True
                 if any_enter:
-                    gf = last_gf_space[i]
+                    gf = last_gf_space_i
                     entry_space = nearest_exit[max(gf, 0)] if gf >= 0 else attacker_entry
                     if officer_entry >= 0:
                         entry_space = officer_entry
@@ -429,75 +680,118 @@ def _run_reps(
                             u_space[i, j] = entry_space
                             u_next[i, j] = -1
                             u_eta[i, j] = 0.0
-                    if math.isinf(first_entry_t[i]):
-                        first_entry_t[i] = t
+                    if math.isinf(first_entry_t_i):
+                        first_entry_t_i = t
+                    n0, n1a, n2, n12 = _unit_counts(ust, unit_armed)
 
             # 4. alerting
-            heard = last_gf_t[i] >= 0
-            gfs = max(last_gf_space[i], 0)
-            lockdown = t >= lockdown_t[i]
-            for g in range(ng):
-                live[g] = g_count[i, g] > 0 and act
-                st = g_state[i, g]
-                undecided[g] = live[g] and (st == 0 or st == 6)
-                if not undecided[g]:
+            heard = last_gf_t_i >= 0
+            gfs = max(last_gf_space_i, 0)
+            lockdown = t >= lockdown_t_i
+            na0 = na
+            na = 0
+            for a in range(na0):
+                g = alist[a]
+                st = gs[g]
+                if gc[g] <= 0 or not (st == 0 or st == 1 or st == 5 or st == 6):
                     continue
-                hears = heard and hops[g_space[i, g], gfs] <= hear_hops
-                if math.isinf(g_alert_t[i, g]) and (hears or lockdown):
-                    g_alert_t[i, g] = t
-                if st == 0 and math.isinf(g_alert_t[i, g]) and t >= fire_alarm_t:
-                    g_state[i, g] = 6
-                if t >= g_alert_t[i, g] + g_react[i, g]:
-                    sp = g_space[i, g]
-                    ud = g_udecide[i, g]
-                    if g_next[i, g] >= 0:
-                        g_state[i, g] = 5
-                    elif lockable[sp]:
-                        if ud < p_lockdown:
-                            g_state[i, g] = 1
-                            g_lock_done[i, g] = t + g_lock_time[i, g]
-                        else:
-                            g_state[i, g] = 5
-                    elif ud < p_evacuate_open:
-                        g_state[i, g] = 5
-                    else:
-                        g_state[i, g] = 4
+                alist[na] = g
+                na += 1
+                if st == 0 or st == 6:
+                    _alert(
+                        g,
+                        st,
+                        t,
+                        heard,
+                        gfs,
+                        lockdown,
+                        gs,
+                        gsp,
+                        gnext,
+                        galert,
+                        greact,
+                        gud,
+                        glock_done,
+                        glock_time,
+                        hops,
+                        hear_hops,
+                        fire_alarm_t,
+                        lockable,
+                        p_lockdown,
+                        p_evacuate_open,
+                    )
+            if nd > 0 and (lockdown or t >= fire_alarm_t or (heard and gfs != dorm_gfs)):
+                if heard:
+                    dorm_gfs = gfs
+                nd0 = nd
+                nd = 0
+                for a in range(nd0):
+                    g = dlist[a]
+                    if gc[g] <= 0:
+                        continue
+                    _alert(
+                        g,
+                        0,
+                        t,
+                        heard,
+                        gfs,
+                        lockdown,
+                        gs,
+                        gsp,
+                        gnext,
+                        galert,
+                        greact,
+                        gud,
+                        glock_done,
+                        glock_time,
+                        hops,
+                        hear_hops,
+                        fire_alarm_t,
+                        lockable,
+                        p_lockdown,
+                        p_evacuate_open,
+                    )
+                    st = gs[g]
+                    if st == 0 and galert[g] == np.inf:
+                        dlist[nd] = g
+                        nd += 1
+                    elif st == 0 or st == 1 or st == 5 or st == 6:
+                        alist[na] = g
+                        na += 1
 
             # 5. locking
-            for g in range(ng):
-                if (
-                    live[g]
-                    and g_state[i, g] == 1
-                    and t >= g_lock_done[i, g]
-                    and g_space[i, g] != a_space[i]
-                ):
+            for a in range(na):
+                g = alist[a]
+                if gs[g] == 1 and t >= glock_done[g] and gsp[g] != a_space_i:
                     works = g_ulock[i, g] < lock_works_prob
-                    hc = hard_corner[g_space[i, g]] and g_uhc[i, g] < use_hard_corner_prob
+                    hc = hard_corner[gsp[g]] and g_uhc[i, g] < use_hard_corner_prob
                     if works:
-                        g_state[i, g] = 3 if hc else 2
+                        gs[g] = 3 if hc else 2
+                        locked_room[gsp[g]] = True
                     else:
-                        g_state[i, g] = 4
+                        gs[g] = 4
 
             # 6. group movement
-            for g in range(ng):
-                st = g_state[i, g]
-                moving[g] = live[g] and (st == 5 or st == 6)
-                if not moving[g]:
+            for a in range(na):
+                g = alist[a]
+                st = gs[g]
+                if not (st == 5 or st == 6):
                     continue
                 arrived = False
-                if g_next[i, g] >= 0:
-                    g_eta[i, g] -= dt
-                    if g_eta[i, g] <= 0:
-                        g_space[i, g] = g_next[i, g]
-                        g_next[i, g] = -1
+                if gnext[g] >= 0:
+                    geta[g] -= dt
+                    if geta[g] <= 0:
+                        _sp_move(sp_n, sp_g, g, gsp[g], gnext[g])
+                        gsp[g] = gnext[g]
+                        gnext[g] = -1
                         arrived = True
-                at_exit = arrived and kind[g_space[i, g]] == exit_code
+                at_exit = arrived and kind[gsp[g]] == exit_code
                 if at_exit:
-                    evacuated[i] += g_count[i, g]
-                    g_count[i, g] = 0
-                    g_state[i, g] = 7
-                elif g_next[i, g] < 0:
-                    sp = g_space[i, g]
+                    evacuated[i] += gc[g]
+                    gc[g] = 0
+                    gs[g] = 7
+                elif gnext[g] < 0:
+                    sp = gsp[g]
                     # argmin of the scores: first minimum (first NaN if any, as np.argmin)
                     best = 0
                     best_score = 0.0
@@ -512,22 +806,31 @@ def _run_reps(
                         elif math.isnan(score) or score < best_score:
                             best = e
                             best_score = score
-                    target = exits[best] if (g_state[i, g] == EVACUATING and heard) else nearest_exit[sp]
+                    target = exits[best] if (gs[g] == EVACUATING and heard) else nearest_exit[sp]
                     nxt = next_hop[sp, target]
-                    g_next[i, g] = nxt
-                    g_eta[i, g] = leg_time_group[sp, nxt]
+                    gnext[g] = nxt
+                    geta[g] = leg_time_group[sp, nxt]
 
             # 9 (positions at the start of movement). engagement
             any_engaged = False
-            asp = a_space[i]
-            for j in range(nu):
-                inside[j] = u_status[i, j] == 2
-                usp = max(u_space[i, j], 0)
-                engaged[j] = inside[j] and act and (u_space[i, j] == asp or adj[usp, asp])
-                if engaged[j]:
-                    any_engaged = True
-            if any_engaged and math.isinf(first_contact_t[i]):
-                first_contact_t[i] = t
+            asp = a_space_i
+            any_inside = n2 > 0
+            if any_inside:
+                eng_clear = False
+                for j in range(nu):
+                    inside[j] = u_status[i, j] == 2
+                    usp = max(u_space[i, j], 0)
+                    engaged[j] = inside[j] and act and (u_space[i, j] == asp or adj[usp, asp])
+                    if engaged[j]:
+                        any_engaged = True
+            elif not eng_clear:
+                # no unit inside: inside and engaged are all false
+                for j in range(nu):
+                    inside[j] = False
+                    engaged[j] = False
+                eng_clear = True
+            if any_engaged and math.isinf(first_contact_t_i):
+                first_contact_t_i = t
 
             # 7. attacker movement
             if has_script:
@@ -540,52 +843,57 @@ def _run_reps(
                             any_shot = True
                 if last_due >= 0:
                     waypoint = script_space[last_due]
-                    if act and not any_engaged and not a_barricaded[i]:
-                        a_space[i] = waypoint
-                        a_next[i] = -1
-                        a_eta[i] = 0.0
-                        a_arrived_at[i] = t
+                    if act and not any_engaged and not a_barricaded_i:
+                        a_space_i = waypoint
+                        a_next_i = -1
+                        a_eta_i = 0.0
+                        a_arrived_at_i = t
                         a_visited[i, waypoint] = True
                         if any_shot:
-                            last_gf_t[i] = t
-                            last_gf_space[i] = waypoint
-                            if math.isinf(t_first_shot[i]):
-                                t_first_shot[i] = t
-            if act and not a_barricaded[i] and not any_engaged:
-                if a_next[i] >= 0:
-                    a_eta[i] -= dt
-                    if a_eta[i] <= 0:
-                        if _room_locked(g_state[i], g_space[i], a_next[i]):
-                            a_next[i] = -1
-                            a_eta[i] = 0.0
+                            last_gf_t_i = t
+                            last_gf_space_i = waypoint
+                            if math.isinf(t_first_shot_i):
+                                t_first_shot_i = t
+            if act and not a_barricaded_i and not any_engaged:
+                if a_next_i >= 0:
+                    a_eta_i -= dt
+                    if a_eta_i <= 0:
+                        if locked_room[a_next_i]:
+                            a_next_i = -1
+                            a_eta_i = 0.0
                         else:
-                            a_space[i] = a_next[i]
-                            a_next[i] = -1
-                            a_arrived_at[i] = t
-                            a_visited[i, a_space[i]] = True
-                if a_next[i] < 0:
-                    oh = _open_here(g_state[i], g_space[i], g_count[i], a_space[i])
-                    if (t >= a_arrived_at[i] + dwell_min_s and oh == 0) or t >= a_arrived_at[i] + dwell_max_s:
-                        asp = a_space[i]
-                        for q in range(ns):
-                            ws[q] = 0.0
-                        for q in range(ns):
-                            ok = move_mask[asp, q]
-                            if ok:
-                                ok = not _room_locked(g_state[i], g_space[i], q)
-                            ws[q] = (1.0 if ok else 0.0) * (1.0 if a_visited[i, q] else w_unvisited)
+                            a_space_i = a_next_i
+                            a_next_i = -1
+                            a_arrived_at_i = t
+                            a_visited[i, a_space_i] = True
+                if a_next_i < 0:
+                    oh = _open_in(sp_n, sp_g, gs, gc, a_space_i)
+                    if (t >= a_arrived_at_i + dwell_min_s and oh == 0) or t >= a_arrived_at_i + dwell_max_s:
+                        asp = a_space_i
                         u = _uniform(key, k, 10, 0)
-                        choice = _choose(ws, u)
+                        if sparse_moves:
+                            m = mm_n[asp]
+                            for a in range(m):
+                                q = mm_q[asp, a]
+                                ok = not locked_room[q]
+                                wq[a] = (1.0 if ok else 0.0) * (1.0 if a_visited[i, q] else w_unvisited)
+                            choice = _choose_sparse(mm_q[asp], wq, m, ns, u)
+                        else:
+                            for q in range(ns):
+                                ok = move_mask[asp, q] and not locked_room[q]
+                                ws[q] = (1.0 if ok else 0.0) * (1.0 if a_visited[i, q] else w_unvisited)
+                            choice = _choose(ws, u)
                         if choice >= 0:
-                            a_next[i] = choice
-                            a_eta[i] = leg_time_attacker[asp, choice]
+                            a_next_i = choice
+                            a_eta_i = leg_time_attacker[asp, choice]
 
             # 8. officer movement
             any_omove = False
-            for j in range(nu):
-                omove[j] = inside[j] and not engaged[j] and act
-                if omove[j]:
-                    any_omove = True
+            if any_inside:
+                for j in range(nu):
+                    omove[j] = inside[j] and not engaged[j] and act
+                    if omove[j]:
+                        any_omove = True
             if any_omove:
                 for j in range(nu):
                     if omove[j] and u_next[i, j] >= 0:
@@ -597,7 +905,7 @@ def _run_reps(
                     if not (omove[j] and u_next[i, j] < 0 and heard):
                         continue
                     usp = max(u_space[i, j], 0)
-                    target = a_space[i] if hops[usp, a_space[i]] <= 2 else last_gf_space[i]
+                    target = a_space_i if hops[usp, a_space_i] <= 2 else last_gf_space_i
                     if u_space[i, j] != target:
                         nxt = next_hop[usp, max(target, 0)]
                         u_next[i, j] = nxt
@@ -612,67 +920,98 @@ def _run_reps(
                             u_eta[i, j] = leg_time_officer[usp, choice]
 
             # 10. fire
-            ready = act and t >= a_reload_until[i]
+            ready = act and t >= a_reload_until_i
             fired = False
             if ready and any_engaged:
                 p_off = th[i, _P_OFF]
                 n_hit = 0
                 n_killed = 0
                 for j in range(nu):
-                    uh = _uniform(key, k, 20, j)
-                    uk = _uniform(key, k, 21, j)
-                    if engaged[j] and uh < p_off:
+                    if engaged[j] and _uniform(key, k, 20, j) < p_off:
                         u_status[i, j] = 3
                         n_hit += 1
-                        if uk < th[i, _P_OFFICER_KILLED]:
+                        if _uniform(key, k, 21, j) < th[i, _P_OFFICER_KILLED]:
                             n_killed += 1
                 officers_shot[i] += n_hit
+                n0, n1a, n2, n12 = _unit_counts(ust, unit_armed)
                 officers_killed[i] += n_killed
                 fired = True
             if ready and not any_engaged:
-                asp = a_space[i]
-                has_open = False
-                has_window = False
-                for g in range(ng):
-                    st = g_state[i, g]
-                    lv = g_count[i, g] > 0
-                    is_open = st == 0 or st == 1 or st == 4 or st == 5 or st == 6
-                    open_t[g] = lv and is_open and g_space[i, g] == asp
-                    window_t[g] = lv and st == 2 and door_window[g_space[i, g]] and adj[asp, g_space[i, g]]
-                    has_open = has_open or open_t[g]
-                    has_window = has_window or window_t[g]
+                asp = a_space_i
+                # targets (step._targets): open groups in the attacker's space, locked groups behind a
+                # door window in an adjacent space; gathered from the per-space lists, then put in group
+                # order (the weighted choice below counts cumulative sums in group order)
+                nc = 0
+                for a in range(sp_n[asp]):
+                    g = sp_g[asp, a]
+                    st = gs[g]
+                    if gc[g] > 0 and (st == 0 or st == 1 or st == 4 or st == 5 or st == 6):
+                        cand[nc] = g
+                        cand_open[nc] = True
+                        nc += 1
+                has_open = nc > 0
+                n_open = nc
+                for b in range(dw_n[asp]):
+                    q = dw_q[asp, b]
+                    for a in range(sp_n[q]):
+                        g = sp_g[q, a]
+                        if gc[g] > 0 and gs[g] == 2:
+                            cand[nc] = g
+                            cand_open[nc] = False
+                            nc += 1
+                has_window = nc > n_open
                 if has_open or has_window:
-                    if has_open:
-                        lam = th[i, _LAM_OPEN]
-                        p = th[i, _EXP_LAM_OPEN]
-                    else:
-                        lam = th[i, _LAM_WINDOW]
-                        p = th[i, _EXP_LAM_WINDOW]
-                    u = _uniform(key, k, 11, 0)
-                    cdf = p
+                    for a in range(1, nc):
+                        cg = cand[a]
+                        co = cand_open[a]
+                        b = a
+                        while b > 0 and cand[b - 1] > cg:
+                            cand[b] = cand[b - 1]
+                            cand_open[b] = cand_open[b - 1]
+                            b -= 1
+                        cand[b] = cg
+                        cand_open[b] = co
+                    cdfs = cdf_open if has_open else cdf_window
+                    u = _uniform_h(key, h11[k]) if k < n_tab else _uniform(key, k, 11, 0)
                     n = 0
-                    for q in range(1, max_shots + 1):
-                        if u > cdf:
+                    for q in range(max_shots):
+                        if u > cdfs[q]:
                             n += 1
-                        p = p * lam / q
-                        cdf = cdf + p
-                    n = min(n, a_rounds[i])
-                    for g in range(ng):
-                        count[g] = g_count[i, g]
-                    p_hit = th[i, _P_HIT]
-                    p_kill = th[i, _P_KILL]
-                    p_crit = th[i, _P_CRIT]
-                    whf = th[i, _WINDOW_HIT_FACTOR]
+                    n = min(n, a_rounds_i)
+                    p_hit = th_p_hit
+                    p_kill = th_p_kill
+                    p_crit = th_p_crit
+                    whf = th_window_hit_factor
                     for q in range(n):
-                        for g in range(ng):
-                            wg[g] = float(count[g]) if (open_t[g] or window_t[g]) else 0.0
-                        gsel = _choose(wg, _uniform(key, k, 12, q))
-                        if gsel < 0:
+                        # _choose over the weights count[g] of targets (0 elsewhere): the zeros add
+                        # nothing to the sequential sums, so the first partial sum above u * total falls
+                        # on the same target
+                        total = 0.0
+                        for a in range(nc):
+                            total += float(gc[cand[a]])
+                        if not total > 0:
                             continue
-                        factor = 1.0 if open_t[gsel] else whf
+                        x = _uniform(key, k, 12, q) * total
+                        c = 0.0
+                        gsel = ng - 1
+                        sel_open = False
+                        found = False
+                        for a in range(nc):
+                            c += float(gc[cand[a]])
+                            if c > x:
+                                gsel = cand[a]
+                                sel_open = cand_open[a]
+                                found = True
+                                break
+                        if not found:
+                            # (unreachable: x < total) the last group, as _choose returns
+                            for a in range(nc):
+                                if cand[a] == gsel:
+                                    sel_open = cand_open[a]
+                        factor = 1.0 if sel_open else whf
                         if not _uniform(key, k, 13, q) < p_hit * factor:
                             continue
-                        count[gsel] -= 1
+                        gc[gsel] -= 1
                         uo = _uniform(key, k, 14, q)
                         if uo < p_kill:
                             killed[i] += 1
@@ -693,52 +1032,52 @@ def _run_reps(
                             n_critical[i] += 1
                         else:
                             wounded_light[i] += 1
-                    for g in range(ng):
-                        g_count[i, g] = count[g]
                     shots[i] += n
-                    a_rounds[i] -= n
-                    if a_rounds[i] <= 0:
-                        a_reload_until[i] = t + th[i, _RELOAD_S]
-                        a_rounds[i] = np.int32(th[i, _MAGAZINE])
+                    a_rounds_i -= n
+                    if a_rounds_i <= 0:
+                        a_reload_until_i = t + th[i, _RELOAD_S]
+                        a_rounds_i = np.int32(th[i, _MAGAZINE])
                     if n > 0:
                         fired = True
             if fired:
-                last_gf_t[i] = t
-                last_gf_space[i] = a_space[i]
-                if math.isinf(t_first_shot[i]):
-                    t_first_shot[i] = t
+                last_gf_t_i = t
+                last_gf_space_i = a_space_i
+                if math.isinf(t_first_shot_i):
+                    t_first_shot_i = t
 
             # 11. endings
             any_eng = False
             near = False
             scene = False
-            asp = a_space[i]
-            for j in range(nu):
-                stj = u_status[i, j]
-                alive_eng[j] = engaged[j] and stj == 2
-                wsum[j] = unit_weapon_factor[j] if alive_eng[j] else 0.0
-                if alive_eng[j]:
-                    any_eng = True
-                if stj == 2 and hops[max(u_space[i, j], 0), asp] <= 2:
-                    near = True
-                if (stj == 1 or stj == 2) and unit_armed[j]:
-                    scene = True
+            asp = a_space_i
+            if n12 > 0:
+                for j in range(nu):
+                    stj = u_status[i, j]
+                    alive_eng[j] = engaged[j] and stj == 2
+                    wsum[j] = unit_weapon_factor[j] if alive_eng[j] else 0.0
+                    if alive_eng[j]:
+                        any_eng = True
+                    if stj == 2 and hops[max(u_space[i, j], 0), asp] <= 2:
+                        near = True
+                    if (stj == 1 or stj == 2) and unit_armed[j]:
+                        scene = True
+                h_pol_sum = _pairwise_sum(wsum)
+            else:
+                # no unit on scene or inside: no unit engaged, the weights are all 0.0
+                h_pol_sum = 0.0
             if near:
-                mult = th[i, _POLICE_NEAR_MULT]
+                mult = th_police_near_mult
             elif scene:
-                mult = th[i, _POLICE_SCENE_MULT]
+                mult = th_police_scene_mult
             else:
                 mult = 1.0
-            h_st = th[i, _SELF_TERM_H] * mult
-            h_flee = 0.0 if (any_eng or a_barricaded[i]) else th[i, _FLEE_H]
-            reloading = t < a_reload_until[i]
-            oh = _open_here(g_state[i], g_space[i], g_count[i], asp)
-            if oh > 0 and not any_eng:
-                h_cit = th[i, _CITIZEN_H] * (th[i, _RELOAD_MULT] if reloading else 1.0)
-            else:
-                h_cit = 0.0
-            h_pol = _pairwise_sum(wsum) * th[i, _OFFICER_STOP_H]
-            h_bar = th[i, _BARRICADE_H] if (lockable[asp] and not a_barricaded[i]) else 0.0
+            h_st = th_self_term_h * mult
+            h_flee = 0.0 if (any_eng or a_barricaded_i) else th_flee_h
+            reloading = t < a_reload_until_i
+            oh = _open_in(sp_n, sp_g, gs, gc, asp)
+            h_cit = th_citizen_h * (th_reload_mult if reloading else 1.0) if (oh > 0 and not any_eng) else 0.0
+            h_pol = h_pol_sum * th_officer_stop_h
+            h_bar = th_barricade_h if (lockable[asp] and not a_barricaded_i) else 0.0
             if has_script and t < script_end_t:
                 h_st = 0.0
                 h_flee = 0.0
@@ -752,15 +1091,19 @@ def _run_reps(
             total = 0.0
             for q in range(5):
                 total += hz[q]
-            u0 = _uniform(key, k, 30, 0)
-            if u0 < -math.expm1(-total * dt):
+            u0 = _uniform_h(key, h30[k]) if k < n_tab else _uniform(key, k, 30, 0)
+            # the hazard total often stays the same from tick to tick: its expm1 is computed once per value
+            if total != end_total:
+                end_total = total
+                end_p = -math.expm1(-total * dt)
+            if u0 < end_p:
                 kd = _choose(hz, _uniform(key, k, 30, 1))
                 if kd == 4:
-                    a_barricaded[i] = True
-                    a_next[i] = -1
+                    a_barricaded_i = True
+                    a_next_i = -1
                 elif kd >= 0:
                     if kd == 0:
-                        reason = 2 if math.isfinite(first_police_t[i]) else 1
+                        reason = 2 if math.isfinite(first_police_t_i) else 1
                     elif kd == 1:
                         reason = 3
                     elif kd == 2:
@@ -771,11 +1114,11 @@ def _run_reps(
                         reason = 6
                     end_reason[i] = reason
                     end_t[i] = t + dt
-                    a_active[i] = False
+                    a_active_i = False
                     if kd == 3:
                         best = 0
                         best_w = -np.inf
-                        for j in range(nu):
+                        for j in range(nu if n12 > 0 else 0):
                             wj = unit_weapon_factor[j] if alive_eng[j] else -1.0
                             if wj > best_w:
                                 best_w = wj
@@ -784,14 +1127,29 @@ def _run_reps(
 
             # 12. clock and horizon
             tick += 1
-            if a_active[i] and tick * dt >= script_end_t:
+            if a_active_i and tick * dt >= script_end_t:
                 end_reason[i] = 3
                 end_t[i] = script_end_t
-                a_active[i] = False
-            if a_active[i] and tick * dt >= horizon_s:
+                a_active_i = False
+            if a_active_i and tick * dt >= horizon_s:
                 end_reason[i] = 0
                 end_t[i] = horizon_s
-                a_active[i] = False
+                a_active_i = False
+        a_space[i] = a_space_i
+        a_next[i] = a_next_i
+        a_eta[i] = a_eta_i
+        a_active[i] = a_active_i
+        a_barricaded[i] = a_barricaded_i
+        a_rounds[i] = a_rounds_i
+        a_reload_until[i] = a_reload_until_i
+        a_arrived_at[i] = a_arrived_at_i
+        t_first_shot[i] = t_first_shot_i
+        last_gf_t[i] = last_gf_t_i
+        last_gf_space[i] = last_gf_space_i
+        lockdown_t[i] = lockdown_t_i
+        first_police_t[i] = first_police_t_i
+        first_entry_t[i] = first_entry_t_i
+        first_contact_t[i] = first_contact_t_i
     return ev_pos, ev_index, ev_t, ev_u1, ev_u2, n_ev
 
 
