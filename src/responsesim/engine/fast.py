@@ -324,7 +324,7 @@ def _alert(
             gs[g] = 4
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # nogil: chunks run in parallel threads (engine.run.simulate)
 def _run_reps(
     # state (updated in place) ------------------------------------------------------------------------
     keys: np.ndarray,

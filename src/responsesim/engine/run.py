@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -258,8 +258,10 @@ def simulate(
 ) -> pd.DataFrame:
     """Run ``replications`` replications (indices ``first_rep`` onwards); one row each, in order.
 
-    ``workers`` > 1 (or 0/None = all cores) uses a local process pool; any ``concurrent.futures``
-    executor may be given instead. ``progress`` is called with the number of replications just finished.
+    ``workers`` > 1 (or 0/None = all cores) uses a local process pool (for the ``numba`` backend, whose
+    compiled kernel releases the GIL, a thread pool: no process start-up or result pickling); any
+    ``concurrent.futures`` executor may be given instead. ``progress`` is called with the number of
+    replications just finished.
     ``backend`` names the engine backend (``engine.backend.BACKENDS``: numpy, numba); every backend gives
     the same table for the same seed.
     """
@@ -269,7 +271,8 @@ def simulate(
     n_workers = workers if workers else os.cpu_count() or 1
     own: Executor | None = None
     if executor is None and n_workers > 1 and len(parts) > 1:
-        own = executor = ProcessPoolExecutor(max_workers=min(n_workers, len(parts)))
+        pool = ThreadPoolExecutor if backend == "numba" else ProcessPoolExecutor
+        own = executor = pool(max_workers=min(n_workers, len(parts)))
     try:
         if executor is None:
             for reps in parts:
