@@ -35,6 +35,7 @@ import os
 import platform
 import resource
 import signal
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -60,6 +61,8 @@ LABELS = {
 SLOW = ("mesa", "reference")
 OCCUPANTS_PER_CLASSROOM = (10, 30, 100)  # about 300, 900 and 3,000 occupants in the three-floor school
 DEFAULT_PER_CLASSROOM = 30  # the default scenario's classrooms (926 occupants)
+REPEATS = 3  # timed runs per measurement at most (median reported) ...
+REPEAT_BUDGET_S = 10.0  # ... while the runs so far took less than this in all
 TARGET_RATIO = 300.0  # issue 7: engine replications per second over the Mesa peer's
 
 
@@ -141,9 +144,15 @@ def measure(impl: str, n: int, per_classroom: int, workers: int) -> dict[str, An
     except Exception as exc:  # an unavailable backend (not built, Numba missing): reported, not fatal
         out["status"] = f"unavailable: {type(exc).__name__}: {exc}"
         return out
-    t0 = time.perf_counter()
-    df = run_impl(impl, params, n, workers)
-    wall = time.perf_counter() - t0
+    # the same rule for every implementation: repeat the timed run up to REPEATS times while the runs so far
+    # took under REPEAT_BUDGET_S in all, and report the median (a single long run is one sample)
+    walls: list[float] = []
+    while len(walls) < REPEATS and sum(walls) < REPEAT_BUDGET_S:
+        t0 = time.perf_counter()
+        df = run_impl(impl, params, n, workers)
+        walls.append(time.perf_counter() - t0)
+    wall = float(statistics.median(walls))
+    out["repeats"] = len(walls)
     parent, worker = peak_rss_mib()
     if len(df) != n:
         raise SystemExit(f"{impl}: {len(df)} rows for {n} replications")
@@ -433,8 +442,12 @@ def section(
         f"Command: `{cmd}` ({'quick' if args.quick else 'full'} run; `--quick` takes about 3 minutes, "
         "the full run 5-15). Every implementation runs the same model (docs/model.md) on the same scenario, "
         "each measurement in a fresh process after a warm-up (so Numba's compilation is not "
-        f"timed), with the same {args.workers} worker processes. Peak memory: peak RSS of the measuring "
-        "process / of its largest pool worker. The Mesa peer (`benchmarks/peer_mesa/`) is checked to "
+        f"timed), with the same {args.workers} workers (processes; threads for the Numba engine, whose "
+        "kernel releases the GIL). Each timed run is repeated up to "
+        f"{REPEATS} times while the runs so far took under {REPEAT_BUDGET_S:g} s, and the median is "
+        "reported (the same rule for every implementation; a long run is one sample). Peak memory: peak "
+        "RSS of the measuring process / of its largest pool worker process (0 when it uses none). "
+        "The Mesa peer (`benchmarks/peer_mesa/`) is checked to "
         "agree with the engine in distribution by `tests/benchmarks/test_peer_mesa.py`.",
         "",
         f"- Date: {when} UTC.{note}",
