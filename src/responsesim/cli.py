@@ -375,6 +375,9 @@ def calibrate_cmd(
     as_json: Annotated[
         bool, typer.Option("--json", help="print targets: observed, simulated, inside")
     ] = False,
+    backend: Annotated[
+        str, typer.Option("--backend", help="engine: numpy (default) or numba (compiled; same numbers)")
+    ] = "numpy",
 ) -> None:
     """Fit the model to the FBI 2000-2013 incidents (ABC), check it on 2014-2019, write the calibration."""
     from responsesim.calibrate.pipeline import Settings, calibrate, write_calibration
@@ -382,7 +385,8 @@ def calibrate_cmd(
     from responsesim.params import default_calibration_path
     from responsesim.report.calibration import write_report
 
-    settings = Settings(points, replications, rounds, 0.1, validation, seed, workers)
+    _check_backend(backend)
+    settings = Settings(points, replications, rounds, 0.1, validation, seed, workers, backend)
     try:
         out = calibrate(settings, progress=lambda m: err.print(m, highlight=False))
     except ReferenceDataError as exc:

@@ -61,10 +61,10 @@ def from_unit(names: Sequence[str], u: np.ndarray) -> np.ndarray:
 
 
 def _batch_task(
-    args: tuple[Ensemble, str, CalibratedParams, np.ndarray, dict[str, np.ndarray]],
+    args: tuple[Ensemble, str, CalibratedParams, np.ndarray, dict[str, np.ndarray], str],
 ) -> pd.DataFrame:
-    ens, building, cal, reps, theta = args
-    return run_chunk(batch_params(ens, building, cal), reps, theta=theta)
+    ens, building, cal, reps, theta, backend = args
+    return run_chunk(batch_params(ens, building, cal), reps, theta=theta, backend=backend)
 
 
 def simulate_points(
@@ -76,12 +76,14 @@ def simulate_points(
     seed: int,
     executor: Executor | None = None,
     chunk: int = 5000,
+    backend: str = "numpy",
 ) -> pd.DataFrame:
     """Outcomes of ``incidents`` ensemble incidents at each parameter point; columns ``point``, ``cell``.
 
     The incidents' cells are drawn once (seed ``seed``) and shared by every point, so points differ by
     their parameters, not by the mix of situations. Replication indices are ``point * incidents + j``.
     Cells of one building template run in the same batches (their differences are per-replication).
+    ``backend`` names the engine backend (every backend gives the same outcomes).
     """
     n_points = points.shape[0]
     assign = np.random.default_rng(seed).choice(len(ens.cells), size=incidents, p=ens.weights)
@@ -103,7 +105,7 @@ def simulate_points(
                 m = cells[sl] == c
                 for k, v in cell_choices(ens.cells[c], {k: vv[m] for k, vv in vals.items()}).items():
                     theta.setdefault(k, np.zeros(reps[sl].size))[m] = v
-            tasks.append((ens, building, cal, reps[sl], theta))
+            tasks.append((ens, building, cal, reps[sl], theta, backend))
             labels.append(cells[sl])
     parts = [_batch_task(t) for t in tasks] if executor is None else list(executor.map(_batch_task, tasks))
     for part, lab in zip(parts, labels, strict=True):
@@ -148,6 +150,7 @@ def abc_pmc(
     seed: int = 1,
     workers: int = 1,
     progress: Callable[[str], None] | None = None,
+    backend: str = "numpy",
 ) -> FitResult:
     """Fit ``names`` (default: every parameter marked ``fit``) so the ensemble matches the targets."""
     names = tuple(names or fitted_names())
@@ -159,7 +162,7 @@ def abc_pmc(
     try:
         for r in range(rounds):
             pts = from_unit(names, u)
-            df = simulate_points(ens, cal, names, pts, incidents, seed + 1000 * r, executor)
+            df = simulate_points(ens, cal, names, pts, incidents, seed + 1000 * r, executor, backend=backend)
             dist = np.array([distance(g) for _, g in df.groupby("point", sort=True)])
             k = max(2, round(accept * n_points))
             order = np.argsort(dist, kind="stable")

@@ -45,6 +45,7 @@ class Settings:
     validation_incidents: int = 4000
     seed: int = 2024
     workers: int = 2
+    backend: str = "numpy"  # engine backend (the numbers do not depend on it)
 
 
 @dataclass(frozen=True)
@@ -181,12 +182,15 @@ def calibrate(
     fit = abc_pmc(
         ens, base, dist, n_points=settings.n_points, incidents=settings.incidents, rounds=settings.rounds,
         accept=settings.accept, seed=settings.seed, workers=settings.workers, progress=progress,
+        backend=settings.backend,
     )  # fmt: skip
     if progress:
         progress(f"validation: {settings.validation_incidents} incidents at the fitted point")
     names = list(fit.fitted)
     point = np.array([[fit.fitted[n] for n in names]])
-    val = simulate_points(ens, base, names, point, settings.validation_incidents, settings.seed + 7)
+    val = simulate_points(
+        ens, base, names, point, settings.validation_incidents, settings.seed + 7, backend=settings.backend
+    )
     sim = simulation_intervals(val)
     comparison = pd.concat(
         [compare(train_t, sim, "train 2000-2013"), compare(held_t, sim, "held out 2014-2019")]
