@@ -259,6 +259,8 @@ def test_run_summary_plots_and_listing(client: TestClient, run_a: str, root: Pat
     assert "warnings" in body["summary"]
     listed = {r["run_id"]: r for r in client.get("/api/runs").json()}
     assert listed[run_a]["label"] == "baseline" and listed[run_a]["deaths_mean"] == deaths["mean"]
+    row = listed[run_a]
+    assert (row["deaths_ci_low"], row["deaths_ci_high"]) == (deaths["ci_low"], deaths["ci_high"])
     assert listed[run_a]["replications"] == SMALL
     assert [p["url"] for p in body["plots"]] == [
         f"/api/runs/{run_a}/plots/{p['metric']}.png" for p in body["plots"]

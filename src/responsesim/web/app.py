@@ -39,7 +39,7 @@ from responsesim.web.limits import BodySizeLimit
 from responsesim.web.plots import PLOT_METRICS, histogram_png, plot_path, prune_oldest, write_atomically
 from responsesim.web.replay import replay
 from responsesim.web.review import ReviewStore
-from responsesim.web.runs import RunNotFoundError, RunStore, meta_json
+from responsesim.web.runs import RunNotFoundError, RunStore, deaths_fields, meta_json
 from responsesim.web.settings import WebSettings
 from responsesim.web.uploads import read_json, read_multipart, safe_filename, upload_text
 
@@ -72,7 +72,6 @@ class Busy:
 
 
 def _run_header(run_id: str, meta: Any, summary: dict[str, Any], created: str) -> dict[str, Any]:
-    deaths = ((summary.get("metrics") or {}).get("deaths") or {}).get("mean")
     return {
         "run_id": run_id,
         "created_at": created,
@@ -81,7 +80,7 @@ def _run_header(run_id: str, meta: Any, summary: dict[str, Any], created: str) -
         "seed": int(meta.seed),
         "backend": meta.backend,
         "label": summary.get("label"),
-        "deaths_mean": deaths,
+        **deaths_fields(summary),
     }
 
 

@@ -58,6 +58,17 @@ def _clean(v: Any) -> Any:
     return v
 
 
+
+def deaths_fields(summary: dict[str, Any]) -> dict[str, Any]:
+    """Mean deaths per replication and its 95% interval from a stored run summary (None when absent)."""
+    d = (summary.get("metrics") or {}).get("deaths") or {}
+    return {
+        "deaths_mean": d.get("mean"),
+        "deaths_ci_low": d.get("ci_low"),
+        "deaths_ci_high": d.get("ci_high"),
+    }
+
+
 class RunStore:
     """Thread-safe reads and writes of runs in one DuckDB file."""
 
@@ -122,7 +133,6 @@ class RunStore:
                 summary = json.loads(rec.get("summary_json") or "{}")
             except json.JSONDecodeError:
                 summary = {}
-            deaths = ((summary.get("metrics") or {}).get("deaths") or {}).get("mean")
             rows.append(
                 {
                     "run_id": rec["run_id"],
@@ -132,7 +142,7 @@ class RunStore:
                     "seed": _clean(rec["seed"]),
                     "backend": _clean(rec["backend"]),
                     "label": summary.get("label"),
-                    "deaths_mean": deaths,
+                    **deaths_fields(summary),
                 }
             )
         self._rows = rows

@@ -454,7 +454,7 @@ async function refreshRuns() {
   tbody.innerHTML = state.runs.length ? state.runs.map((r) => `<tr data-run="${esc(r.run_id)}">` +
     `<td>${esc(when(r.created_at))}</td><td>${esc(r.scenario_name)}</td><td>${esc(r.label ?? "")}</td>` +
     `<td class="num">${Number(r.replications).toLocaleString("en-US")}</td><td class="num">${esc(r.seed)}</td><td>${esc(r.backend)}</td>` +
-    `<td class="num">${count(r.deaths_mean)}</td>` +
+    `<td class="num">${count(r.deaths_mean)} <span class="ci">(${count(r.deaths_ci_low)} to ${count(r.deaths_ci_high)})</span></td>` +
     `<td><button type="button" class="small" data-action="open">Open results</button> ` +
     `<button type="button" class="small" data-action="replay">Replay</button></td></tr>`).join("")
     : `<tr><td colspan="8">No runs stored yet.</td></tr>`;
