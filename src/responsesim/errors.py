@@ -35,10 +35,13 @@ class InputError(Exception):
         )
 
 
-def read_input_text(path: Path, what: str, error: type[InputError] = InputError) -> str:
-    """The UTF-8 text of a user's file, or ``error`` naming the file (``what``: e.g. "scenario file")."""
+def read_input_text(
+    path: Path, what: str, error: type[InputError] = InputError, encoding: str = "utf-8"
+) -> str:
+    """The UTF-8 text of a user's file, or ``error`` naming the file (``what``: e.g. "scenario file";
+    ``encoding`` "utf-8-sig" also drops a byte-order mark)."""
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding=encoding)
     except OSError as exc:
         raise error(f"cannot read {what} ({exc.strerror})", file=str(path)) from exc
     except UnicodeDecodeError as exc:

@@ -144,3 +144,11 @@ def test_protocol_and_vocabulary_not_utf8(tmp_path: Path, loader) -> None:
         loader(path)
     assert exc.value.file == str(path) and "not UTF-8" in exc.value.message
     assert str(exc.value).startswith(str(path))
+
+
+@pytest.mark.parametrize("loader", [load_timeline, load_protocol, load_vocabulary])
+def test_nul_in_file_name_is_a_clear_error(loader) -> None:  # type: ignore[no-untyped-def]
+    """A NUL in a review file's name is a ReviewInputError (was ValueError: embedded null byte)."""
+    with pytest.raises(ReviewInputError) as exc:
+        loader(Path("a\x00b.csv"))
+    assert "NUL character" in exc.value.message and exc.value.file == repr("a\x00b.csv")

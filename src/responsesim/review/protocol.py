@@ -32,7 +32,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from responsesim.review.errors import ReviewInputError
+from responsesim.review.errors import ReviewInputError, read_review_text
 from responsesim.review.timeline import COLUMNS, Vocabulary, vocabulary_from_toml
 from responsesim.scenario.errors import format_loc, from_toml_decode_error, locate_toml_line
 
@@ -253,11 +253,5 @@ def parse_protocol(text: str, file: str, vocabulary: Vocabulary | None = None) -
 
 
 def load_protocol(path: Path, vocabulary: Vocabulary | None = None) -> tuple[Protocol, Vocabulary]:
-    file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ReviewInputError(file, None, None, f"cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ReviewInputError(file, None, None, f"not UTF-8 text: {exc}") from None
-    return parse_protocol(text, file, vocabulary)
+    text = read_review_text(path, "protocol file")
+    return parse_protocol(text, str(path), vocabulary)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from responsesim.review.errors import ReviewInputError
+from responsesim.review.errors import ReviewInputError, read_review_text
 
 __all__ = [
     "CASUALTY_EVENTS",
@@ -143,12 +143,7 @@ def load_vocabulary(path: Path | None, base: Vocabulary | None = None) -> Vocabu
     if path is None:
         return base
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ReviewInputError(file, None, None, f"cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ReviewInputError(file, None, None, f"not UTF-8 text: {exc}") from None
+    text = read_review_text(path, "vocabulary file")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -318,11 +313,5 @@ def parse_timeline(text: str, file: str, vocabulary: Vocabulary | None = None) -
 
 
 def load_timeline(path: Path, vocabulary: Vocabulary | None = None) -> Timeline:
-    file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ReviewInputError(file, None, None, f"cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ReviewInputError(file, None, None, f"not UTF-8 text: {exc}") from None
-    return parse_timeline(text, file, vocabulary)
+    text = read_review_text(path, "timeline file", encoding="utf-8-sig")
+    return parse_timeline(text, str(path), vocabulary)
