@@ -91,7 +91,7 @@ def test_stored_provenance_is_complete(stored: tuple[Path, str]) -> None:
     assert (m.python_version, m.numpy_version, m.platform) == tuple(api.environment().values())
     assert m.calibration_toml == default_calibration_text()
     assert m.calibration_version == load_calibration().version
-    assert (m.chunk_size, m.backend, m.seed, m.replications) == (7, "numpy", SEED, REPS)
+    assert (m.chunk_size, m.backend, m.seed, m.replications) == (7, "numba", SEED, REPS)
     assert m.scenario_toml == SCENARIO and m.scenario_source == "repro.toml"
     assert m.input_files_json is None  # a template, no referenced files
 

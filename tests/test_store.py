@@ -20,7 +20,7 @@ def meta(run_id: str | None = None, seed: int = 42) -> RunMeta:
         scenario_toml='name = "demo"\nreplications = 3\n',
         seed=seed,
         replications=3,
-        backend="numpy",
+        backend="numba",
         code_version="0.1.0+test",
         calibration_hash="cal456",
         **extra,
@@ -78,7 +78,7 @@ def test_round_trip(tmp_path: Path) -> None:
         assert store.load_summary("r1") == summary
         runs = store.list_runs()
         assert runs["run_id"].tolist() == ["r1"]
-        assert runs.loc[0, "seed"] == 42 and runs.loc[0, "backend"] == "numpy"
+        assert runs.loc[0, "seed"] == 42 and runs.loc[0, "backend"] == "numba"
         assert isinstance(runs.loc[0, "created_at"], pd.Timestamp)
 
 
@@ -297,7 +297,7 @@ def test_old_sweep_store_gains_provenance_columns(tmp_path: Path) -> None:
     )
     con.execute("INSERT INTO sweeps VALUES ('s-old', 'old', '', 'h', '0.1.0', 1, TIMESTAMP '2026-01-01')")
     con.close()
-    prov = {"git_commit": "a" * 40, "git_dirty": True, "backend": "numpy", "calibration_toml": "x = 1\n",
+    prov = {"git_commit": "a" * 40, "git_dirty": True, "backend": "numba", "calibration_toml": "x = 1\n",
             "replications_per_point": 6, "chunk_size": 3}  # fmt: skip
     with SweepStore(path) as store:
         assert store.register("s-new", "new", "spec", "h2", "0.2.0", 5, [(0, "{}", "sh")], prov) is False

@@ -99,7 +99,7 @@ def frame(tmp_path_factory: pytest.TempPathFactory) -> Frame:
 def meta(run_id: str, n: int) -> RunMeta:
     return RunMeta(
         scenario_name="crash", scenario_hash="h", scenario_toml="", seed=0, replications=n,
-        backend="numpy", code_version="test", calibration_hash="c", run_id=run_id,
+        backend="numba", code_version="test", calibration_hash="c", run_id=run_id,
     )  # fmt: skip
 
 
@@ -180,7 +180,7 @@ _RUN_CHILD = textwrap.dedent(
     for i in range(10**6):
         run_id = f"{prefix}-{i:04d}"
         meta = RunMeta(scenario_name="crash", scenario_hash="h", scenario_toml="", seed=i,
-                       replications=len(frame), backend="numpy", code_version="test",
+                       replications=len(frame), backend="numba", code_version="test",
                        calibration_hash="c", run_id=run_id)
         print("begin", run_id, flush=True)
         with ResultStore(store) as s:  # as RunResult.save: open, write in one transaction, close

@@ -17,20 +17,30 @@ from typing import TYPE_CHECKING
 import mesa
 from mesa.agent import AgentSet
 
-from responsesim.scenario.compile import ROLE_SRO
+from responsesim.codes import (
+    DOWN,
+    EVACUATING,
+    FIRE_EVAC,
+    HIDING,
+    INSIDE,
+    LOCKED,
+    LOCKED_HC,
+    LOCKING,
+    NOT_ARRIVED,
+    ON_SCENE,
+    OUT,
+    ROLE_SRO,
+    UNAWARE,
+)
+from responsesim.codes import OPEN_STATES as _OPEN
 
 if TYPE_CHECKING:
     from .model import IncidentModel
 
 INF = math.inf
 
-# group states (docs/model.md, "Occupants: groups")
-UNAWARE, LOCKING, LOCKED, LOCKED_HC, HIDING, EVACUATING, FIRE_EVAC, OUT = range(8)
-OPEN_STATES = frozenset({UNAWARE, LOCKING, HIDING, EVACUATING, FIRE_EVAC})
+OPEN_STATES = frozenset(_OPEN)
 LOCKED_STATES = frozenset({LOCKED, LOCKED_HC})
-
-# unit statuses (docs/model.md, "Responders: units")
-NOT_ARRIVED, ON_SCENE, INSIDE, DOWN = range(4)
 
 
 def lognormal(model: IncidentModel, median: float, sigma: float) -> float:

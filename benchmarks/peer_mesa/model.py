@@ -7,7 +7,7 @@ does not change the distribution). Same rules and the same documented choices as
 (a group with nobody left is inert; an agent arriving in a space picks its next hop in the same step; the
 attacker leaves its entry exit toward the lowest-index inner neighbour; units shot down in step 10 do not
 count as engaged in step 11; shots at officers use no rounds; an attack still going at the horizon never
-stops the threat for casualty care). Review replays (``Params.script_*``, fixed unit times) are not
+stops the threat for casualty care). Review replays (``Params.forcing``) are not
 supported. It exists to be timed against the engine (``benchmarks/run.py``) and is checked to agree with it
 in distribution (``tests/benchmarks/test_peer_mesa.py``).
 """
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from mesa.agent import AgentSet
 
-from responsesim.scenario.compile import (
+from responsesim.codes import (
     D_BACKUP_ETA,
     D_HESITATE,
     D_NO_ENTRY,
@@ -31,12 +31,18 @@ from responsesim.scenario.compile import (
     D_SOLO,
     D_TACTICAL,
     D_WAIT_N,
+    H_BARRICADE,
+    H_CITIZENS,
+    H_FLEE,
+    H_POLICE,
+    H_SELF,
     ROLE_NAMES,
     ROLE_PATROL,
     ROLE_SRO,
     ROLE_TACTICAL,
-    Params,
 )
+from responsesim.codes import EXIT as EXIT_KIND
+from responsesim.scenario.compile import Params
 
 from .agents import (
     DOWN,
@@ -51,8 +57,6 @@ from .agents import (
     lognormal,
 )
 
-EXIT_KIND = 7  # building.kind code of an exit
-
 # The outcome table's columns (responsesim.engine.run.OUTCOME_COLUMNS), in the same order.
 OUTCOME_COLUMNS: tuple[str, ...] = (
     "rep", "killed", "died_awaiting_care", "deaths", "wounded", "critical", "evacuated", "sheltered",
@@ -64,9 +68,6 @@ INT_COLUMNS = (
     "rep", "killed", "died_awaiting_care", "deaths", "wounded", "critical", "evacuated", "sheltered",
     "shots_fired", "officers_shot", "officers_killed",
 )  # fmt: skip
-
-# hazard kinds of step 11, in the order of docs/model.md
-H_SELF, H_FLEE, H_CITIZENS, H_POLICE, H_BARRICADE = range(5)
 
 
 class Building:
@@ -107,8 +108,8 @@ class IncidentModel(mesa.Model):
 
     def __init__(self, params: Params, rep: int, building: Building | None = None) -> None:
         super().__init__(rng=np.random.SeedSequence([params.seed, rep]))
-        if params.script_t.size or (params.unit_arrival_t.size and not np.isnan(params.unit_arrival_t).all()):
-            raise ValueError("the Mesa peer does not replay observed incidents (script / fixed unit times)")
+        if params.forcing is not None:
+            raise ValueError("the Mesa peer does not replay observed incidents (Params.forcing)")
         p = params
         self.p = p
         self.rep = rep

@@ -31,7 +31,7 @@ from responsesim.sanity import extrapolation_warnings
 from responsesim.scenario.load import Scenario, load_scenario
 from responsesim.store import ResultStore, RunMeta
 
-BACKEND = "numpy"  # the default engine backend
+BACKEND = "numba"  # the engine (one compiled engine; the name is stored with every run)
 DEFAULT_CHUNK_SIZE = 2500
 _DEFAULT_CALIBRATION = "responsesim/data/calibration.toml"  # CalibratedParams.source of the shipped file
 _GIT_TIMEOUT_S = 5.0
@@ -256,7 +256,7 @@ def run(
 ) -> RunResult:
     """Run a scenario (object, path, or None for the default) and summarise its outcomes.
 
-    ``backend`` names the engine backend (``numpy`` default); ``ValueError`` if it is unknown or this
+    ``backend`` names the engine backend (``numba``, the only one); ``ValueError`` if it is unknown or this
     engine cannot run it."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc = sc.with_run_settings(replications, seed)

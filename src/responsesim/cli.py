@@ -38,9 +38,7 @@ app = typer.Typer(
 err = Console(stderr=True)
 EXIT_BAD_INPUT = 2
 # the engine backend option shared by run, compare, sweep and calibrate (validated by _check_backend)
-BackendOption = Annotated[
-    str, typer.Option("--backend", help="engine: numpy (default) or numba (compiled; same numbers)")
-]
+BackendOption = Annotated[str, typer.Option("--backend", help="engine: numba (the one compiled engine)")]
 
 
 @app.callback()
@@ -128,7 +126,7 @@ def run_cmd(
     ] = None,
     workers: Annotated[int, typer.Option("--workers", help="local worker processes (0 = all cores)")] = 0,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="replications per chunk")] = 2500,
-    backend: BackendOption = "numpy",
+    backend: BackendOption = "numba",
 ) -> None:
     """Simulate a scenario many times and report outcomes with confidence intervals."""
     _check_backend(backend)
@@ -202,7 +200,7 @@ def compare_cmd(
     seed: Annotated[int | None, typer.Option("--seed")] = None,
     workers: Annotated[int, typer.Option("--workers", help="0 = all cores")] = 0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
-    backend: BackendOption = "numpy",
+    backend: BackendOption = "numba",
 ) -> None:
     """One scenario under several doctrines, common random numbers, paired differences with 95% CIs."""
     from responsesim.compare import compare_command
@@ -230,7 +228,7 @@ def sweep_cmd(
     report: Annotated[
         Path | None, typer.Option("--report", help="also draw the sweep's figure + HTML page into DIR")
     ] = None,
-    backend: BackendOption = "numpy",
+    backend: BackendOption = "numba",
 ) -> None:
     """Run a parameter sweep (resumable; locally or on a Dask cluster); results in one DuckDB file."""
     from responsesim.sweep import sweep_command
@@ -373,7 +371,7 @@ def calibrate_cmd(
     as_json: Annotated[
         bool, typer.Option("--json", help="print targets: observed, simulated, inside")
     ] = False,
-    backend: BackendOption = "numpy",
+    backend: BackendOption = "numba",
 ) -> None:
     """Fit the model to the FBI 2000-2013 incidents (ABC), check it on 2014-2019, write the calibration."""
     from responsesim.calibrate.pipeline import Settings, calibrate, write_calibration
@@ -453,8 +451,8 @@ def serve_cmd(
         bool, typer.Option("--allow-remote", help="allow a non-loopback --host (no authentication!)")
     ] = False,
     backend: Annotated[
-        str, typer.Option("--backend", help="engine for the page's runs: numpy (default) or numba")
-    ] = "numpy",
+        str, typer.Option("--backend", help="engine for the page's runs: numba (the compiled engine)")
+    ] = "numba",
 ) -> None:
     """Start the local web page: build a scenario, run it, replay it, compare runs, review a timeline."""
     from responsesim.web.serve import RemoteRefusedError, serve

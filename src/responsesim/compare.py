@@ -199,7 +199,7 @@ def compare(
     workers: int | None = 1,
     chunk_size: int = 2500,
     confidence: float = 0.95,
-    backend: str = "numpy",
+    backend: str = "numba",
 ) -> Comparison:
     """Run ``scenario`` under each doctrine with common random numbers; differences vs ``doctrines[0]``.
 
@@ -266,7 +266,7 @@ def compare_command(
     seed: int | None,
     as_json: bool,
     workers: int | None = 1,
-    backend: str = "numpy",
+    backend: str = "numba",
 ) -> int:
     """CLI body of ``responsesim compare``: prints a table (or JSON); returns 0, or 2 on bad input."""
     from rich.console import Console

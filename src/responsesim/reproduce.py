@@ -333,9 +333,14 @@ def reproduce(store_path: Path, run_id: str, workers: int = 1) -> ReproduceRepor
     notes: list[str] = []
     cal = _calibration(meta, notes)
     chunk_size = meta.chunk_size or DEFAULT_CHUNK_SIZE
+    backend = meta.backend
+    if backend == "numpy":  # the former NumPy engine gave the compiled engine's tables exactly
+        backend = "numba"
+        notes.append("made with the former NumPy engine (removed); re-run on the compiled engine, which gave "
+                     "identical tables")  # fmt: skip
     with _scenario(meta, cal, notes) as sc:
         try:
-            res = run(sc, workers=workers, chunk_size=chunk_size, backend=meta.backend)
+            res = run(sc, workers=workers, chunk_size=chunk_size, backend=backend)
         except (ValueError, ImportError, NotImplementedError) as exc:
             raise ReproduceError(
                 f"run {run_id} used backend {meta.backend!r}, which cannot run here: {exc}"

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from responsesim.codes import END_REASON_NAMES
 from responsesim.engine.run import OUTCOME_COLUMNS, simulate
-from responsesim.engine.state import END_REASON_NAMES
 from responsesim.scenario.compile import Params
 from responsesim.scenario.load import load_scenario
 

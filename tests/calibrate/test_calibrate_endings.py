@@ -15,7 +15,7 @@ from responsesim.calibrate.endings import (
     normalise_event,
     police_arrived_before_end,
 )
-from responsesim.engine.state import END_REASON_NAMES
+from responsesim.codes import END_REASON_NAMES
 
 
 def test_every_real_value_maps(incidents: pd.DataFrame) -> None:

@@ -1,8 +1,7 @@
-"""Tests for the vectorised engine (engine/state.py, engine/step.py, engine/run.py) against docs/model.md.
+"""Tests for the compiled engine (engine/rules.py, engine/kernel.py, engine/run.py) against docs/model.md.
 
 - invariants checked at every tick through the ``observer`` hook, for the default scenario and variants;
 - reproducibility: results depend only on (seed, replication index), not on chunking or workers;
-- ``step`` is pure;
 - doctrine rules: the first entry time of every replication is derived from the drawn arrival times and
   the doctrine's rule (docs/model.md step 3) and compared exactly; doctrine and hard-corner effects are
   compared with common random numbers (same seed) and a paired 95% confidence interval;
@@ -13,11 +12,8 @@ Statistical comparisons use fixed seeds; see the comments for how each tolerance
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import math
 import tomllib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -25,20 +21,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from responsesim.engine import rng
-from responsesim.engine.run import OUTCOME_COLUMNS, run_chunk, simulate
-from responsesim.engine.state import (
-    DOWN,
-    END_REASON_NAMES,
-    LOCKED,
-    LOCKED_HC,
-    OUT,
-    State,
-    draw_initial,
-    initial_state,
-)
-from responsesim.engine.step import step, tables
-from responsesim.scenario.compile import ROLE_TACTICAL, Params
+from responsesim.codes import DOWN, END_REASON_NAMES, LOCKED, LOCKED_HC, OUT, ROLE_TACTICAL
+from responsesim.engine.run import OUTCOME_COLUMNS, initial_state, run_chunk, simulate
+from responsesim.engine.types import State
+from responsesim.scenario.compile import Params
 from responsesim.scenario.load import default_scenario_text, load_scenario, loads
 
 # ------------------------------------------------------------------------------------------- helpers
@@ -95,9 +81,10 @@ def default_params() -> Params:
 class InvariantChecker:
     """Observer checking docs/model.md invariants at every tick.
 
-    Replications are matched between consecutive ticks by their index (``state.rep``), so the checks stay
-    valid when finished replications are compacted out of the batch. ``seen`` counts how often each
-    invariant had something to check, so a test can assert it was not vacuous.
+    The engine updates the state in place, so the checker keeps a copy of the previous tick. Ended
+    replications stay in the batch (their clock still advances), so "nothing changes after the end" is
+    checked on each until the slowest replication ends. ``seen`` counts how often each invariant had
+    something to check, so a test can assert it was not vacuous.
     """
 
     def __init__(self) -> None:
@@ -108,25 +95,25 @@ class InvariantChecker:
         self.max_killed = 0
 
     def __call__(self, s: State, p: Params) -> None:
+        s = s.copy()
         self.seen["ticks"] += 1
         assert (s.g_count >= 0).all(), "negative group count"
         total = s.g_count.sum(axis=1) + s.evacuated + s.killed + s.wounded_light + s.n_critical
-        assert (total == p.n_occupants).all(), f"people not conserved at tick {s.tick}"
+        assert (total == p.n_occupants).all(), f"people not conserved at tick {s.tick[0]}"
         assert (s.g_count[s.g_state == OUT] == 0).all()
         # the attacker never stands in a room locked by a LOCKED / LOCKED_HC group
         rr, gg = np.nonzero((s.g_state == LOCKED) | (s.g_state == LOCKED_HC))
         self.seen["locked_group_ticks"] += rr.size
         bad = s.g_space[rr, gg] == s.a_space[rr]
-        assert not bad.any(), f"attacker inside a locked room, reps {s.rep[rr[bad]]} at tick {s.tick}"
+        assert not bad.any(), f"attacker inside a locked room, reps {s.rep[rr[bad]]} at tick {s.tick[0]}"
         self.max_killed = max(self.max_killed, int(s.killed.max(initial=0)))
         q = self.prev
         self.prev = s
         if q is None:
             return
-        assert s.tick == q.tick + 1
-        pos = {int(r): i for i, r in enumerate(q.rep)}
-        assert all(int(r) in pos for r in s.rep), "a replication appeared from nowhere"
-        i = np.array([pos[int(r)] for r in s.rep], dtype=np.int64)
+        assert (s.tick == q.tick + 1).all()
+        assert (s.rep == q.rep).all()
+        i = np.arange(s.rep.size)
         was_active = q.a_active[i]
         # a_active never goes from False back to True
         assert not (~was_active & s.a_active).any()
@@ -164,11 +151,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 def test_invariants_every_tick(variant: str) -> None:
     params = scenario(VARIANTS[variant])
     check = InvariantChecker()
-    # default: no compaction, so ended replications stay in the batch and "nothing changes after the end"
-    # is checked on each of them until the slowest replication of the chunk ends; the variants use the
-    # runner's default compaction (ended replications are checked until they are taken out)
-    kwargs = {"compact_every": 10**9} if variant == "default" else {}
-    df = run_chunk(params, np.arange(200), observer=check, **kwargs)
+    df = run_chunk(params, np.arange(200), observer=check)
     assert len(df) == 200
     seen = check.seen
     assert seen["ticks"] > 10
@@ -181,21 +164,13 @@ def test_invariants_every_tick(variant: str) -> None:
         assert seen["locked_hc_group_ticks"] > 0
     if variant == "no_hard_corners":
         assert seen["locked_hc_group_ticks"] == 0
-    if variant == "default":  # without compaction the last observed state holds every replication
+    if variant == "default":  # the last observed state holds every replication
         last = check.prev
         assert last is not None and last.rep.size == 200
         order = np.argsort(last.rep)
         np.testing.assert_array_equal(df["killed"].to_numpy(), last.killed[order])
         np.testing.assert_array_equal(df["evacuated"].to_numpy(), last.evacuated[order])
         np.testing.assert_array_equal(df["shots_fired"].to_numpy(), last.shots[order])
-
-
-def test_compaction_does_not_change_results(default_params: Params) -> None:
-    """Taking finished replications out of the batch (every tick, or every 16) changes no number."""
-    reps = np.arange(60)
-    never = run_chunk(default_params, reps, compact_every=10**9)
-    pd.testing.assert_frame_equal(run_chunk(default_params, reps, compact_every=1), never)
-    pd.testing.assert_frame_equal(run_chunk(default_params, reps), never)
 
 
 # -------------------------------------------------------------------------------------- reproducibility
@@ -232,65 +207,6 @@ def test_different_seed_gives_different_table(full_run: pd.DataFrame) -> None:
     assert (other["deaths"] != full_run["deaths"]).sum() > 30
 
 
-# ------------------------------------------------------------------------------------------ step purity
-
-
-def _arrays(obj: Any, name: str = "") -> dict[str, np.ndarray]:
-    """Every array (and scalar) inside a State / Draws / CriticalEvents, by dotted name."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        out: dict[str, np.ndarray] = {}
-        for f in dataclasses.fields(obj):
-            out.update(_arrays(getattr(obj, f.name), f"{name}{f.name}."))
-        return out
-    if isinstance(obj, dict):
-        out = {}
-        for k, v in obj.items():
-            out.update(_arrays(v, f"{name}{k}."))
-        return out
-    return {name.rstrip("."): np.asarray(obj)}
-
-
-def _assert_same(a: Any, b: Any) -> None:
-    xa, xb = _arrays(a), _arrays(b)
-    assert xa.keys() == xb.keys()
-    for k, v in xa.items():
-        assert v.dtype == xb[k].dtype, k
-        np.testing.assert_array_equal(v, xb[k], err_msg=k)
-
-
-def _advanced_state(params: Params, reps: np.ndarray, ticks: int) -> Iterator[tuple[State, Any]]:
-    state = initial_state(params, reps)
-    draws = draw_initial(params, state.keys)
-    tab = tables(params)
-    for _ in range(ticks):
-        yield state, draws
-        state, _ = step(state, params, draws, tab)
-
-
-def test_step_is_pure(default_params: Params) -> None:
-    checked = 0
-    for state, draws in _advanced_state(default_params, np.arange(64), 160):
-        if state.tick % 40 != 0 and state.tick != 159:
-            continue
-        before = copy.deepcopy(state)
-        draws_before = copy.deepcopy(draws)
-        out1, ev1 = step(state, default_params, draws)
-        out2, ev2 = step(state, default_params, draws)
-        _assert_same(state, before)  # the inputs were not mutated
-        _assert_same(draws, draws_before)
-        _assert_same(out1, out2)  # same input, same output
-        _assert_same(ev1, ev2)
-        assert out1.tick == state.tick + 1
-        for name in State.__dataclass_fields__:  # no output array aliases an input array
-            x = getattr(out1, name)
-            if isinstance(x, np.ndarray) and x.size:
-                assert not np.shares_memory(x, getattr(state, name)), name
-        checked += 1
-    assert checked == 5
-    # by tick 159 the state is not trivial: shots were fired in some replications
-    assert (state.shots > 0).any()
-
-
 # ------------------------------------------------------------------------------------------ doctrines
 
 
@@ -305,8 +221,7 @@ def expected_first_entry(params: Params, df: pd.DataFrame, kind: str, delay_s: f
     """
     assert params.dt == 1.0
     reps = df["rep"].to_numpy()
-    draws = draw_initial(params, rng.replication_keys(params.seed, reps))
-    off = np.where(params.unit_armed[None, :], draws.u_offset, np.inf)
+    off = np.where(params.unit_armed[None, :], initial_state(params, reps).u_offset, np.inf)
     tac = params.unit_role == ROLE_TACTICAL
     fs = df["first_shot_s"].to_numpy()
     arrival = fs[:, None] + off
@@ -403,8 +318,8 @@ def test_entry_rule_matches_spec(
     np.testing.assert_array_equal(got, expected)
     assert np.isfinite(got).sum() > 50, "too few entries for the check to mean anything"
     ok = np.isfinite(got)
-    keys = rng.replication_keys(params.seed, df["rep"].to_numpy())
-    tac_off = draw_initial(params, keys).u_offset[:, params.unit_role == ROLE_TACTICAL].min(axis=1)
+    start = initial_state(params, df["rep"].to_numpy())
+    tac_off = start.u_offset[:, params.unit_role == ROLE_TACTICAL].min(axis=1)
     if kind == "hesitate":
         # nobody but the tactical team enters before the first armed arrival + delay
         police = df["first_police_s"].to_numpy()

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from responsesim.codes import END_REASON_NAMES
 from responsesim.engine.reference import (
     LOCKED_HC,
     OUT,
@@ -18,7 +19,6 @@ from responsesim.engine.reference import (
     simulate_reference,
 )
 from responsesim.engine.run import OUTCOME_COLUMNS, simulate
-from responsesim.engine.state import END_REASON_NAMES
 from responsesim.scenario.compile import Params
 from responsesim.scenario.load import load_scenario, loads
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from responsesim.cli import app
 from responsesim.engine.run import run_chunk
-from responsesim.engine.state import State
+from responsesim.engine.types import State
 from responsesim.review.counterfactual import compile_replay, parse_counterfactual, run_counterfactual
 from responsesim.review.errors import ReviewInputError
 from responsesim.scenario.compile import Params
@@ -28,23 +28,24 @@ def _states_at(params: Params, ticks: set[int], reps: np.ndarray) -> dict[int, S
     seen: dict[int, State] = {}
 
     def obs(s: State, p: Params) -> None:
-        if s.tick in ticks:
-            seen[s.tick] = s.copy()
+        tick = int(s.tick[0])  # every replication of an observed batch is at the same tick
+        if tick in ticks:
+            seen[tick] = s.copy()
 
-    run_chunk(params, reps, observer=obs, compact_every=10**9)
+    run_chunk(params, reps, observer=obs)
     return seen
 
 
 def test_replay_puts_the_attacker_where_the_timeline_does() -> None:
     rp, _ = compile_replay(INCIDENT, SPEC)
     p = rp.observed
+    f = p.forcing
+    assert f is not None
     # waypoints before any officer is inside (observed arm: the first entry is after the attacker left)
     # the attacker must be exactly there in every replication
-    first_entry = float(np.min(p.unit_entry_t))
+    first_entry = float(np.min(f.entry_t))
     before = [
-        (int(t), int(sp))
-        for t, sp in zip(p.script_t, p.script_space, strict=True)
-        if t < min(first_entry, p.script_end_t)
+        (int(t), int(sp)) for t, sp in zip(f.wp_t, f.wp_space, strict=True) if t < min(first_entry, f.end_t)
     ]
     assert len(before) >= 3
     # the state after the step of tick k shows the position set during that step
@@ -57,7 +58,7 @@ def test_replay_puts_the_attacker_where_the_timeline_does() -> None:
     # the observed arm ends when the attacker left, as in the timeline (no officer entered before)
     df = run_chunk(p, np.arange(60))
     assert (df.end_reason == "fled").all()
-    assert np.allclose(df.first_shot_s + df.attack_duration_s, p.script_end_t)
+    assert np.allclose(df.first_shot_s + df.attack_duration_s, f.end_t)
 
 
 def test_arms_identical_until_divergence_then_protocol_arm_can_stop_the_attack() -> None:

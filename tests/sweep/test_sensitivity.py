@@ -44,7 +44,7 @@ def test_ishigami_indices() -> None:
 def test_default_parameters_are_fitted_model_and_scenario() -> None:
     params = default_parameters()
     names = [p[0] for p in params]
-    fitted = [f"model.{k}" for k, v in PARAMETER_INFO.items() if v.fit]
+    fitted = [f"model.{k}" for k, v in PARAMETER_INFO.items() if v.fitted]
     assert names[: len(fitted)] == fitted
     assert "responders.patrol.first_median_s" in names
     assert all(lo < hi for _, lo, hi in params)

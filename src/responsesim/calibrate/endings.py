@@ -92,7 +92,7 @@ TERMINATING_EVENT_CLASS: dict[str, str] = {
     "unclear": "other",
 }
 
-#: Engine end reasons (``responsesim.engine.state.END_REASON_NAMES``) -> ending class.
+#: Engine end reasons (``responsesim.codes.END_REASON_NAMES``) -> ending class.
 ENGINE_TO_CLASS: dict[str, str] = {
     "ongoing": "other",
     "suicide_before_police": "attacker_before_police",

@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from responsesim.parameters import PER_REPLICATION
 from responsesim.params import CalibratedParams
 from responsesim.scenario.building import apply_overrides, compile_building, template
-from responsesim.scenario.compile import Params, compile_params, doctrine_code, engine_values
+from responsesim.scenario.compile import Params, compile_params, doctrine_code
 from responsesim.scenario.schema import BuildingSection, ScenarioSpec
 
 
@@ -158,10 +159,10 @@ def batch_params(ens: Ensemble, building: str, cal: CalibratedParams) -> Params:
 
 
 def cell_choices(cell: Cell, cal: Mapping[str, Any]) -> dict[str, Any]:
-    """Per-replication engine values of a cell (``engine.state.make_theta`` overrides), given calibration
-    values (floats or arrays)."""
-    out = engine_values(cal, cell.rifle)
-    out["magazine"] = cal["magazine_rifle"] if cell.rifle else cal["magazine_handgun"]
+    """Per-replication engine values of a cell (``engine.types.make_theta`` overrides: model parameters by
+    registry name and the scenario levers), given calibration values (floats or arrays)."""
+    out: dict[str, Any] = {k: cal[k] for k in PER_REPLICATION}
+    out["rifle"] = 1.0 if cell.rifle else 0.0
     lock = cell.spec.alerting.lockdown_at_s
     out["lockdown_t"] = float("inf") if lock is None else float(lock)
     out["sro_present"] = 1.0 if cell.spec.responders.sro.present else 0.0

@@ -29,7 +29,7 @@ DistanceFn = Callable[[pd.DataFrame], float]
 
 
 def fitted_names() -> list[str]:
-    return [k for k, v in PARAMETER_INFO.items() if v.fit]
+    return [k for k, v in PARAMETER_INFO.items() if v.fitted]
 
 
 def _log_scale(name: str) -> bool:
@@ -76,7 +76,7 @@ def simulate_points(
     seed: int,
     executor: Executor | None = None,
     chunk: int = 5000,
-    backend: str = "numpy",
+    backend: str = "numba",
 ) -> pd.DataFrame:
     """Outcomes of ``incidents`` ensemble incidents at each parameter point; columns ``point``, ``cell``.
 
@@ -150,7 +150,7 @@ def abc_pmc(
     seed: int = 1,
     workers: int = 1,
     progress: Callable[[str], None] | None = None,
-    backend: str = "numpy",
+    backend: str = "numba",
 ) -> FitResult:
     """Fit ``names`` (default: every parameter marked ``fit``) so the ensemble matches the targets."""
     names = tuple(names or fitted_names())

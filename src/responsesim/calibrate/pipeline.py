@@ -45,7 +45,7 @@ class Settings:
     validation_incidents: int = 4000
     seed: int = 2024
     workers: int = 2
-    backend: str = "numpy"  # engine backend (the numbers do not depend on it)
+    backend: str = "numba"  # engine backend (the numbers do not depend on it)
 
 
 @dataclass(frozen=True)

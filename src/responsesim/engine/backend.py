@@ -1,20 +1,19 @@
-"""Engine backends selected by name: ``numpy`` (the vectorised reference kernel) and ``numba``.
-
-Both compute the same outcome table for the same seed; ``numba`` runs compiled kernels over the same
-arrays (``engine/fast.py``). Numba is imported only when the ``numba`` backend is used, so a missing
-Numba never breaks ``import responsesim``.
-"""
+"""How the engine runs. There is one engine (the compiled rules of ``engine/rules.py``); the name is kept
+so stored results say what produced them and old command lines give a clear message."""
 
 from __future__ import annotations
 
-BACKENDS: tuple[str, ...] = ("numpy", "numba")
-DEFAULT_BACKEND = "numpy"
+BACKENDS: tuple[str, ...] = ("numba",)
+DEFAULT_BACKEND = "numba"
 
 
 def check_backend(name: str) -> str:
-    """``name`` if it is a known backend, else ``ValueError`` listing the choices."""
+    """``name`` if it is a known backend, else ``ValueError`` saying what to use."""
     if name not in BACKENDS:
-        raise ValueError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
+        raise ValueError(
+            f"unknown backend {name!r}: there is one engine, the compiled one ('numba'); "
+            "the separate NumPy engine was removed"
+        )
     return name
 
 

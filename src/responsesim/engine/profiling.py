@@ -1,6 +1,6 @@
 """Profile the engine on the default scenario: self time per function, sampled by pyinstrument.
 
-Run: ``python -m responsesim.engine.profiling [--backend numpy|numba] [--replications N]``. One untimed
+Run: ``python -m responsesim.engine.profiling [--backend numba] [--replications N]``. One untimed
 warm-up call first pays imports and the numba backend's compile or cache load; then ``simulate`` runs
 ``N`` replications on one worker under pyinstrument (1 ms sampling) and the top functions by self time
 (time in the function itself, not in functions it calls) are printed as a Markdown table, as in
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     from pyinstrument import Profiler
 
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--backend", choices=BACKENDS, default="numpy")
+    ap.add_argument("--backend", choices=BACKENDS, default="numba")
     ap.add_argument("--replications", type=int, default=2500)
     ap.add_argument("--top", type=int, default=15)
     ap.add_argument("--timing", action="store_true", help="time the run (wall and CPU), no profile")

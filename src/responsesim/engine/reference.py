@@ -2,8 +2,8 @@
 
 One Python object per agent (occupant group, officer, attacker) and one ``Incident`` per replication,
 whose ``tick()`` performs steps 1-12 of docs/model.md in order with plain loops and if-statements. It is
-written from the spec, not from the vectorised engine (``engine/step.py``), and exists only to check that
-engine statistically: both must agree *in distribution* (not draw for draw; this module uses its own
+written from the spec, not from the compiled engine (``engine/rules.py``), and exists only to check
+that engine statistically: both must agree *in distribution* (not draw for draw; this module uses its own
 ``numpy.random.Generator`` per replication, seeded from ``SeedSequence([seed, replication])``).
 
 Choices where docs/model.md is silent (each is the natural per-agent reading):
@@ -31,7 +31,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from responsesim.scenario.compile import (
+from responsesim.codes import (
     D_BACKUP_ETA,
     D_HESITATE,
     D_NO_ENTRY,
@@ -39,32 +39,47 @@ from responsesim.scenario.compile import (
     D_SOLO,
     D_TACTICAL,
     D_WAIT_N,
+    DOWN,
+    END_REASON_NAMES,
+    EVACUATING,
+    EXIT,
+    FIRE_EVAC,
+    H_BARRICADE,
+    H_CITIZENS,
+    H_FLEE,
+    H_POLICE,
+    H_SELF,
+    HIDING,
+    INSIDE,
+    LOCKED,
+    LOCKED_HC,
+    LOCKING,
+    NOT_ARRIVED,
+    ON_SCENE,
+    OUT,
     ROLE_NAMES,
     ROLE_PATROL,
     ROLE_SRO,
     ROLE_TACTICAL,
-    Params,
+    UNAWARE,
 )
+from responsesim.codes import OPEN_STATES as _OPEN
+from responsesim.scenario.compile import Params
 
 T = TypeVar("T")
-EXIT_KIND = 7
 INF = math.inf
+OPEN_STATES = frozenset(_OPEN)
 
-# group states (docs/model.md, "Occupants: groups")
-UNAWARE, LOCKING, LOCKED, LOCKED_HC, HIDING, EVACUATING, FIRE_EVAC, OUT = range(8)
-OPEN_STATES = frozenset({UNAWARE, LOCKING, HIDING, EVACUATING, FIRE_EVAC})
-
-# unit statuses
-NOT_ARRIVED, ON_SCENE, INSIDE, DOWN = range(4)
-
-# end reasons (names as in the outcome table)
-ONGOING = "ongoing"
-SUICIDE_BEFORE_POLICE = "suicide_before_police"
-SUICIDE_POLICE_ON_SCENE = "suicide_police_on_scene"
-FLED = "fled"
-CITIZENS = "citizens"
-POLICE_SHOT = "police_shot"
-POLICE_ARRESTED = "police_arrested"
+# end reasons by name, as in the outcome table (codes.END_REASON_NAMES)
+(
+    ONGOING,
+    SUICIDE_BEFORE_POLICE,
+    SUICIDE_POLICE_ON_SCENE,
+    FLED,
+    CITIZENS,
+    POLICE_SHOT,
+    POLICE_ARRESTED,
+) = END_REASON_NAMES
 
 # outcome columns holding counts
 INT_COLUMNS = (
@@ -80,9 +95,6 @@ INT_COLUMNS = (
     "officers_shot",
     "officers_killed",
 )
-
-# hazard kinds in step 11, in the order of the spec
-H_SELF, H_FLEE, H_CITIZENS, H_POLICE, H_BARRICADE = range(5)
 
 
 def hazard_probability(h: float, dt: float) -> float:
@@ -124,7 +136,7 @@ class Building:
         self.next_hop = b.next_hop.tolist()
         self.hops = b.hops.tolist()
         self.edge_len = b.edge_len.tolist()
-        self.is_exit = [int(k) == EXIT_KIND for k in b.kind]
+        self.is_exit = [int(k) == EXIT for k in b.kind]
         self.lockable = [bool(x) for x in b.lockable]
         self.hard_corner = [bool(x) for x in b.hard_corner]
         self.door_window = [bool(x) for x in b.door_window]
@@ -197,6 +209,11 @@ class Officer:
         self.space: int | None = None
         self.next_space: int | None = None
         self.eta = 0.0
+        # replay (docs/model.md, "Replay"): observed times, None when not forced
+        self.forced_arrival: float | None = None
+        self.forced_entry: float | None = None
+        self.forced_withdrawal: float | None = None
+        self.withdrawn = False
 
     @property
     def in_transit(self) -> bool:
@@ -250,6 +267,7 @@ class Incident:
             for u in range(p.n_units)
         ]
         self._draw_arrival_offsets()
+        self._read_forcing()
         self.attacker = Attacker(p, self.b)
         # incident clock and events
         self.t_first_shot = INF
@@ -294,9 +312,28 @@ class Incident:
             elif o.role == ROLE_TACTICAL:
                 o.arrival_offset_s = tactical
 
+    def _read_forcing(self) -> None:
+        """What a replayed incident imposes: waypoints of the attacker, officers' observed times."""
+        f = self.params.forcing
+        self.waypoints: list[tuple[float, int, bool]] = []
+        self.replay_end_t = INF
+        if f is None:
+            return
+        self.waypoints = [
+            (float(t), int(sp), bool(sh)) for t, sp, sh in zip(f.wp_t, f.wp_space, f.wp_shot, strict=True)
+        ]
+        self.replay_end_t = float(f.end_t)
+        for o in self.officers:
+            a, e, w = (float(x[o.index]) for x in (f.arrival_t, f.entry_t, f.withdraw_t))
+            o.forced_arrival = None if math.isnan(a) else a
+            o.forced_entry = None if math.isnan(e) else e
+            o.forced_withdrawal = None if math.isnan(w) else w
+
     # ------------------------------------------------------------------------------------- helpers
 
     def arrival_t(self, o: Officer) -> float:
+        if o.forced_arrival is not None:
+            return o.forced_arrival
         return self.t_first_shot + o.arrival_offset_s  # inf before the first shot
 
     @property
@@ -341,11 +378,13 @@ class Incident:
         """Advance the incident by one tick (docs/model.md, "One step, in order")."""
         if self.attacker.active:  # 1. an ended replication changes nothing but the clock
             self.step_arrivals()
+            self.step_withdrawals()
             self.step_entry()
             self.step_alerting()
             self.step_locking()
             self.step_group_movement()
             engaged = self.step_engagement()
+            self.step_replayed_attacker(engaged)
             self.step_attacker_movement(engaged)
             self.step_officer_movement(engaged)
             self.step_fire(engaged)
@@ -362,8 +401,19 @@ class Incident:
                 if o.role == ROLE_SRO and p.sro_calls_lockdown:
                     self.lockdown_t = min(self.lockdown_t, self.arrival_t(o) + p.sro_lockdown_delay_s)
 
+    def step_withdrawals(self) -> None:  # 3a, replay only
+        for o in self.officers:
+            if o.status == INSIDE and o.forced_withdrawal is not None and self.t >= o.forced_withdrawal:
+                o.status = ON_SCENE  # back outside, and stays out
+                o.space = None
+                o.next_space = None
+                o.eta = 0.0
+                o.withdrawn = True
+
     def wants_to_enter(self, o: Officer) -> bool:  # 3, one unit's doctrine
         t = self.t
+        if o.forced_entry is not None:  # replay: the officer entered when the record says
+            return t >= o.forced_entry and not o.withdrawn
         if o.doctrine == D_NO_ENTRY:
             return False
         if o.doctrine in (D_SOLO, D_TACTICAL):
@@ -495,6 +545,20 @@ class Incident:
             self.first_contact_t = self.t
         return engaged
 
+    def step_replayed_attacker(self, engaged: list[Officer]) -> None:  # 7a, replay only
+        """At a waypoint's time the attacker is where the record puts it, unless engaged or barricaded."""
+        a, t, dt = self.attacker, self.t, self.params.dt
+        due = [w for w in self.waypoints if t - dt < w[0] <= t]
+        if not due or engaged or a.barricaded:
+            return
+        a.space = due[-1][1]
+        a.next_space = None
+        a.eta = 0.0
+        a.arrived_at = t
+        a.visited.add(a.space)
+        if any(w[2] for w in due):
+            self.mark_gunfire()
+
     def step_attacker_movement(self, engaged: list[Officer]) -> None:  # 7
         p, b, a, t = self.params, self.b, self.attacker, self.t
         if a.barricaded or engaged:
@@ -625,6 +689,8 @@ class Incident:
         hazards[H_POLICE] = sum(p.officer_stop_h * o.weapon_factor for o in engaged)
         if b.lockable[a.space] and not a.barricaded:
             hazards[H_BARRICADE] = p.barricade_h
+        if self.waypoints and t < self.replay_end_t:  # replay: it went on until the observed end
+            hazards = [0.0, 0.0, 0.0, hazards[H_POLICE], 0.0]
         total = sum(hazards)
         if total <= 0 or rng.random() >= hazard_probability(total, p.dt):
             return
@@ -652,6 +718,8 @@ class Incident:
         p = self.params
         self.tick_index += 1
         self.t = self.tick_index * p.dt
+        if self.attacker.active and self.t >= self.replay_end_t:  # replay: the attacker left then
+            self.end_attack(FLED, self.replay_end_t)
         if self.attacker.active and self.t >= p.horizon_s:
             self.end_attack(ONGOING, p.horizon_s)
 
@@ -689,8 +757,7 @@ class Incident:
         critical = [c for c in self.casualties if c.outcome == "critical"]
         died = sum(1 for c in critical if c.wound_t + c.survival_s < c.care_t)
         to_care = [c.care_t - c.wound_t for c in critical if c.care_t < INF]
-        armed_offsets = [o.arrival_offset_s for o in self.officers if o.armed]
-        police_t = self.t_first_shot + min(armed_offsets) if armed_offsets else INF
+        police_t = min((self.arrival_t(o) for o in self.officers if o.armed), default=INF)
 
         def since_first_shot(x: float) -> float:
             return x - self.t_first_shot if (shot and x < INF) else math.nan

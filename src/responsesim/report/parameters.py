@@ -56,7 +56,7 @@ def parameter_rows(spec: ScenarioSpec | None = None, cal: CalibratedParams | Non
     cal = cal or load_calibration()
     rows = _walk(spec, "")
     for name, info in PARAMETER_INFO.items():
-        status = "fitted" if cal.fitted and info.fit else ("fixed" if not info.fit else "prior")
+        status = "fitted" if cal.fitted and info.fitted else ("fixed" if not info.fitted else "prior")
         rows.append(
             ParamRow(
                 f"model.{name}",

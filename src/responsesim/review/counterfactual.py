@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy import stats
 
 from responsesim.engine.run import simulate
+from responsesim.engine.types import Forcing
 from responsesim.review.errors import ReviewInputError
 from responsesim.review.timeline import Timeline, load_timeline, parse_time
 from responsesim.sanity import extrapolation_warnings
@@ -238,20 +239,23 @@ def compile_replay(path: Path, spec: CounterfactualSpec) -> tuple[Replay, Incide
     assert params.n_units == len(units)
     if bool(sro):
         assert params.unit_role[0] == ROLE_SRO
-    observed = dataclasses.replace(
-        params,
-        script_t=np.asarray(script_t, dtype=np.float64),
-        script_space=np.asarray(script_space, dtype=np.int32),
-        script_shot=np.asarray(script_shot, dtype=bool),
-        script_end_t=end_s,
-        unit_arrival_t=np.asarray(arrival, dtype=np.float64),
-        unit_entry_t=np.asarray(entry, dtype=np.float64),
+    forcing = Forcing(
+        wp_t=np.asarray(script_t, dtype=np.float64),
+        wp_space=np.asarray(script_space, dtype=np.int64),
+        wp_shot=np.asarray(script_shot, dtype=bool),
+        end_t=end_s,
+        arrival_t=np.asarray(arrival, dtype=np.float64),
+        entry_t=np.asarray(entry, dtype=np.float64),
+        withdraw_t=np.full(len(units), np.nan),
     )
+    observed = dataclasses.replace(params, forcing=forcing)
     j = units.index(spec.actor)
     divergence = arrival[j]
     entry_cf = list(entry)
     entry_cf[j] = min(entry[j], divergence + spec.delay_s)
-    protocol = dataclasses.replace(observed, unit_entry_t=np.asarray(entry_cf, dtype=np.float64))
+    protocol = dataclasses.replace(
+        params, forcing=forcing._replace(entry_t=np.asarray(entry_cf, dtype=np.float64))
+    )
     shots = tuple(rel(r.time) for r in attacker_rows if r.event == "shots_fired" and rel(r.time) > divergence)
     return Replay(sc, observed, protocol, start, divergence, shots, spec.actor, units), inc
 

@@ -25,20 +25,11 @@ from pydantic import Field, ValidationError, model_validator
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import shortest_path
 
+from responsesim.codes import EXIT, KIND_CODES
 from responsesim.scenario.schema import BuildingSection, SpaceOverride, Strict
 
 SpaceKind = Literal["classroom", "office", "lounge", "restroom", "corridor", "stairwell", "open_area", "exit"]
-KIND_CODES: dict[str, int] = {
-    "classroom": 0,
-    "office": 1,
-    "lounge": 2,
-    "restroom": 3,
-    "corridor": 4,
-    "stairwell": 5,
-    "open_area": 6,
-    "exit": 7,
-}
-EXIT_CODE = KIND_CODES["exit"]
+EXIT_CODE = EXIT  # the exit space kind (codes.KIND_CODES)
 LOCKABLE_KINDS = frozenset({"classroom", "office", "lounge", "restroom"})
 """Kinds whose ``lockable`` defaults to True."""
 

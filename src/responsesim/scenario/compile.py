@@ -13,24 +13,24 @@ from typing import Any
 
 import numpy as np
 
+from responsesim.codes import (  # noqa: F401  (re-exported: older imports name them here)
+    D_BACKUP_ETA,
+    D_HESITATE,
+    D_NO_ENTRY,
+    D_PERIMETER,
+    D_SOLO,
+    D_TACTICAL,
+    D_WAIT_N,
+    DOCTRINE_CODES,
+    ROLE_NAMES,
+    ROLE_PATROL,
+    ROLE_SRO,
+    ROLE_TACTICAL,
+)
+from responsesim.engine.types import Forcing
 from responsesim.params import CalibratedParams
 from responsesim.scenario.building import BuildingGraph
 from responsesim.scenario.schema import DoctrineSpec, ScenarioSpec
-
-# Unit roles
-ROLE_SRO, ROLE_PATROL, ROLE_TACTICAL = 0, 1, 2
-ROLE_NAMES = ("sro", "patrol", "tactical")
-
-# Doctrine codes (per unit)
-D_PERIMETER, D_SOLO, D_WAIT_N, D_BACKUP_ETA, D_HESITATE, D_NO_ENTRY, D_TACTICAL = range(7)
-DOCTRINE_CODES = {
-    "perimeter": D_PERIMETER,
-    "solo_entry": D_SOLO,
-    "wait_for_n": D_WAIT_N,
-    "backup_eta_rule": D_BACKUP_ETA,
-    "hesitate": D_HESITATE,
-    "no_entry": D_NO_ENTRY,
-}
 
 
 def doctrine_code(spec: DoctrineSpec) -> tuple[int, float]:
@@ -120,14 +120,13 @@ class Params:
     ems_access_sigma: float
     rtf_ready_s: float
     rtf_access_median_s: float
+    rifle: bool = False  # the attacker carries a rifle
+    unit_rifle: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # [U] officer's rifle
+    #: every calibrated model parameter by registry name (``responsesim.parameters``)
+    model: Mapping[str, float] = field(default_factory=dict)
     calibration_version: str = ""
-    # replay of an observed incident (review counterfactuals); empty / NaN / inf when not used
-    script_t: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [K] waypoint times (s)
-    script_space: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))  # [K]
-    script_shot: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # [K] observed gunfire
-    script_end_t: float = math.inf  # the observed attack ended (attacker left) at this time (s)
-    unit_arrival_t: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [U] fixed arrival (s) or NaN
-    unit_entry_t: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [U] fixed entry (s); inf never
+    #: what a replayed incident imposes (review counterfactuals); None when nothing is replayed
+    forcing: Forcing | None = None
 
     @property
     def n_groups(self) -> int:
@@ -142,16 +141,9 @@ class Params:
         return len(self.building.space_ids)
 
 
-THETA_FIELDS = (
-    "fire_rate", "p_hit", "window_hit_factor", "window_fire_factor", "p_kill", "p_critical",
-    "critical_survival_median_s", "critical_survival_sigma", "self_term_h", "police_scene_mult",
-    "police_near_mult", "flee_h", "citizen_h", "reload_mult", "barricade_h", "officer_stop_h",
-    "officer_hit_h", "officer_hit_factor", "p_officer_killed", "p_police_shot", "reload_s",
-)  # fmt: skip
-
-
 def engine_values(c: Mapping[str, Any], rifle: bool) -> dict[str, Any]:
-    """Engine parameters (THETA_FIELDS) from calibration values (floats or per-replication arrays)."""
+    """The scenario's weapon-resolved values of the calibrated parameters, as the per-agent reference and
+    the Mesa peer read them (``Params.fire_rate`` etc.; the compiled engine resolves the weapon itself)."""
     return {
         "fire_rate": c["fire_rate_rifle"] if rifle else c["fire_rate_handgun"],
         "p_hit": c["p_hit"],
@@ -203,6 +195,7 @@ def compile_params(spec: ScenarioSpec, graph: BuildingGraph, cal: CalibratedPara
     roles: list[int] = []
     armed: list[bool] = []
     wfac: list[float] = []
+    rifles: list[bool] = []
     dcode: list[int] = []
     dparam: list[float] = []
     base_code, base_param = doctrine_code(spec.doctrine)
@@ -211,6 +204,7 @@ def compile_params(spec: ScenarioSpec, graph: BuildingGraph, cal: CalibratedPara
         roles.append(ROLE_SRO)
         armed.append(resp.sro.armed)
         wfac.append(c["rifle_factor_officer"] if resp.sro.weapon == "rifle" else 1.0)
+        rifles.append(resp.sro.weapon == "rifle")
         dcode.append(code)
         dparam.append(param)
     n_rifles = round(resp.patrol.rifle_share * resp.patrol.count)
@@ -218,6 +212,7 @@ def compile_params(spec: ScenarioSpec, graph: BuildingGraph, cal: CalibratedPara
         roles.append(ROLE_PATROL)
         armed.append(True)
         wfac.append(c["rifle_factor_officer"] if i < n_rifles else 1.0)
+        rifles.append(i < n_rifles)
         dcode.append(base_code)
         dparam.append(base_param)
     if resp.tactical.enabled:
@@ -225,6 +220,7 @@ def compile_params(spec: ScenarioSpec, graph: BuildingGraph, cal: CalibratedPara
             roles.append(ROLE_TACTICAL)
             armed.append(True)
             wfac.append(c["rifle_factor_officer"])
+            rifles.append(True)
             dcode.append(D_NO_ENTRY if base_code == D_NO_ENTRY else D_TACTICAL)
             dparam.append(0.0)
 
@@ -283,5 +279,8 @@ def compile_params(spec: ScenarioSpec, graph: BuildingGraph, cal: CalibratedPara
         ems_access_sigma=spec.care.ems_access_sigma,
         rtf_ready_s=spec.care.rtf_ready_s,
         rtf_access_median_s=spec.care.rtf_access_median_s,
+        rifle=rifle,
+        unit_rifle=np.asarray(rifles, dtype=bool),
+        model={k: float(v) for k, v in c.items()},
         calibration_version=cal.version,
     )

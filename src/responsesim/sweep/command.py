@@ -30,7 +30,7 @@ def sweep_command(
     seed: int | None = None,
     as_json: bool = False,
     plot: Path | None = None,
-    backend: str = "numpy",
+    backend: str = "numba",
 ) -> int:
     """Run or resume the sweep in ``sweep_path``, storing results in ``out`` (DuckDB).
 

@@ -56,12 +56,10 @@ def provenance(sweep: Sweep, backend: str) -> dict[str, Any]:
     }
 
 
-def run_task(params: Params, first_rep: int, n: int, backend: str = "numpy") -> pd.DataFrame:
+def run_task(params: Params, first_rep: int, n: int, backend: str = "numba") -> pd.DataFrame:
     """One task: replications ``first_rep .. first_rep + n - 1`` of one point (runs on a worker)."""
     reps = np.arange(first_rep, first_rep + n, dtype=np.int64)
-    if backend == "numpy":
-        return run_chunk(params, reps)
-    return run_chunk(params, reps, backend=backend)  # type: ignore[call-arg,unused-ignore]
+    return run_chunk(params, reps, backend=backend)
 
 
 class SchedulerError(Exception):
@@ -111,7 +109,7 @@ def pending_tasks(sweep: Sweep, done: set[tuple[int, int]]) -> list[Task]:
 
 
 def _results_local(
-    sweep: Sweep, tasks: list[Task], workers: int, backend: str = "numpy"
+    sweep: Sweep, tasks: list[Task], workers: int, backend: str = "numba"
 ) -> Iterator[tuple[Task, pd.DataFrame]]:
     params = {p.point_id: p.scenario.params for p in sweep.points}
     if workers <= 1:
@@ -128,7 +126,7 @@ def _results_local(
 
 
 def _results_distributed(
-    sweep: Sweep, tasks: list[Task], client: Any, backend: str = "numpy"
+    sweep: Sweep, tasks: list[Task], client: Any, backend: str = "numba"
 ) -> Iterator[tuple[Task, pd.DataFrame]]:
     from distributed import as_completed
 
@@ -153,7 +151,7 @@ def run_sweep(
     client: Any = None,
     max_chunks: int | None = None,
     on_chunk: Callable[[Task, int, int], None] | None = None,
-    backend: str = "numpy",
+    backend: str = "numba",
 ) -> SweepRun:
     """Run the chunks of ``sweep`` not yet stored in ``out``; each finished chunk is committed at once.
 

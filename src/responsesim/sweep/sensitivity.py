@@ -69,7 +69,7 @@ class SobolResult:
 
 def default_parameters() -> list[tuple[str, float, float]]:
     """``(name, low, high)``: ``model.<p>`` for every fitted calibrated parameter, then the scenario ones."""
-    model = [(f"model.{k}", float(v.low), float(v.high)) for k, v in PARAMETER_INFO.items() if v.fit]
+    model = [(f"model.{k}", float(v.low), float(v.high)) for k, v in PARAMETER_INFO.items() if v.fitted]
     return model + list(SCENARIO_PARAMETERS)
 
 

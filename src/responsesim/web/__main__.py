@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-concurrent-jobs", type=int, default=1)
     p.add_argument("--max-queued-jobs", type=int, default=8)
     p.add_argument("--allow-remote", action="store_true")
-    p.add_argument("--backend", default="numpy", help="engine backend for runs: numpy or numba")
+    p.add_argument("--backend", default="numba", help="engine backend for runs (numba: the compiled engine)")
     a = p.parse_args(argv)
     try:
         serve(

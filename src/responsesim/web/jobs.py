@@ -88,7 +88,7 @@ class JobManager:
         max_concurrent_jobs: int,
         max_queued_jobs: int,
         chunk_size: int,
-        backend: str = "numpy",
+        backend: str = "numba",
         keep_finished: int = 1000,
         runner: Runner | None = None,
     ) -> None:

@@ -20,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from responsesim.engine.run import run_chunk
-from responsesim.engine.state import (
+from responsesim.codes import (
     DOWN,
     END_REASON_NAMES,
     INSIDE,
@@ -29,15 +28,17 @@ from responsesim.engine.state import (
     LOCKED_HC,
     NOT_ARRIVED,
     ON_SCENE,
-    State,
+    ROLE_NAMES,
+    SPACE_KIND_NAMES,
+    UNIT_STATUS_NAMES,
 )
-from responsesim.scenario.building import KIND_CODES
-from responsesim.scenario.compile import ROLE_NAMES, Params
+from responsesim.engine.run import run_chunk
+from responsesim.engine.types import State
+from responsesim.scenario.compile import Params
 
 __all__ = ["UNIT_STATUS_NAMES", "building_json", "replay"]
 
-UNIT_STATUS_NAMES = ("not_arrived", "on_scene", "inside", "down")
-_KIND_NAMES = {code: name for name, code in KIND_CODES.items()}
+_KIND_NAMES = dict(enumerate(SPACE_KIND_NAMES))
 
 
 def building_json(params: Params) -> dict[str, Any]:
@@ -93,7 +94,7 @@ class _Recorder:
         if s.rep.shape[0] != 1:  # pragma: no cover - replay always runs one replication
             raise ValueError("replay records exactly one replication")
         n_spaces = params.n_spaces
-        t = float(s.tick * params.dt)
+        t = float(s.tick[0] * params.dt)
         active = bool(s.a_active[0])
         killed = int(s.killed[0])
         wounded = int(s.wounded_light[0] + s.n_critical[0])

@@ -37,7 +37,7 @@ def serve(
     max_queued_jobs: int = 8,
     allow_remote: bool = False,
     log_level: str = "info",
-    backend: str = "numpy",
+    backend: str = "numba",
 ) -> None:
     """Serve the page and API on ``host:port`` until interrupted (blocks).
 

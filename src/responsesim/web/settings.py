@@ -48,7 +48,7 @@ class WebSettings:
     max_queued_jobs: int = 8
     allow_remote: bool = False
     chunk_size: int = 250
-    backend: str = "numpy"
+    backend: str = "numba"
     max_replay_frames: int = 2000
     max_review_reports: int = 32
     max_concurrent_replays: int = 2

@@ -1,0 +1,180 @@
+"""From the compiled scenario (``scenario.compile.Params``) to the engine's typed containers.
+
+Data flow: Params (scenario + building + calibration) -> ``Building``, ``Scenario``, ``Units``, the base
+values of the per-replication parameters and the ``Forcing`` (engine/types.py). Nothing here is a model
+rule: it only lays the numbers out as the compiled rules read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from responsesim.codes import D_NO_ENTRY, D_TACTICAL, EXIT, ROLE_PATROL, ROLE_SRO, ROLE_TACTICAL
+from responsesim.engine.types import THETA_FIELDS, Building, Forcing, Scenario, Units, no_forcing
+from responsesim.scenario.compile import Params
+
+
+@dataclass(frozen=True)
+class EngineInput:
+    """Everything the kernel reads for one compiled scenario (per-replication parameters come apart)."""
+
+    building: Building
+    scenario: Scenario
+    units: Units
+    forcing: Forcing
+    group_space: np.ndarray  # int64 [G] the space of each group at the start
+    group_size: np.ndarray  # int64 [G] its people
+    base_theta: dict[str, float]  # the scenario's value of every ``THETA_FIELDS`` name
+
+
+def _c(a: Any, dtype: Any) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def first_hop(params: Params, space: int) -> int:
+    """Lowest-index non-exit neighbour of a space (where the attacker heads from its entry)."""
+    b = params.building
+    cand = np.flatnonzero(b.adj[space] & (b.kind != EXIT))
+    if cand.size == 0:
+        raise ValueError(f"space {b.space_ids[space]!r} has no interior neighbour")
+    return int(cand[0])
+
+
+def building(params: Params) -> Building:
+    b = params.building
+    nearest = b.exits[np.argmin(b.dist[:, b.exits], axis=1)]
+    interior = b.kind != EXIT
+    with np.errstate(invalid="ignore"):
+        return Building(
+            kind=_c(b.kind, np.int64),
+            lockable=_c(b.lockable, np.bool_),
+            hard_corner=_c(b.hard_corner, np.bool_),
+            door_window=_c(b.door_window, np.bool_),
+            adj=_c(b.adj, np.bool_),
+            dist=_c(b.dist, np.float64),
+            hops=_c(b.hops, np.int64),
+            next_hop=_c(b.next_hop, np.int64),
+            exits=_c(b.exits, np.int64),
+            nearest_exit=_c(nearest, np.int64),
+            move_mask=_c(b.adj & interior[None, :], np.bool_),
+            leg_group=_c(b.edge_len / params.evac_speed, np.float64),
+            leg_attacker=_c(b.edge_len / params.attacker_speed, np.float64),
+            leg_officer=_c(b.edge_len / params.officer_speed, np.float64),
+        )
+
+
+def scenario(params: Params) -> Scenario:
+    p = params
+    return Scenario(
+        dt=float(p.dt),
+        horizon_s=float(p.horizon_s),
+        n_occupants=int(p.n_occupants),
+        reaction_median_s=float(p.reaction_median_s),
+        reaction_sigma=float(p.reaction_sigma),
+        p_lockdown=float(p.p_lockdown),
+        p_evacuate_open=float(p.p_evacuate_open),
+        lock_time_min_s=float(p.lock_time_min_s),
+        lock_time_max_s=float(p.lock_time_max_s),
+        lock_works_prob=float(p.lock_works_prob),
+        use_hard_corner_prob=float(p.use_hard_corner_prob),
+        avoid_penalty_m=float(p.avoid_penalty_m),
+        fire_alarm_t=float(p.fire_alarm_t),
+        hear_hops=int(p.hear_hops),
+        attacker_entry=int(p.attacker_entry),
+        attacker_first_hop=first_hop(p, p.attacker_entry),
+        dwell_min_s=float(p.dwell_min_s),
+        dwell_max_s=float(p.dwell_max_s),
+        w_unvisited=float(p.w_unvisited),
+        max_shots_per_tick=int(p.model.get("max_shots_per_tick", p.max_shots_per_tick)),
+        officer_entry=int(p.officer_entry),
+        sro_calls_lockdown=bool(p.sro_calls_lockdown),
+        sro_lockdown_delay_s=float(p.sro_lockdown_delay_s),
+        call_delay_median_s=float(p.call_delay_median_s),
+        sro_response_median_s=float(p.sro_response_median_s),
+        sro_response_sigma=float(p.sro_response_sigma),
+        patrol_first_median_s=float(p.patrol_first_median_s),
+        patrol_first_sigma=float(p.patrol_first_sigma),
+        patrol_gap_mean_s=float(p.patrol_gap_mean_s),
+        tactical_median_s=float(p.tactical_median_s),
+        tactical_sigma=float(p.tactical_sigma),
+        rescue_task_force=bool(p.rescue_task_force),
+        ems_access_median_s=float(p.ems_access_median_s),
+        ems_access_sigma=float(p.ems_access_sigma),
+        rtf_ready_s=float(p.rtf_ready_s),
+        rtf_access_median_s=float(p.rtf_access_median_s),
+    )
+
+
+def scenario_doctrine(params: Params) -> tuple[int, float]:
+    """The scenario's doctrine (code, parameter): that of the patrol units (no_entry without patrol)."""
+    patrol = np.flatnonzero(params.unit_role == ROLE_PATROL)
+    if not patrol.size:
+        return D_NO_ENTRY, 0.0
+    j = int(patrol[0])
+    return int(params.unit_doctrine[j]), float(params.unit_doctrine_param[j])
+
+
+def units(params: Params) -> Units:
+    role = params.unit_role.astype(np.int64)
+    code, par = scenario_doctrine(params)
+    follows = (role != ROLE_TACTICAL) & (params.unit_doctrine == code) & (params.unit_doctrine_param == par)
+    if not (role == ROLE_PATROL).any():
+        follows[:] = False
+    sro = np.flatnonzero(role == ROLE_SRO)
+    rifle = params.unit_rifle if params.unit_rifle.size == role.size else np.zeros(role.size, dtype=bool)
+    return Units(
+        role=_c(role, np.int64),
+        armed=_c(params.unit_armed, np.bool_),
+        rifle=_c(rifle, np.bool_),
+        doctrine=_c(np.where(role == ROLE_TACTICAL, D_TACTICAL, params.unit_doctrine), np.int64),
+        doctrine_param=_c(params.unit_doctrine_param, np.float64),
+        follows_scenario=_c(follows, np.bool_),
+        sro_present=_c(role == ROLE_SRO, np.bool_),
+        sro_index=int(sro[0]) if sro.size else -1,
+    )
+
+
+def base_theta(params: Params) -> dict[str, float]:
+    """The scenario's value of each per-replication parameter and lever."""
+    code, par = scenario_doctrine(params)
+    out = {k: float(v) for k, v in params.model.items()}
+    out.update(
+        rifle=1.0 if params.rifle else 0.0,
+        lockdown_t=float(params.lockdown_t),
+        sro_present=1.0 if (params.unit_role == ROLE_SRO).any() else 0.0,
+        doctrine_code=float(code),
+        doctrine_param=par,
+    )
+    missing = [k for k in THETA_FIELDS if k not in out]
+    if missing:
+        raise ValueError(f"the compiled scenario lacks model parameters {', '.join(missing)}")
+    return out
+
+
+def forcing(params: Params) -> Forcing:
+    f = params.forcing or no_forcing(params.n_units)
+    return Forcing(
+        wp_t=_c(f.wp_t, np.float64),
+        wp_space=_c(f.wp_space, np.int64),
+        wp_shot=_c(f.wp_shot, np.bool_),
+        end_t=float(f.end_t),
+        arrival_t=_c(f.arrival_t, np.float64),
+        entry_t=_c(f.entry_t, np.float64),
+        withdraw_t=_c(f.withdraw_t, np.float64),
+    )
+
+
+def engine_input(params: Params) -> EngineInput:
+    """The kernel's containers for ``params``."""
+    return EngineInput(
+        building=building(params),
+        scenario=scenario(params),
+        units=units(params),
+        forcing=forcing(params),
+        group_space=_c(params.group_space, np.int64),
+        group_size=_c(params.group_size, np.int64),
+        base_theta=base_theta(params),
+    )

@@ -1,0 +1,68 @@
+"""Numba's ``njit`` with the engine's settings, and the user-writable cache it compiles into.
+
+Importing this module points Numba's on-disk cache at the user's cache directory
+(``$RESPONSESIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/responsesim``, else ``~/.cache/responsesim``) before
+Numba is imported, so an install in a read-only location still compiles once per machine and user.
+
+Numba checks a cached function against its own source file only, not the files of the functions it
+calls, so a change to a rule would silently reuse a kernel compiled from the old rule. The cache
+therefore lives in a sub-directory named after a fingerprint of every engine source file (and the Numba
+and Python versions): any change to the engine compiles afresh. An explicit ``NUMBA_CACHE_DIR`` is
+respected. Every engine module takes ``njit`` from here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sys
+from importlib import metadata
+from pathlib import Path
+
+#: the modules whose source decides the compiled engine (besides this one)
+ENGINE_SOURCES = ("codes.py", "parameters.py", "engine/types.py", "engine/rng.py", "engine/rules.py",
+                  "engine/kernel.py", "engine/jit.py")  # fmt: skip
+
+
+def cache_dir() -> Path:
+    """The directory holding responsesim's compiled-engine cache (created on first use)."""
+    base = os.environ.get("RESPONSESIM_CACHE_DIR")
+    if base:
+        return Path(base)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    root = Path(xdg) if xdg else Path.home() / ".cache"
+    return root / "responsesim"
+
+
+def fingerprint() -> str:
+    """16 hex digits identifying the engine's source, Numba and Python versions."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parents[1]
+    for rel in ENGINE_SOURCES:
+        h.update(rel.encode())
+        h.update((root / rel).read_bytes())
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        h.update(metadata.version("numba").encode())
+    h.update(sys.version.encode())
+    return h.hexdigest()[:16]
+
+
+FINGERPRINT = fingerprint()
+if "NUMBA_CACHE_DIR" not in os.environ:
+    os.environ["NUMBA_CACHE_DIR"] = str(cache_dir() / "numba" / FINGERPRINT)
+
+import numba  # noqa: E402  (the cache directory must be set before Numba reads its configuration)
+
+
+def njit(*args, **kw):  # type: ignore[no-untyped-def]
+    """``numba.njit`` with on-disk caching (and no fast-math: IEEE results, reproducible everywhere).
+
+    Used bare (``@njit``), with a signature (``@njit("float64(float64)")``) or with options."""
+    kw.setdefault("cache", True)
+    if len(args) == 1 and callable(args[0]):
+        return numba.njit(**kw)(args[0])
+    return numba.njit(*args, **kw)
+
+
+__all__ = ["ENGINE_SOURCES", "FINGERPRINT", "cache_dir", "fingerprint", "njit"]

@@ -1,0 +1,787 @@
+"""The model's rules (docs/model.md), each written once as a compiled function of one replication.
+
+Every rule takes the replication's position ``i`` in the typed containers of ``engine/types.py`` and the
+time ``t`` (s) of the tick, reads what it needs and updates ``st`` in place. ``engine/kernel.py`` calls
+them in the order of docs/model.md for batches, for tick-by-tick observation (web replay, invariant
+tests) and for the counterfactual; nothing else in the package implements a rule.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from responsesim.codes import (
+    CITIZENS,
+    D_BACKUP_ETA,
+    D_HESITATE,
+    D_NO_ENTRY,
+    D_PERIMETER,
+    D_SOLO,
+    D_TACTICAL,
+    D_WAIT_N,
+    DOWN,
+    EVACUATING,
+    EXIT,
+    FIRE_EVAC,
+    FLED,
+    H_BARRICADE,
+    H_CITIZENS,
+    H_FLEE,
+    H_POLICE,
+    H_SELF,
+    HIDING,
+    INSIDE,
+    LOCKED,
+    LOCKED_HC,
+    LOCKING,
+    NOT_ARRIVED,
+    ON_SCENE,
+    ONGOING,
+    OUT,
+    POLICE_ARRESTED,
+    POLICE_SHOT,
+    ROLE_TACTICAL,
+    SUICIDE_BEFORE_POLICE,
+    SUICIDE_POLICE_ON_SCENE,
+    UNAWARE,
+)
+from responsesim.engine import rng
+from responsesim.engine.jit import njit
+
+# ------------------------------------------------------------------------------------------ predicates
+
+
+@njit(inline="always")
+def is_open(state: int) -> bool:
+    """A group in this state can be shot in the attacker's space (not locked in, not out)."""
+    return (
+        state == UNAWARE or state == LOCKING or state == HIDING or state == EVACUATING or state == FIRE_EVAC
+    )
+
+
+@njit(inline="always")
+def hazard_p(h: float, dt: float) -> float:
+    """Per-tick probability of an event with hazard ``h`` per second."""
+    return -math.expm1(-h * dt)
+
+
+@njit(inline="always")
+def room_locked(st, i: int, space: int) -> bool:  # type: ignore[no-untyped-def]
+    """The space holds a group that has locked its door (``LOCKED`` or ``LOCKED_HC``)."""
+    for g in range(st.g_state.shape[1]):
+        if st.g_space[i, g] == space and (st.g_state[i, g] == LOCKED or st.g_state[i, g] == LOCKED_HC):
+            return True
+    return False
+
+
+@njit(inline="always")
+def open_people_in(st, i: int, space: int) -> int:  # type: ignore[no-untyped-def]
+    """Unhurt people in open states in ``space``."""
+    n = 0
+    for g in range(st.g_state.shape[1]):
+        if st.g_space[i, g] == space and st.g_count[i, g] > 0 and is_open(st.g_state[i, g]):
+            n += st.g_count[i, g]
+    return n
+
+
+@njit(inline="always")
+def arrival_t(st, fo, i: int, j: int) -> float:  # type: ignore[no-untyped-def]
+    """When unit ``j`` arrives (s): observed when replayed, else the drawn offset after the first shot."""
+    if not math.isnan(fo.arrival_t[j]):
+        return fo.arrival_t[j]
+    return st.t_first_shot[i] + st.u_offset[i, j]
+
+
+@njit(inline="always")
+def weapon_factor(th, un, i: int, j: int) -> float:  # type: ignore[no-untyped-def]
+    """Stopping power of unit ``j`` relative to a handgun."""
+    return th[i].rifle_factor_officer if un.rifle[j] else 1.0
+
+
+# ---------------------------------------------------------------------------------------------- start
+
+
+@njit(_nrt=False)
+def start(st, th, bl, sc, un, i: int, rep: int, key: np.uint64, group_space, group_size) -> None:  # type: ignore[no-untyped-def]
+    """State at t = 0 and the draws made once at the start (tick -1 streams) for replication ``i``."""
+    st.rep[i] = rep
+    st.key[i] = key
+    st.tick[i] = 0
+    ng = group_space.shape[0]
+    for g in range(ng):
+        u0 = rng.uniform(key, rng.TICK_START, rng.S_INIT_GROUP, 6 * g)
+        u1 = rng.uniform(key, rng.TICK_START, rng.S_INIT_GROUP, 6 * g + 1)
+        st.g_react[i, g] = rng.lognormal(u0, u1, sc.reaction_median_s, sc.reaction_sigma)
+        st.g_udecide[i, g] = rng.uniform(key, rng.TICK_START, rng.S_INIT_GROUP, 6 * g + 2)
+        u3 = rng.uniform(key, rng.TICK_START, rng.S_INIT_GROUP, 6 * g + 3)
+        st.g_lock_time[i, g] = sc.lock_time_min_s + (sc.lock_time_max_s - sc.lock_time_min_s) * u3
+        st.g_ulock[i, g] = rng.uniform(key, rng.TICK_START, rng.S_INIT_GROUP, 6 * g + 4)
+        st.g_uhc[i, g] = rng.uniform(key, rng.TICK_START, rng.S_INIT_GROUP, 6 * g + 5)
+        st.g_space[i, g] = group_space[g]
+        st.g_next[i, g] = -1
+        st.g_eta[i, g] = 0.0
+        st.g_count[i, g] = group_size[g]
+        st.g_state[i, g] = UNAWARE
+        st.g_alert_t[i, g] = np.inf
+        st.g_lock_done[i, g] = np.inf
+    # arrivals: the call, the SRO, patrol officers one after another, the tactical team together
+    m0 = rng.uniform(key, rng.TICK_START, rng.S_INIT_MISC, 0)
+    m1 = rng.uniform(key, rng.TICK_START, rng.S_INIT_MISC, 1)
+    m2 = rng.uniform(key, rng.TICK_START, rng.S_INIT_MISC, 2)
+    m3 = rng.uniform(key, rng.TICK_START, rng.S_INIT_MISC, 3)
+    call = rng.lognormal(m0, m1, sc.call_delay_median_s, 0.5)
+    tactical = call + rng.lognormal(m2, m3, sc.tactical_median_s, sc.tactical_sigma)
+    t_patrol = call
+    first_patrol = True
+    rep_doctrine = int(th[i].doctrine_code)
+    for j in range(un.role.shape[0]):
+        v0 = rng.uniform(key, rng.TICK_START, rng.S_INIT_UNIT, 2 * j)
+        v1 = rng.uniform(key, rng.TICK_START, rng.S_INIT_UNIT, 2 * j + 1)
+        if un.sro_present[j]:
+            off = rng.lognormal(v0, v1, sc.sro_response_median_s, sc.sro_response_sigma)
+            st.u_offset[i, j] = off if th[i].sro_present > 0 else np.inf
+        elif un.role[j] == ROLE_TACTICAL:
+            st.u_offset[i, j] = tactical
+        else:
+            if first_patrol:
+                t_patrol = t_patrol + rng.lognormal(v0, v1, sc.patrol_first_median_s, sc.patrol_first_sigma)
+                first_patrol = False
+            else:
+                t_patrol = t_patrol + rng.exponential(v0, sc.patrol_gap_mean_s)
+            st.u_offset[i, j] = t_patrol
+        if un.follows_scenario[j]:
+            st.u_doctrine[i, j] = rep_doctrine
+            st.u_doctrine_param[i, j] = th[i].doctrine_param
+        elif un.role[j] == ROLE_TACTICAL:
+            st.u_doctrine[i, j] = D_NO_ENTRY if rep_doctrine == D_NO_ENTRY else D_TACTICAL
+            st.u_doctrine_param[i, j] = 0.0
+        else:
+            st.u_doctrine[i, j] = un.doctrine[j]
+            st.u_doctrine_param[i, j] = un.doctrine_param[j]
+        st.u_status[i, j] = NOT_ARRIVED
+        st.u_space[i, j] = -1
+        st.u_next[i, j] = -1
+        st.u_eta[i, j] = 0.0
+        st.u_withdrawn[i, j] = False
+    # the attacker enters at an exit and walks to its first interior neighbour
+    for s in range(st.a_visited.shape[1]):
+        st.a_visited[i, s] = False
+    st.a_visited[i, sc.attacker_entry] = True
+    st.a_space[i] = sc.attacker_entry
+    st.a_next[i] = sc.attacker_first_hop
+    st.a_eta[i] = bl.leg_attacker[sc.attacker_entry, sc.attacker_first_hop]
+    st.a_active[i] = True
+    st.a_barricaded[i] = False
+    st.a_rounds[i] = int(th[i].magazine_rifle if th[i].rifle > 0 else th[i].magazine_handgun)
+    st.a_reload_until[i] = -np.inf
+    st.a_arrived_at[i] = 0.0
+    st.t_first_shot[i] = np.inf
+    st.last_gf_t[i] = -np.inf
+    st.last_gf_space[i] = -1
+    st.lockdown_t[i] = th[i].lockdown_t
+    st.first_police_t[i] = np.inf
+    st.first_entry_t[i] = np.inf
+    st.first_contact_t[i] = np.inf
+    st.end_reason[i] = ONGOING
+    st.end_t[i] = np.inf
+    st.stopped_by[i] = -1
+    st.evacuated[i] = 0
+    st.killed[i] = 0
+    st.wounded_light[i] = 0
+    st.n_critical[i] = 0
+    st.shots[i] = 0
+    st.officers_shot[i] = 0
+    st.officers_killed[i] = 0
+
+
+# ---------------------------------------------------------------------------------- 2. arrivals
+
+
+@njit(inline="always")
+def arrivals(st, fo, sc, un, i: int, t: float) -> None:  # type: ignore[no-untyped-def]
+    """Units whose arrival time has come are on scene; the SRO may call the lockdown."""
+    any_armed = False
+    for j in range(un.role.shape[0]):
+        if st.u_status[i, j] != NOT_ARRIVED:
+            continue
+        a = arrival_t(st, fo, i, j)
+        if a <= t:
+            st.u_status[i, j] = ON_SCENE
+            if un.armed[j]:
+                any_armed = True
+            if sc.sro_calls_lockdown and j == un.sro_index:
+                st.lockdown_t[i] = min(st.lockdown_t[i], a + sc.sro_lockdown_delay_s)
+    if any_armed and math.isinf(st.first_police_t[i]):
+        st.first_police_t[i] = t
+
+
+# ------------------------------------------------------------------------------ 3. entry decision
+
+
+@njit(inline="always")
+def wants_to_enter(st, fo, un, i: int, j: int, t: float) -> bool:  # type: ignore[no-untyped-def]
+    """Whether armed unit ``j``, on scene, enters now under its doctrine (or as the record says)."""
+    if not math.isnan(fo.entry_t[j]):
+        return t >= fo.entry_t[j] and not st.u_withdrawn[i, j]
+    code = st.u_doctrine[i, j]
+    par = st.u_doctrine_param[i, j]
+    if code == D_SOLO or code == D_TACTICAL:
+        return True
+    if code == D_HESITATE:
+        return t >= arrival_t(st, fo, i, j) + par
+    n_present = 0
+    next_backup = np.inf
+    tac_arrival = np.inf
+    for q in range(un.role.shape[0]):
+        sro_patrol_armed = un.armed[q] and un.role[q] != ROLE_TACTICAL
+        s_q = st.u_status[i, q]
+        if sro_patrol_armed and (s_q == ON_SCENE or s_q == INSIDE):
+            n_present += 1
+        a_q = arrival_t(st, fo, i, q)
+        if sro_patrol_armed and s_q == NOT_ARRIVED and a_q > t:
+            next_backup = min(next_backup, a_q)
+        if un.role[q] == ROLE_TACTICAL:
+            tac_arrival = min(tac_arrival, a_q)
+    if code == D_WAIT_N:
+        return n_present >= par
+    if code == D_BACKUP_ETA:
+        return (next_backup - t) > par
+    if code == D_PERIMETER:
+        return t >= tac_arrival
+    return False  # no_entry
+
+
+@njit(inline="always")
+def entry(st, bl, fo, sc, un, i: int, t: float, go) -> None:  # type: ignore[no-untyped-def]
+    """Armed units on scene that decide to enter are inside at the entry space, not moving
+    (``go`` is a scratch array [U])."""
+    gf = st.last_gf_space[i]
+    space = bl.nearest_exit[gf] if gf >= 0 else sc.attacker_entry
+    if sc.officer_entry >= 0:
+        space = sc.officer_entry
+    entered = False
+    # decisions first (a unit entering now does not change another's decision in the same tick)
+    nu = un.role.shape[0]
+    for j in range(nu):
+        go[j] = st.u_status[i, j] == ON_SCENE and un.armed[j] and wants_to_enter(st, fo, un, i, j, t)
+    for j in range(nu):
+        if go[j]:
+            st.u_status[i, j] = INSIDE
+            st.u_space[i, j] = space
+            st.u_next[i, j] = -1
+            st.u_eta[i, j] = 0.0
+            entered = True
+    if entered and math.isinf(st.first_entry_t[i]):
+        st.first_entry_t[i] = t
+
+
+@njit(inline="always")
+def withdrawals(st, fo, un, i: int, t: float) -> None:  # type: ignore[no-untyped-def]
+    """A unit the record shows leaving the building goes back outside (on scene) and stays out."""
+    for j in range(un.role.shape[0]):
+        if st.u_status[i, j] == INSIDE and not math.isnan(fo.withdraw_t[j]) and t >= fo.withdraw_t[j]:
+            st.u_status[i, j] = ON_SCENE
+            st.u_space[i, j] = -1
+            st.u_next[i, j] = -1
+            st.u_eta[i, j] = 0.0
+            st.u_withdrawn[i, j] = True
+
+
+# ------------------------------------------------------------------------------------ 4. alerting
+
+
+@njit(inline="always")
+def alerting(st, bl, sc, i: int, t: float, heard: bool) -> None:  # type: ignore[no-untyped-def]
+    """Groups hear gunfire or the lockdown, react after their delay: lock down, evacuate or hide."""
+    gfs = max(st.last_gf_space[i], 0)
+    lockdown = t >= st.lockdown_t[i]
+    for g in range(st.g_state.shape[1]):
+        s0 = st.g_state[i, g]
+        if st.g_count[i, g] <= 0 or not (s0 == UNAWARE or s0 == FIRE_EVAC):
+            continue
+        hears = heard and bl.hops[st.g_space[i, g], gfs] <= sc.hear_hops
+        if math.isinf(st.g_alert_t[i, g]) and (hears or lockdown):
+            st.g_alert_t[i, g] = t
+        if s0 == UNAWARE and math.isinf(st.g_alert_t[i, g]) and t >= sc.fire_alarm_t:
+            st.g_state[i, g] = FIRE_EVAC
+        if t >= st.g_alert_t[i, g] + st.g_react[i, g]:
+            sp = st.g_space[i, g]
+            ud = st.g_udecide[i, g]
+            if st.g_next[i, g] >= 0:
+                st.g_state[i, g] = EVACUATING  # caught in transit by a fire alarm: keeps walking, now away
+            elif bl.lockable[sp]:
+                if ud < sc.p_lockdown:
+                    st.g_state[i, g] = LOCKING
+                    st.g_lock_done[i, g] = t + st.g_lock_time[i, g]
+                else:
+                    st.g_state[i, g] = EVACUATING
+            elif ud < sc.p_evacuate_open:
+                st.g_state[i, g] = EVACUATING
+            else:
+                st.g_state[i, g] = HIDING
+
+
+# ------------------------------------------------------------------------------------- 5. locking
+
+
+@njit(inline="always")
+def locking(st, bl, sc, i: int, t: float) -> None:  # type: ignore[no-untyped-def]
+    """A locking group whose door is done (and the attacker not in the room) locks, maybe in the hard
+    corner; a lock that fails leaves it hiding."""
+    for g in range(st.g_state.shape[1]):
+        if st.g_count[i, g] <= 0 or st.g_state[i, g] != LOCKING:
+            continue
+        sp = st.g_space[i, g]
+        if t >= st.g_lock_done[i, g] and sp != st.a_space[i]:
+            if st.g_ulock[i, g] < sc.lock_works_prob:
+                hc = bl.hard_corner[sp] and st.g_uhc[i, g] < sc.use_hard_corner_prob
+                st.g_state[i, g] = LOCKED_HC if hc else LOCKED
+            else:
+                st.g_state[i, g] = HIDING
+
+
+# ----------------------------------------------------------------------------- 6. group movement
+
+
+@njit(inline="always")
+def target_exit(st, bl, sc, i: int, g: int, heard: bool) -> int:  # type: ignore[no-untyped-def]
+    """The exit a moving group heads for: away from the last gunfire once it has been heard."""
+    sp = st.g_space[i, g]
+    if not (st.g_state[i, g] == EVACUATING and heard):
+        return bl.nearest_exit[sp]
+    threat = max(st.last_gf_space[i], 0)
+    best = -1
+    best_score = np.inf
+    for a in range(bl.exits.shape[0]):
+        e = bl.exits[a]
+        d = bl.dist[sp, e]
+        score = d + (sc.avoid_penalty_m if bl.dist[threat, e] <= d else 0.0)
+        if score < best_score:
+            best_score = score
+            best = e
+    return best
+
+
+@njit(inline="always")
+def group_movement(st, bl, sc, i: int, t: float, heard: bool) -> None:  # type: ignore[no-untyped-def]
+    """Evacuating groups walk hop by hop to an exit; at an exit they are out."""
+    for g in range(st.g_state.shape[1]):
+        s0 = st.g_state[i, g]
+        if st.g_count[i, g] <= 0 or not (s0 == EVACUATING or s0 == FIRE_EVAC):
+            continue
+        arrived = False
+        if st.g_next[i, g] >= 0:
+            st.g_eta[i, g] -= sc.dt
+            if st.g_eta[i, g] <= 0:
+                st.g_space[i, g] = st.g_next[i, g]
+                st.g_next[i, g] = -1
+                arrived = True
+        if arrived and bl.kind[st.g_space[i, g]] == EXIT:
+            st.evacuated[i] += st.g_count[i, g]
+            st.g_count[i, g] = 0
+            st.g_state[i, g] = OUT
+            continue
+        if st.g_next[i, g] < 0:
+            sp = st.g_space[i, g]
+            nxt = bl.next_hop[sp, target_exit(st, bl, sc, i, g, heard)]
+            st.g_next[i, g] = nxt
+            st.g_eta[i, g] = bl.leg_group[sp, nxt]
+
+
+# --------------------------------------------------------------------------------- 9. engagement
+
+
+@njit(inline="always")
+def engagement(st, bl, i: int, t: float, engaged) -> bool:  # type: ignore[no-untyped-def]
+    """Units inside in the attacker's space or next to it are engaged (``engaged[j]``); any?"""
+    a = st.a_space[i]
+    any_eng = False
+    for j in range(engaged.shape[0]):
+        sp = st.u_space[i, j]
+        engaged[j] = st.u_status[i, j] == INSIDE and (sp == a or bl.adj[max(sp, 0), a])
+        if engaged[j]:
+            any_eng = True
+    if any_eng and math.isinf(st.first_contact_t[i]):
+        st.first_contact_t[i] = t
+    return any_eng
+
+
+# ------------------------------------------------------------------------- 7. attacker movement
+
+
+@njit(inline="always")
+def forced_attacker(st, fo, sc, i: int, t: float, any_eng: bool) -> None:  # type: ignore[no-untyped-def]
+    """Replay: at a waypoint's time the attacker is where the record puts it (unless engaged or
+    barricaded); observed gunfire there is heard like simulated fire."""
+    last = -1
+    shot = False
+    for k in range(fo.wp_t.shape[0]):
+        if fo.wp_t[k] > t - sc.dt and fo.wp_t[k] <= t:
+            last = k
+            if fo.wp_shot[k]:
+                shot = True
+    if last < 0 or any_eng or st.a_barricaded[i]:
+        return
+    wp = fo.wp_space[last]
+    st.a_space[i] = wp
+    st.a_next[i] = -1
+    st.a_eta[i] = 0.0
+    st.a_arrived_at[i] = t
+    st.a_visited[i, wp] = True
+    if shot:
+        st.last_gf_t[i] = t
+        st.last_gf_space[i] = wp
+        if math.isinf(st.t_first_shot[i]):
+            st.t_first_shot[i] = t
+
+
+@njit(inline="always")
+def attacker_movement(st, bl, sc, i: int, t: float, w) -> None:  # type: ignore[no-untyped-def]
+    """The attacker walks to a neighbour; it leaves a space after a dwell, preferring unvisited
+    neighbours, never into an exit or a locked room. ``w`` is a scratch array [S]."""
+    if st.a_next[i] >= 0:
+        st.a_eta[i] -= sc.dt
+        if st.a_eta[i] <= 0:
+            if room_locked(st, i, st.a_next[i]):
+                # a room locked while the attacker walked to it stays shut: it chooses again
+                st.a_next[i] = -1
+                st.a_eta[i] = 0.0
+            else:
+                st.a_space[i] = st.a_next[i]
+                st.a_next[i] = -1
+                st.a_arrived_at[i] = t
+                st.a_visited[i, st.a_space[i]] = True
+    if st.a_next[i] >= 0:
+        return
+    sp = st.a_space[i]
+    stay_min = t >= st.a_arrived_at[i] + sc.dwell_min_s
+    if not ((stay_min and open_people_in(st, i, sp) == 0) or t >= st.a_arrived_at[i] + sc.dwell_max_s):
+        return
+    for q in range(w.shape[0]):
+        w[q] = 0.0
+        if bl.move_mask[sp, q] and not room_locked(st, i, q):
+            w[q] = 1.0 if st.a_visited[i, q] else sc.w_unvisited
+    choice = rng.choose(w, rng.uniform(st.key[i], st.tick[i], rng.S_ATTACKER_MOVE, 0))
+    if choice >= 0:
+        st.a_next[i] = choice
+        st.a_eta[i] = bl.leg_attacker[sp, choice]
+
+
+# --------------------------------------------------------------------------- 8. officer movement
+
+
+@njit(inline="always")
+def officer_movement(st, bl, sc, i: int, t: float, heard: bool, engaged, w) -> None:  # type: ignore[no-untyped-def]
+    """Officers inside and not engaged walk toward the last gunfire (the attacker itself within two
+    hops); at the target with no contact they search a random neighbour."""
+    a = st.a_space[i]
+    for j in range(engaged.shape[0]):
+        if st.u_status[i, j] != INSIDE or engaged[j]:
+            continue
+        if st.u_next[i, j] >= 0:
+            st.u_eta[i, j] -= sc.dt
+            if st.u_eta[i, j] <= 0:
+                st.u_space[i, j] = st.u_next[i, j]
+                st.u_next[i, j] = -1
+        if st.u_next[i, j] >= 0 or not heard:
+            continue
+        sp = st.u_space[i, j]
+        target = a if bl.hops[sp, a] <= 2 else st.last_gf_space[i]
+        if sp != target:
+            nxt = bl.next_hop[sp, target]
+            st.u_next[i, j] = nxt
+            st.u_eta[i, j] = bl.leg_officer[sp, nxt]
+        else:
+            for q in range(w.shape[0]):
+                w[q] = 1.0 if bl.move_mask[sp, q] else 0.0
+            choice = rng.choose(w, rng.uniform(st.key[i], st.tick[i], rng.S_OFFICER_SEARCH, j))
+            if choice >= 0:
+                st.u_next[i, j] = choice
+                st.u_eta[i, j] = bl.leg_officer[sp, choice]
+
+
+# ------------------------------------------------------------------------------------------ 10. fire
+
+
+@njit(inline="always")
+def fire_at_officers(st, th, sc, i: int, engaged) -> None:  # type: ignore[no-untyped-def]
+    """The attacker fires at the engaged officers: each is hit with the per-tick probability."""
+    factor = th[i].officer_hit_factor_rifle if th[i].rifle > 0 else 1.0
+    p_hit = hazard_p(th[i].officer_hit_h * factor, sc.dt)
+    for j in range(engaged.shape[0]):
+        if not engaged[j]:
+            continue
+        if rng.uniform(st.key[i], st.tick[i], rng.S_OFFICER_HIT, j) < p_hit:
+            st.u_status[i, j] = DOWN
+            st.officers_shot[i] += 1
+            if rng.uniform(st.key[i], st.tick[i], rng.S_OFFICER_KILLED, j) < th[i].p_officer_killed:
+                st.officers_killed[i] += 1
+
+
+@njit(inline="always")
+def fire_at_people(st, th, bl, sc, i: int, t: float, cand, cand_open) -> bool:  # type: ignore[no-untyped-def]
+    """The attacker fires at open people in its space, else through door windows of adjacent locked
+    rooms; returns whether a shot was fired. ``cand``/``cand_open`` are scratch arrays [G]."""
+    a = st.a_space[i]
+    nc = 0
+    has_open = False
+    for g in range(st.g_state.shape[1]):
+        if st.g_count[i, g] <= 0:
+            continue
+        sg = st.g_state[i, g]
+        sp = st.g_space[i, g]
+        if is_open(sg) and sp == a:
+            cand[nc] = g
+            cand_open[nc] = True
+            nc += 1
+            has_open = True
+        elif sg == LOCKED and bl.door_window[sp] and bl.adj[a, sp]:
+            cand[nc] = g
+            cand_open[nc] = False
+            nc += 1
+    if nc == 0:
+        return False
+    rifle = th[i].rifle > 0
+    fire_rate = th[i].fire_rate_rifle if rifle else th[i].fire_rate_handgun
+    p_kill = th[i].p_kill_rifle if rifle else th[i].p_kill_handgun
+    p_crit = p_kill + (1 - p_kill) * th[i].p_critical
+    lam = fire_rate * sc.dt * (1.0 if has_open else th[i].window_fire_factor)
+    key = st.key[i]
+    k = st.tick[i]
+    n = rng.poisson(rng.uniform(key, k, rng.S_SHOTS, 0), lam, sc.max_shots_per_tick)
+    n = min(n, st.a_rounds[i])
+    for q in range(n):
+        # a target group with probability proportional to its people left
+        total = 0.0
+        for b in range(nc):
+            total += float(st.g_count[i, cand[b]])
+        if not total > 0:
+            continue
+        x = rng.uniform(key, k, rng.S_SHOT_TARGET, q) * total
+        c = 0.0
+        sel = nc - 1
+        for b in range(nc):
+            c += float(st.g_count[i, cand[b]])
+            if c > x:
+                sel = b
+                break
+        factor = 1.0 if cand_open[sel] else th[i].window_hit_factor
+        if not rng.uniform(key, k, rng.S_SHOT_HIT, q) < th[i].p_hit * factor:
+            continue
+        g = cand[sel]
+        st.g_count[i, g] -= 1
+        uo = rng.uniform(key, k, rng.S_SHOT_OUTCOME, q)
+        if uo < p_kill:
+            st.killed[i] += 1
+        elif uo < p_crit:
+            c_i = st.n_critical[i]
+            st.c_wound_t[i, c_i] = t
+            st.c_survival_s[i, c_i] = rng.lognormal(
+                rng.uniform(key, k, rng.S_SHOT_SURVIVAL, 2 * q),
+                rng.uniform(key, k, rng.S_SHOT_SURVIVAL, 2 * q + 1),
+                th[i].critical_survival_median_s,
+                th[i].critical_survival_sigma,
+            )
+            st.n_critical[i] += 1
+        else:
+            st.wounded_light[i] += 1
+    st.shots[i] += n
+    st.a_rounds[i] -= n
+    if st.a_rounds[i] <= 0:
+        st.a_reload_until[i] = t + th[i].reload_s
+        st.a_rounds[i] = int(th[i].magazine_rifle if rifle else th[i].magazine_handgun)
+    return n > 0
+
+
+@njit(inline="always")
+def mark_gunfire(st, i: int, t: float) -> None:  # type: ignore[no-untyped-def]
+    """Gunfire now, in the attacker's space: heard by occupants and officers; the incident's clock."""
+    st.last_gf_t[i] = t
+    st.last_gf_space[i] = st.a_space[i]
+    if math.isinf(st.t_first_shot[i]):
+        st.t_first_shot[i] = t
+
+
+# -------------------------------------------------------------------------------------- 11. endings
+
+
+@njit(inline="always")
+def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz) -> None:  # type: ignore[no-untyped-def]
+    """Competing hazards: self-termination, fleeing, citizens, police, barricading (``hz`` scratch [5])."""
+    a = st.a_space[i]
+    any_eng = False
+    near = False
+    scene = False
+    h_pol_sum = 0.0
+    best = -1
+    best_w = -np.inf
+    for j in range(engaged.shape[0]):
+        s_j = st.u_status[i, j]
+        if engaged[j] and s_j == INSIDE:  # engaged and not shot down this tick
+            any_eng = True
+            wf = weapon_factor(th, un, i, j)
+            h_pol_sum += wf
+            if wf > best_w:
+                best_w = wf
+                best = j
+        if s_j == INSIDE and bl.hops[max(st.u_space[i, j], 0), a] <= 2:
+            near = True
+        if (s_j == ON_SCENE or s_j == INSIDE) and un.armed[j]:
+            scene = True
+    mult = th[i].police_near_mult if near else (th[i].police_scene_mult if scene else 1.0)
+    reloading = t < st.a_reload_until[i]
+    hz[H_SELF] = th[i].self_term_h * mult
+    hz[H_FLEE] = 0.0 if (any_eng or st.a_barricaded[i]) else th[i].flee_h
+    hz[H_CITIZENS] = 0.0
+    if not any_eng and open_people_in(st, i, a) > 0:
+        hz[H_CITIZENS] = th[i].citizen_h * (th[i].reload_mult if reloading else 1.0)
+    hz[H_POLICE] = h_pol_sum * th[i].officer_stop_h
+    hz[H_BARRICADE] = th[i].barricade_h if (bl.lockable[a] and not st.a_barricaded[i]) else 0.0
+    if fo.wp_t.shape[0] > 0 and t < fo.end_t:
+        # a replayed attacker went on until the observed end: only police can stop it earlier
+        hz[H_SELF] = 0.0
+        hz[H_FLEE] = 0.0
+        hz[H_CITIZENS] = 0.0
+        hz[H_BARRICADE] = 0.0
+    total = 0.0
+    for q in range(5):
+        total += hz[q]
+    key = st.key[i]
+    k = st.tick[i]
+    if not rng.uniform(key, k, rng.S_END, 0) < hazard_p(total, sc.dt):
+        return
+    kind = rng.choose(hz, rng.uniform(key, k, rng.S_END, 1))
+    if kind == H_BARRICADE:
+        st.a_barricaded[i] = True
+        st.a_next[i] = -1
+        return
+    if kind < 0:
+        return
+    if kind == H_SELF:
+        reason = SUICIDE_POLICE_ON_SCENE if math.isfinite(st.first_police_t[i]) else SUICIDE_BEFORE_POLICE
+    elif kind == H_FLEE:
+        reason = FLED
+    elif kind == H_CITIZENS:
+        reason = CITIZENS
+    elif rng.uniform(key, k, rng.S_END, 2) < th[i].p_police_shot:
+        reason = POLICE_SHOT
+    else:
+        reason = POLICE_ARRESTED
+    st.end_reason[i] = reason
+    st.end_t[i] = t + sc.dt
+    st.a_active[i] = False
+    if kind == H_POLICE:
+        st.stopped_by[i] = un.role[best]
+
+
+# ------------------------------------------------------------------------------------------ 12. clock
+
+
+@njit(inline="always")
+def clock(st, fo, sc, i: int) -> None:  # type: ignore[no-untyped-def]
+    """Advance the tick; a replayed attack ends when the attacker left, any attack at the horizon."""
+    st.tick[i] += 1
+    now = st.tick[i] * sc.dt
+    if st.a_active[i] and now >= fo.end_t:
+        st.end_reason[i] = FLED
+        st.end_t[i] = fo.end_t
+        st.a_active[i] = False
+    if st.a_active[i] and now >= sc.horizon_s:
+        st.end_reason[i] = ONGOING
+        st.end_t[i] = sc.horizon_s
+        st.a_active[i] = False
+
+
+# ------------------------------------------------------------------------------------ casualty care
+
+
+@njit(inline="always")
+def care_t(st, sc, i: int, c: int) -> float:  # type: ignore[no-untyped-def]
+    """When care reaches critical casualty ``c`` (s; inf = never within the model).
+
+    Care starts when the threat is stopped (an attack still going at the horizon never stopped it), or
+    earlier with a rescue task force formed ``rtf_ready_s`` after the first entry, plus an access delay.
+    """
+    key = st.key[i]
+    u1 = rng.uniform(key, rng.TICK_CARE, rng.S_CARE, 2 * c)
+    u2 = rng.uniform(key, rng.TICK_CARE, rng.S_CARE, 2 * c + 1)
+    stop = st.end_t[i] if st.end_reason[i] != ONGOING else np.inf
+    if sc.rescue_task_force:
+        access = rng.lognormal(u1, u2, sc.rtf_access_median_s, sc.ems_access_sigma)
+        begin = min(stop, st.first_entry_t[i] + sc.rtf_ready_s)
+    else:
+        access = rng.lognormal(u1, u2, sc.ems_access_median_s, sc.ems_access_sigma)
+        begin = stop
+    return max(st.c_wound_t[i, c], begin) + access
+
+
+# ------------------------------------------------------------------------------------------ outcome
+
+
+@njit(_nrt=False)
+def outcome(st, fo, sc, un, out, i: int, row: int, delays) -> None:  # type: ignore[no-untyped-def]
+    """Write replication ``i``'s outcome row ``row`` (``delays`` is a scratch array [C])."""
+    nc = st.n_critical[i]
+    died = 0
+    m = 0
+    for c in range(nc):
+        ct = care_t(st, sc, i, c)
+        if st.c_wound_t[i, c] + st.c_survival_s[i, c] < ct:
+            died += 1
+        d = ct - st.c_wound_t[i, c]
+        if math.isfinite(d):
+            delays[m] = d
+            m += 1
+    med = median_in_place(delays, m)
+    police = np.inf
+    for j in range(un.role.shape[0]):
+        if un.armed[j]:
+            police = min(police, arrival_t(st, fo, i, j))
+    fs = st.t_first_shot[i]
+    shot = math.isfinite(fs)
+    ended = st.end_reason[i] != ONGOING
+    sheltered = 0
+    for g in range(st.g_count.shape[1]):
+        sheltered += st.g_count[i, g]
+    out.killed[row] = st.killed[i]
+    out.died_awaiting_care[row] = died
+    out.wounded_light[row] = st.wounded_light[i]
+    out.critical[row] = nc
+    out.evacuated[row] = st.evacuated[i]
+    out.sheltered[row] = sheltered
+    out.shots_fired[row] = st.shots[i]
+    out.attack_duration_s[row] = st.end_t[i] - fs if shot else st.end_t[i]
+    out.end_reason[row] = st.end_reason[i]
+    out.stopped_by[row] = st.stopped_by[i]
+    out.first_shot_s[row] = fs if shot else np.nan
+    out.first_police_s[row] = _since(police, fs)
+    out.first_entry_s[row] = _since(st.first_entry_t[i], fs)
+    out.first_contact_s[row] = _since(st.first_contact_t[i], fs)
+    out.officers_shot[row] = st.officers_shot[i]
+    out.officers_killed[row] = st.officers_killed[i]
+    out.ended_before_police[row] = ended and st.end_t[i] < police
+    out.median_time_to_care_s[row] = med
+
+
+@njit(inline="always")
+def median_in_place(v, m: int) -> float:  # type: ignore[no-untyped-def]
+    """Median of ``v[:m]`` (NaN when m = 0), as ``np.median`` gives it; sorts ``v[:m]`` in place without
+    allocating (insertion sort: critical casualties per incident are few)."""
+    for a in range(1, m):
+        x = v[a]
+        b = a - 1
+        while b >= 0 and v[b] > x:
+            v[b + 1] = v[b]
+            b -= 1
+        v[b + 1] = x
+    if m == 0:
+        return np.nan
+    return v[(m - 1) // 2] if m % 2 == 1 else (v[m // 2 - 1] + v[m // 2]) / 2.0
+
+
+@njit(inline="always")
+def _since(t: float, origin: float) -> float:
+    d = t - origin
+    return d if math.isfinite(d) else np.nan
