@@ -1,17 +1,15 @@
-"""The Mesa peer (benchmarks/peer_mesa): its outcome table, and statistical agreement with the vectorised
+"""The Mesa peer (benchmarks/peer_mesa): its outcome table, and statistical agreement with the compiled
 engine (engine/run.py) on the default scenario, so that the side-by-side benchmark times the same model."""
 
 from __future__ import annotations
 
 import functools
-import math
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
+from responsesim.analysis.agreement import compare_outcomes
 from responsesim.codes import END_REASON_NAMES
 from responsesim.engine.run import OUTCOME_COLUMNS, simulate
 from responsesim.scenario.compile import Params
@@ -64,7 +62,7 @@ def test_people_conserved_every_tick_and_hard_corner_safe() -> None:
 
 # ------------------------------------------------------------------------------- agreement with the engine
 
-# N_MESA Mesa replications against N_VEC vectorised ones (about 20 s on one busy core, measured). Fixed
+# N_MESA Mesa replications against N_VEC compiled-engine ones (about 20 s on one busy core, measured). Fixed
 # seeds, so the test is deterministic. Each comparison is two-sided at the 0.1 % level (99.9 % interval
 # for the difference): 8 means + 5 shares = 13 comparisons, so if both implement the same model the chance
 # of at least one false alarm is 1 - 0.999**13, about 1.3 %. The half-widths are about 3.3 standard errors
@@ -83,7 +81,7 @@ MEANS = (
     "shots_fired",
     "officers_shot",
 )
-SHARES = {
+SHARES: dict[str, tuple[str, ...] | None] = {
     "ended_before_police": None,
     "police_stop": ("police_shot", "police_arrested"),
     "suicide": ("suicide_before_police", "suicide_police_on_scene"),
@@ -98,44 +96,11 @@ def samples() -> tuple[pd.DataFrame, pd.DataFrame]:
     return simulate_mesa(params, N_MESA), simulate(params, N_VEC, workers=1, chunk_size=N_VEC)
 
 
-def welch_check(a: np.ndarray, b: np.ndarray) -> tuple[bool, str]:
-    """Is 0 inside the (1 - ALPHA) Welch confidence interval for the difference of means?"""
-    ma, mb = float(a.mean()), float(b.mean())
-    va, vb = float(a.var(ddof=1)) / a.size, float(b.var(ddof=1)) / b.size
-    se = math.sqrt(va + vb)
-    diff = ma - mb
-    if se == 0:
-        return diff == 0, f"mesa {ma:.4g} engine {mb:.4g} (both constant)"
-    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-    half = float(stats.t.ppf(1 - ALPHA / 2, df)) * se
-    return abs(diff) <= half, f"mesa {ma:.4g} engine {mb:.4g} diff {diff:.4g} 99.9% half-width {half:.4g}"
-
-
-def proportion_check(xa: int, na: int, xb: int, nb: int) -> tuple[bool, str]:
-    """Two-proportion z test (pooled standard error) at level ALPHA."""
-    pa, pb = xa / na, xb / nb
-    pooled = (xa + xb) / (na + nb)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / na + 1 / nb))
-    diff = pa - pb
-    if se == 0:
-        return diff == 0, f"mesa {pa:.3f} engine {pb:.3f} (both constant)"
-    half = float(stats.norm.ppf(1 - ALPHA / 2)) * se
-    return abs(diff) <= half, f"mesa {pa:.3f} engine {pb:.3f} diff {diff:.4f} 99.9% half-width {half:.4f}"
-
-
-def test_outcomes_agree_with_vectorised_engine() -> None:
-    """Every mean and share inside its 99.9 % interval (one test: the samples are drawn once per process)."""
-    mesa_df, vec = samples()
-    results = {
-        f"mean {col}": welch_check(mesa_df[col].to_numpy(float), vec[col].to_numpy(float)) for col in MEANS
-    }
-    for share, reasons in SHARES.items():
-
-        def hits(df: pd.DataFrame, reasons: tuple[str, ...] | None = reasons) -> int:
-            flags = df["ended_before_police"] if reasons is None else df["end_reason"].isin(reasons)
-            return int(flags.sum())
-
-        results[f"share {share}"] = proportion_check(hits(mesa_df), len(mesa_df), hits(vec), len(vec))
-    failures = [f"{name}: {msg}" for name, (ok, msg) in results.items() if not ok]
+def test_outcomes_agree_with_the_engine() -> None:
+    """Every mean and share inside its 99.9 % agreement test (analysis/agreement.py; one test: the samples
+    are drawn once per process)."""
+    mesa_df, eng = samples()
+    results = compare_outcomes(mesa_df, eng, MEANS, SHARES, ALPHA)
+    failures = [str(r) for r in results if not r.agree]
     assert not failures, "\n".join(failures)
     assert len(results) == len(MEANS) + len(SHARES)
