@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import inspect
 import json
 import platform
 import subprocess
@@ -25,14 +24,15 @@ import numpy as np
 import pandas as pd
 
 from responsesim.analysis.summary import Summary, end_reason_shares, summarize, summary_frame, summary_json
-from responsesim.engine.run import simulate
+from responsesim.engine.backend import check_backend
+from responsesim.engine.run import Running, start
 from responsesim.params import CalibratedParams, default_calibration_text
 from responsesim.sanity import extrapolation_warnings
 from responsesim.scenario.load import Scenario, load_scenario
 from responsesim.store import ResultStore, RunMeta
 
 BACKEND = "numba"  # the engine (one compiled engine; the name is stored with every run)
-DEFAULT_CHUNK_SIZE = 2500
+DEFAULT_CHUNK_SIZE = 1000
 _DEFAULT_CALIBRATION = "responsesim/data/calibration.toml"  # CalibratedParams.source of the shipped file
 _GIT_TIMEOUT_S = 5.0
 # the parts of a checkout whose changes can change a number: "+dirty" means one of them differs from HEAD
@@ -166,11 +166,6 @@ def input_files(scenario: Scenario) -> dict[str, dict[str, str]]:
     return {bfile: {"path": str(path.resolve()), "sha256": digest, "text": text}}
 
 
-def simulate_backends() -> bool:
-    """Whether the engine's ``simulate`` takes a ``backend`` argument."""
-    return "backend" in inspect.signature(simulate).parameters
-
-
 @dataclass(frozen=True)
 class RunResult:
     """Outcomes (one row per replication) of a scenario run, with their summaries and provenance."""
@@ -260,14 +255,32 @@ def run(
     engine cannot run it."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc = sc.with_run_settings(replications, seed)
+    check_backend(backend)
+    running = start(sc.params, sc.spec.replications, chunk_size=chunk_size, workers=workers)
+    return finish_run(sc, running, progress=progress, backend=backend, chunk_size=chunk_size)
+
+
+def finish_run(
+    sc: Scenario,
+    running: Running,
+    *,
+    progress: Callable[[int], None] | None = None,
+    backend: str = BACKEND,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> RunResult:
+    """The ``RunResult`` of a run started with ``engine.run.start`` on ``sc.params`` (its settings)."""
+    df = running.result(progress)
     n = sc.spec.replications
-    extra: dict[str, Any] = {}
-    if simulate_backends():
-        extra["backend"] = backend
-    elif backend != BACKEND:
-        raise ValueError(f"backend {backend!r} is not available: this engine runs only {BACKEND!r}")
-    df = simulate(sc.params, n, chunk_size=chunk_size, workers=workers, progress=progress, **extra)
     return RunResult(sc, n, sc.spec.seed, df, tuple(summarize(df)), backend=backend, chunk_size=chunk_size)
 
 
-__all__ = ["RunResult", "Scenario", "code_version", "environment", "git_revision", "load_scenario", "run"]
+__all__ = [
+    "RunResult",
+    "Scenario",
+    "code_version",
+    "environment",
+    "finish_run",
+    "git_revision",
+    "load_scenario",
+    "run",
+]

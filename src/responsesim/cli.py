@@ -9,7 +9,7 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -24,13 +24,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from responsesim.analysis.summary import Summary
-from responsesim.api import RunResult, run
-from responsesim.params import CalibrationError
-from responsesim.scenario.building import BuildingFileError
-from responsesim.scenario.errors import ScenarioError
-from responsesim.scenario.load import load_scenario
-from responsesim.store import StoreError
+if TYPE_CHECKING:
+    from responsesim.analysis.summary import Summary
+    from responsesim.api import RunResult
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Simulate active-shooter incident response."
@@ -109,6 +105,17 @@ def _row(s: Summary) -> list[str]:
     ]
 
 
+def _compile_engine_once() -> None:
+    """On the engine's first use on this machine, compile it, saying so with a live spinner (about 25 s)."""
+    from responsesim.engine import warmup
+
+    if warmup.is_compiled():
+        return
+    with err.status(warmup.compile_message(), spinner="dots"):
+        warmup.warm()
+    err.print("engine compiled and cached; later runs start at once", highlight=False)
+
+
 @app.command("run")
 def run_cmd(
     scenario: Annotated[
@@ -124,12 +131,18 @@ def run_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", help="write one row per replication to this DuckDB file")
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", help="local worker processes (0 = all cores)")] = 0,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="replications per chunk")] = 2500,
+    workers: Annotated[int, typer.Option("--workers", help="local worker threads (0 = all cores)")] = 0,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="replications per chunk")] = 1000,
     backend: BackendOption = "numba",
 ) -> None:
     """Simulate a scenario many times and report outcomes with confidence intervals."""
     _check_backend(backend)
+    from responsesim.params import CalibrationError
+    from responsesim.scenario.building import BuildingFileError
+    from responsesim.scenario.errors import ScenarioError
+    from responsesim.scenario.load import load_scenario
+    from responsesim.store import StoreError
+
     try:
         sc = load_scenario(scenario).with_run_settings(replications, seed)
     except (ScenarioError, BuildingFileError, CalibrationError) as exc:
@@ -138,6 +151,13 @@ def run_cmd(
     if out is not None and not out.parent.exists():
         _fail(f"--out {out}: directory {out.parent} does not exist")
     n = sc.spec.replications
+    _compile_engine_once()
+    from responsesim.engine.run import start
+
+    # the chunks run on worker threads (the compiled loop releases the GIL) while the report's modules load
+    running = start(sc.params, n, chunk_size=chunk_size, workers=workers)
+    from responsesim.api import finish_run
+
     with Progress(
         TextColumn("[bold]simulating"),
         BarColumn(),
@@ -150,9 +170,9 @@ def run_cmd(
         disable=not err.is_terminal and as_json,
     ) as progress:
         task = progress.add_task("run", total=n)
-        res = run(
+        res = finish_run(
             sc,
-            workers=workers,
+            running,
             chunk_size=chunk_size,
             progress=lambda k: progress.advance(task, k),
             backend=backend,

@@ -461,18 +461,18 @@ def test_run_via_sse_on_a_real_server_and_reopen_after_restart(
     start_live_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = {"simulate": 0, "replay_reps": []}
-    simulate = responsesim.api.simulate
+    start = responsesim.api.start
     run_chunk = responsesim.web.replay.run_chunk
 
     def counting_simulate(*args: Any, **kwargs: Any) -> Any:
         calls["simulate"] += 1
-        return simulate(*args, **kwargs)
+        return start(*args, **kwargs)
 
     def counting_run_chunk(params: Any, reps: Any, **kwargs: Any) -> Any:
         calls["replay_reps"].append(len(reps))
         return run_chunk(params, reps, **kwargs)
 
-    monkeypatch.setattr(responsesim.api, "simulate", counting_simulate)
+    monkeypatch.setattr(responsesim.api, "start", counting_simulate)
     monkeypatch.setattr(responsesim.web.replay, "run_chunk", counting_run_chunk)
     srv = start_live_server(chunk_size=5)
     with httpx.Client(base_url=srv.url, timeout=httpx.Timeout(60)) as c:

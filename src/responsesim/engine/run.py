@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Executor, ThreadPoolExecutor
-from typing import Any
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from responsesim.codes import END_REASON_NAMES, ROLE_NAMES
 from responsesim.engine.arrays import EngineInput, engine_input
 from responsesim.engine.backend import check_backend
 from responsesim.engine.types import Outcomes, State, empty_outcomes, empty_state, make_theta
 from responsesim.scenario.compile import Params
+
+if TYPE_CHECKING:  # pandas is imported when a table is built, so runs can start before it is loaded
+    import pandas as pd
 
 #: called with the state of every replication after each tick (and once at t = 0)
 Observer = Callable[[State, Params], None]
@@ -64,6 +67,8 @@ def _keys(seed: int, reps: np.ndarray) -> np.ndarray:
 
 def outcome_table(reps: np.ndarray, out: Outcomes) -> pd.DataFrame:
     """The outcome table (``OUTCOME_COLUMNS``) from the engine's outcome arrays, rows in ``reps`` order."""
+    import pandas as pd
+
     died = out.died_awaiting_care
     stopped = np.array([ROLE_NAMES[x] if x >= 0 else "" for x in out.stopped_by], dtype=object)
     return pd.DataFrame(
@@ -113,10 +118,19 @@ def run_chunk(
     """
     check_backend(backend)
     reps = np.ascontiguousarray(reps, dtype=np.int64)
+    if observer is not None:
+        ei = engine_input(params)
+        return observe(params, reps, observer, th=make_theta(ei.base_theta, reps.shape[0], theta))
+    return outcome_table(reps, run_outcomes(params, reps, theta))
+
+
+def run_outcomes(
+    params: Params, reps: np.ndarray, theta: Mapping[str, np.ndarray] | None = None
+) -> Outcomes:
+    """The engine's outcome arrays for replications ``reps`` (the batch loop; no pandas)."""
+    reps = np.ascontiguousarray(reps, dtype=np.int64)
     ei = engine_input(params)
     th = make_theta(ei.base_theta, reps.shape[0], theta)
-    if observer is not None:
-        return observe(params, reps, observer, th=th)
     k = _kernel()
     keys = _keys(params.seed, reps)
     out = empty_outcomes(reps.shape[0])
@@ -124,7 +138,7 @@ def run_chunk(
     wk = k.scratch(params.n_units, params.n_spaces, params.n_groups, params.n_occupants)
     k.run_batch(reps, keys, th, ei.building, ei.scenario, ei.units, ei.forcing, ei.group_space,
                 ei.group_size, st, wk, out)  # fmt: skip
-    return outcome_table(reps, out)
+    return out
 
 
 def initial_state(params: Params, reps: np.ndarray, theta: Mapping[str, np.ndarray] | None = None) -> State:
@@ -174,6 +188,63 @@ def chunks(n: int, size: int, start: int = 0) -> Iterator[np.ndarray]:
         yield np.arange(a, min(a + size, start + n), dtype=np.int64)
 
 
+@dataclass
+class Running:
+    """A run in progress: chunks computing on worker threads (``start``); ``result`` collects them."""
+
+    parts: list[np.ndarray]
+    futures: list[Future[Outcomes]] = field(default_factory=list)
+    executor: Executor | None = None
+    own_executor: bool = False
+    params: Params | None = None
+
+    def result(self, progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+        """The outcome table, one row per replication in order; ``progress(k)`` as chunks finish."""
+        outs: list[Outcomes] = []
+        try:
+            if self.executor is None:
+                assert self.params is not None
+                for reps in self.parts:
+                    outs.append(run_outcomes(self.params, reps))
+                    if progress:
+                        progress(len(reps))
+            else:
+                for fut, reps in zip(self.futures, self.parts, strict=True):
+                    outs.append(fut.result())
+                    if progress:
+                        progress(len(reps))
+        finally:
+            if self.own_executor and self.executor is not None:
+                self.executor.shutdown(cancel_futures=True)
+        reps_all = np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=np.int64)
+        merged = Outcomes(*(np.concatenate(cols) for cols in zip(*outs, strict=True))) if outs else None
+        return outcome_table(reps_all, merged if merged is not None else empty_outcomes(0))
+
+
+def start(
+    params: Params,
+    replications: int,
+    *,
+    first_rep: int = 0,
+    chunk_size: int = 1000,
+    workers: int | None = 1,
+    executor: Executor | None = None,
+) -> Running:
+    """Start ``replications`` replications (indices ``first_rep`` onwards) on worker threads and return
+    at once: the compiled loop releases the GIL, so the caller can go on (load pandas, read files) while
+    they run. With one worker and no executor, the chunks run in ``Running.result``."""
+    parts = list(chunks(replications, chunk_size, first_rep))
+    n_workers = workers if workers else os.cpu_count() or 1
+    if executor is None and (n_workers <= 1 or len(parts) <= 1):
+        return Running(parts, params=params)
+    _kernel()  # import the engine here, so the workers compute at once (import needs the GIL)
+    own = executor is None
+    if executor is None:
+        executor = ThreadPoolExecutor(max_workers=min(n_workers, len(parts)))
+    futures = [executor.submit(run_outcomes, params, reps) for reps in parts]
+    return Running(parts, futures, executor, own, params)
+
+
 def simulate(
     params: Params,
     replications: int,
@@ -192,27 +263,7 @@ def simulate(
     number of replications just finished.
     """
     check_backend(backend)
-    parts = list(chunks(replications, chunk_size, first_rep))
-    n_workers = workers if workers else os.cpu_count() or 1
-    own: Executor | None = None
-    if executor is None and n_workers > 1 and len(parts) > 1:
-        own = executor = ThreadPoolExecutor(max_workers=min(n_workers, len(parts)))
-    results: list[pd.DataFrame] = []
-    try:
-        if executor is None:
-            for reps in parts:
-                results.append(run_chunk(params, reps))
-                if progress:
-                    progress(len(reps))
-        else:
-            futures = [executor.submit(run_chunk, params, reps) for reps in parts]
-            for fut, reps in zip(futures, parts, strict=True):
-                results.append(fut.result())
-                if progress:
-                    progress(len(reps))
-    finally:
-        if own is not None:
-            own.shutdown(cancel_futures=True)
-    if not results:
-        return outcome_table(np.zeros(0, dtype=np.int64), empty_outcomes(0))
-    return pd.concat(results, ignore_index=True)
+    running = start(
+        params, replications, first_rep=first_rep, chunk_size=chunk_size, workers=workers, executor=executor
+    )
+    return running.result(progress)
