@@ -1,7 +1,7 @@
 """Benchmark: the default scenario at 10,000 replications, wall time and peak memory.
 
 Run: ``python benchmarks/bench_run.py [--replications N] [--workers W] [--chunk-size C] [--backend B]
-[--no-write]``. ``--backend`` is the engine backend (numpy, numba; noted in the code column); the untimed
+[--no-write]``. ``--backend`` names the engine (numba, the only one; noted in the code column); the untimed
 warm-up call also pays the numba backend's one-off compile (or cache load).
 Appends a row to docs/benchmarks.md with the machine and the date. Peak memory is the maximum resident
 set size of this process and of its worker processes (``resource.getrusage``), in MiB.
@@ -56,7 +56,7 @@ def main() -> None:
     ap.add_argument("--replications", type=int, default=10_000)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--chunk-size", type=int, default=2500)
-    ap.add_argument("--backend", choices=BACKENDS, default="numpy")
+    ap.add_argument("--backend", choices=BACKENDS, default="numba")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
 

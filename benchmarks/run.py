@@ -1,4 +1,4 @@
-"""Side-by-side scaling benchmark: the Mesa peer, the per-agent reference, the NumPy and the Numba engines.
+"""Side-by-side scaling benchmark: the Mesa peer, the per-agent reference and the compiled engine.
 
 Run (from the repository root; ``--quick`` finishes in about 3 minutes, the full run in about 5-15):
 
@@ -11,9 +11,9 @@ measurement runs in a fresh subprocess (``--measure``), which first warms up (im
 compilation: one replication in-process, then a few through a pool if the timed run uses one) and then
 times the run itself; peak memory is that subprocess's peak resident
 set size (``VmHWM``) and the largest of its pool workers' (``RUSAGE_CHILDREN``), in MiB. Every
-implementation gets the same ``--workers`` processes (default: all cores): the engine through
-``simulate(workers=W, chunk_size=min(2500, ceil(n / W)))``, the Mesa peer and the reference through a
-process pool over blocks of replications. For the two slow implementations (the Mesa peer and the
+implementation gets the same ``--workers`` (default: all cores): the engine through
+``simulate(workers=W, chunk_size=min(1000, ceil(n / W)))`` (threads), the Mesa peer and the reference
+through a process pool over blocks of replications. For the two slow implementations (the Mesa peer and the
 reference) a replication count is skipped, and marked "not run", when the time predicted from their last
 measurement (cost linear in replications) exceeds ``--budget`` seconds (default 120; 20 with ``--quick``);
 the engines run every count.
@@ -51,12 +51,11 @@ PLOT = ROOT / "docs" / "benchmarks_scaling.png"
 START = "<!-- benchmarks/run.py: start -->"
 END = "<!-- benchmarks/run.py: end -->"
 
-IMPLS = ("mesa", "reference", "numpy", "numba")
+IMPLS = ("mesa", "reference", "numba")
 LABELS = {
     "mesa": "Mesa 3 peer",
     "reference": "per-agent reference",
-    "numpy": "NumPy engine",
-    "numba": "Numba engine",
+    "numba": "compiled engine",
 }
 SLOW = ("mesa", "reference")
 OCCUPANTS_PER_CLASSROOM = (10, 30, 100)  # about 300, 900 and 3,000 occupants in the three-floor school
@@ -114,8 +113,8 @@ def run_impl(impl: str, params: Any, n: int, workers: int, first_rep: int = 0) -
             return pd.concat(list(pool.map(_reference_block, tasks)), ignore_index=True)
     from responsesim.engine.run import simulate
 
-    chunk = min(2500, math.ceil(n / max(workers, 1)))
-    return simulate(params, n, first_rep=first_rep, workers=workers, chunk_size=chunk, backend=impl)
+    chunk = min(1000, math.ceil(n / max(workers, 1)))
+    return simulate(params, n, first_rep=first_rep, workers=workers, chunk_size=chunk)
 
 
 def peak_rss_mib() -> tuple[float, float]:
@@ -345,7 +344,7 @@ def ratios(rep_results: list[Result]) -> tuple[list[str], list[str]]:
     if not mesa:
         return rows, ["no Mesa measurement: no ratios"]
     mesa_best = max(mesa.values(), key=lambda r: r.n)
-    for impl in ("reference", "numpy", "numba"):
+    for impl in ("reference", "numba"):
         mine = {r.n: r for r in rep_results if r.impl == impl and r.ok}
         if not mine:
             rows.append(f"| {LABELS[impl]} | - | - | - | not measured |")
@@ -398,7 +397,7 @@ def plot(rep_results: list[Result], occ_results: list[Result], path: Path, title
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
-    markers = {"mesa": "o", "reference": "s", "numpy": "^", "numba": "D"}
+    markers = {"mesa": "o", "reference": "s", "numba": "D"}
     for impl in IMPLS:
         rs = [r for r in rep_results if r.impl == impl and r.ok]
         if rs:
@@ -437,7 +436,7 @@ def section(
     note = f" **{args.note}**" if args.note else ""
     lines = [
         START,
-        "## `benchmarks/run.py`: Mesa peer, reference, NumPy and Numba engines side by side",
+        "## `benchmarks/run.py`: Mesa peer, reference and compiled engine side by side",
         "",
         f"Command: `{cmd}` ({'quick' if args.quick else 'full'} run; `--quick` takes about 3 minutes, "
         "the full run 5-15). Every implementation runs the same model (docs/model.md) on the same scenario, "
@@ -547,8 +546,8 @@ def main() -> None:
     if args.budget is None:
         args.budget = 20.0 if args.quick else 120.0
     rep_counts = [1, 100, 1000] if args.quick else [1, 100, 1000, 10_000]
-    occ_reps = {"mesa": 50, "reference": 50, "numpy": 200, "numba": 200} if args.quick else {
-        "mesa": 100, "reference": 100, "numpy": 1000, "numba": 1000,
+    occ_reps = {"mesa": 50, "reference": 50, "numba": 200} if args.quick else {
+        "mesa": 100, "reference": 100, "numba": 1000,
     }  # fmt: skip
     t_start = time.perf_counter()
     when = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M}"

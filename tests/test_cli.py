@@ -55,11 +55,15 @@ def test_run_json_has_documented_keys_and_out_writes_rows(tmp_path: Path) -> Non
     with duckdb.connect(str(out), read_only=True) as con:
         n = con.execute("select count(*) from replications where run_id = ?", [obj["run_id"]]).fetchone()
         cols = [r[0] for r in con.execute("describe replications").fetchall()]
-        deaths_mean = con.execute("select avg(deaths) from replications").fetchone()
+        deaths_mean = con.execute(
+            "select avg(deaths) from replications where first_shot_s is not null"
+        ).fetchone()
     assert n is not None and n[0] == 80
     assert set(OUTCOME_COLUMNS) <= set(cols)
     assert deaths_mean is not None
-    assert abs(deaths_mean[0] - obj["metrics"]["deaths"]["mean"]) < 1e-9
+    assert abs(deaths_mean[0] - obj["metrics"]["deaths"]["mean"]) < 1e-9  # incidents only (a shot fired)
+    assert obj["attempts"] == 80 and obj["incidents"] + obj["no_shot_fired"]["count"] == 80
+    assert obj["metrics"]["deaths"]["n"] == obj["incidents"]
 
 
 def test_same_seed_same_json_whatever_workers() -> None:

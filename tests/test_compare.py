@@ -92,7 +92,12 @@ def test_paired_diff_edge_cases():
 def test_compare_is_paired_and_matches_hand_computation(small):
     res = compare(small, ["backup_eta_rule:60", "no_entry", "hesitate:120"], replications=12, seed=7)
     base = res.outcomes["backup_eta_rule:60"]
-    assert list(base["rep"]) == list(range(12))
+    # incidents only: the replications in which a shot was fired (the same in every arm)
+    assert list(base["rep"]) == sorted(base["rep"]) and set(base["rep"]) <= set(range(12))
+    assert len(base) == res.incidents and res.to_json()["attempts"] == 12
+    for d in res.doctrines:
+        assert list(res.outcomes[d]["rep"]) == list(base["rep"])
+        assert res.outcomes[d]["first_shot_s"].notna().all()
     assert len(res.diffs) == 2 * len(COMPARE_METRICS)
     for x in res.diffs:
         d = res.outcomes[x.doctrine][x.metric].to_numpy(float) - base[x.metric].to_numpy(float)

@@ -18,18 +18,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from responsesim.analysis.incidents import Attempts, attempts, incidents
 from responsesim.analysis.summary import Summary, end_reason_shares, summarize, summary_frame, summary_json
 from responsesim.engine.backend import check_backend
 from responsesim.engine.run import Running, start
 from responsesim.params import CalibratedParams, default_calibration_text
 from responsesim.sanity import extrapolation_warnings
 from responsesim.scenario.load import Scenario, load_scenario
-from responsesim.store import ResultStore, RunMeta
+
+if TYPE_CHECKING:
+    from responsesim.store import RunMeta
 
 BACKEND = "numba"  # the engine (one compiled engine; the name is stored with every run)
 DEFAULT_CHUNK_SIZE = 1000
@@ -181,9 +184,19 @@ class RunResult:
     def summary_table(self) -> pd.DataFrame:
         return summary_frame(list(self.summaries))
 
+    @property
+    def incidents(self) -> pd.DataFrame:
+        """The replications that are incidents (a shot was fired); every figure is computed on these."""
+        return incidents(self.outcomes)
+
+    @property
+    def attempts(self) -> Attempts:
+        """How many simulated attempts became incidents (``analysis.incidents``)."""
+        return attempts(self.outcomes)
+
     def to_json(self) -> dict[str, Any]:
         """The JSON object printed by ``responsesim run --json`` (keys documented in the README)."""
-        reasons = end_reason_shares(self.outcomes)
+        reasons = end_reason_shares(self.incidents)
         return summary_json(
             list(self.summaries),
             {
@@ -193,6 +206,7 @@ class RunResult:
                 "replications": self.replications,
                 "seed": self.seed,
                 "confidence": 0.95,
+                **self.attempts.to_json(),
                 "end_reasons": {
                     k: {"share": v[0], "ci_low": v[1], "ci_high": v[2]} for k, v in reasons.items()
                 },
@@ -207,8 +221,10 @@ class RunResult:
             },
         )
 
-    def meta(self) -> RunMeta:
+    def meta(self) -> RunMeta:  # the store (DuckDB) is imported only when a run is stored
         """Everything needed to re-run this run (``responsesim reproduce``) and to tell what ran it."""
+        from responsesim.store import RunMeta
+
         commit, dirty = git_revision()
         cal = self.scenario.calibration
         cal_text, _ = calibration_text(cal)
@@ -235,6 +251,8 @@ class RunResult:
 
     def save(self, path: Path) -> str:
         """Write one row per replication (and the run's metadata) to a DuckDB file; returns the run id."""
+        from responsesim.store import ResultStore
+
         with ResultStore(path) as store:
             return store.write_run(self.meta(), self.outcomes, self.to_json())
 
@@ -271,7 +289,8 @@ def finish_run(
     """The ``RunResult`` of a run started with ``engine.run.start`` on ``sc.params`` (its settings)."""
     df = running.result(progress)
     n = sc.spec.replications
-    return RunResult(sc, n, sc.spec.seed, df, tuple(summarize(df)), backend=backend, chunk_size=chunk_size)
+    summaries = tuple(summarize(incidents(df)))
+    return RunResult(sc, n, sc.spec.seed, df, summaries, backend=backend, chunk_size=chunk_size)
 
 
 __all__ = [

@@ -70,38 +70,44 @@ def _fmt(v: float, unit: str, kind: str) -> str:
 def _table(res: RunResult) -> Table:
     sc = res.scenario
     t = Table(
-        title=f"{escape(sc.spec.name)}\n{res.replications:,} replications, seed {res.seed}",
-        caption=(
-            "mean with 95% confidence interval of the mean (Wilson interval for shares); median and "
-            "interquartile range of the replications. Times are from the first shot.\n"
-            f"calibration {sc.calibration.version} "
-            f"({'fitted' if sc.calibration.fitted else 'prior values, not yet fitted'})"
-            f"; scenario {sc.source} sha256 {sc.sha256[:12]}"
-        ),
+        title=f"{escape(sc.spec.name)}\n{res.attempts.incidents:,} incidents "
+        f"({res.replications:,} simulated attempts), seed {res.seed}",
     )
-    t.add_column("outcome", min_width=28)
-    t.add_column("mean", justify="right")
-    t.add_column("95% CI", justify="right")
-    t.add_column("median", justify="right")
-    t.add_column("IQR", justify="right")
-    t.add_column("n", justify="right")
+    t.add_column("outcome", min_width=16, ratio=1)
+    t.add_column("mean", justify="right", no_wrap=True)
+    t.add_column("95% CI", justify="right", no_wrap=True)
+    t.add_column("median", justify="right", no_wrap=True)
+    t.add_column("IQR", justify="right", no_wrap=True)
     for s in res.summaries:
         t.add_row(*_row(s))
     return t
 
 
+def _notes(res: RunResult) -> list[str]:
+    """What the table's figures are, and what produced them (printed under it, wrapped)."""
+    sc = res.scenario
+    fitted = "fitted" if sc.calibration.fitted else "prior values, not yet fitted"
+    return [
+        "Mean with the 95% confidence interval of the mean (Wilson interval for shares); median and "
+        "interquartile range (IQR) of the incidents. Times are from the first shot; n = incidents with a "
+        "value, where some have none.",
+        res.attempts.sentence() + ".",
+        f"Calibration {sc.calibration.version} ({fitted}); scenario {sc.source}, sha256 {sc.sha256[:12]}.",
+    ]
+
+
 def _row(s: Summary) -> list[str]:
     label = s.label + (f" ({s.unit})" if s.unit and s.unit != "s" else "")
-    ci = f"{_fmt(s.ci_low, s.unit, s.kind)} - {_fmt(s.ci_high, s.unit, s.kind)}"
-    iqr = "" if s.kind == "share" else f"{_fmt(s.q25, s.unit, s.kind)} - {_fmt(s.q75, s.unit, s.kind)}"
-    n = f"{s.n}" + (f" ({s.n_missing} none)" if s.n_missing else "")
+    if s.n_missing:
+        label += f" [n = {s.n:,}]"
+    ci = f"{_fmt(s.ci_low, s.unit, s.kind)}-{_fmt(s.ci_high, s.unit, s.kind)}"
+    iqr = "" if s.kind == "share" else f"{_fmt(s.q25, s.unit, s.kind)}-{_fmt(s.q75, s.unit, s.kind)}"
     return [
-        label,
+        escape(label),
         _fmt(s.mean, s.unit, s.kind),
         ci,
         "" if s.kind == "share" else _fmt(s.median, s.unit, s.kind),
         iqr,
-        n,
     ]
 
 
@@ -141,7 +147,6 @@ def run_cmd(
     from responsesim.scenario.building import BuildingFileError
     from responsesim.scenario.errors import ScenarioError
     from responsesim.scenario.load import load_scenario
-    from responsesim.store import StoreError
 
     try:
         sc = load_scenario(scenario).with_run_settings(replications, seed)
@@ -179,6 +184,8 @@ def run_cmd(
         )
     run_id = None
     if out is not None:
+        from responsesim.store import StoreError
+
         try:
             run_id = res.save(out)
         except StoreError as exc:
@@ -192,6 +199,8 @@ def run_cmd(
         return
     console = Console()
     console.print(_table(res))
+    for note in _notes(res):
+        console.print(escape(note), highlight=False)
     for w in obj["warnings"]:
         console.print(f"[bold yellow]warning:[/] {escape(w)}", highlight=False)
     shares = obj["end_reasons"]

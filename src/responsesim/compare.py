@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from rich.markup import escape
 from scipy import stats
 
+from responsesim.analysis.incidents import RULE, shot_fired
 from responsesim.engine.run import simulate
 from responsesim.params import CalibrationError
 from responsesim.scenario.building import BuildingFileError
@@ -159,6 +160,7 @@ class Comparison:
     outcomes: dict[str, pd.DataFrame]
     diffs: tuple[PairedDiff, ...]
     confidence: float = 0.95
+    incidents: int = 0  # replications in which a shot was fired in every arm (the figures use these)
 
     def means(self) -> pd.DataFrame:
         """Mean of each compared metric (columns) per doctrine (rows)."""
@@ -178,6 +180,9 @@ class Comparison:
             "seed": self.seed,
             "confidence": self.confidence,
             "common_random_numbers": True,
+            "attempts": self.replications,
+            "incidents": self.incidents,
+            "no_shot_fired": {"count": self.replications - self.incidents, "rule": RULE},
             "means": {
                 d: {m: _num(float(self.outcomes[d][m].mean())) for m in COMPARE_METRICS}
                 for d in self.doctrines
@@ -221,6 +226,9 @@ def compare(
         arm = with_doctrine(sc, d)
         df = simulate(arm.params, replications, chunk_size=chunk_size, workers=workers, backend=backend)
         outcomes[d] = df.sort_values("rep").reset_index(drop=True)
+    # incidents only (analysis/incidents.py): replications in which a shot was fired, in every arm
+    fired = np.logical_and.reduce([shot_fired(outcomes[d]) for d in doctrines])
+    outcomes = {d: df[fired].reset_index(drop=True) for d, df in outcomes.items()}
     base = doctrines[0]
     diffs: list[PairedDiff] = []
     for d in doctrines[1:]:
@@ -252,6 +260,7 @@ def compare(
         outcomes=outcomes,
         diffs=tuple(diffs),
         confidence=confidence,
+        incidents=int(fired.sum()),
     )
 
 
@@ -282,7 +291,11 @@ def compare_command(
         sys.stdout.write(json.dumps(res.to_json(), indent=2, allow_nan=False) + "\n")
         return EXIT_OK
     console = Console()
-    table = Table(title=f"{escape(res.scenario)}: {res.replications} paired replications, seed {res.seed}")
+    table = Table(
+        title=f"{escape(res.scenario)}: {res.incidents} paired incidents, seed {res.seed}",
+        caption=f"no shot was fired in {res.replications - res.incidents} of {res.replications} simulated "
+        "attempts: left out (an incident starts at the first shot)",
+    )
     table.add_column("metric")
     for d in res.doctrines:
         table.add_column(f"{d}{' (baseline)' if d == res.doctrines[0] else ''}", justify="right")

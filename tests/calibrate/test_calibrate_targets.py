@@ -151,8 +151,24 @@ def outcomes() -> pd.DataFrame:
             "ended_before_police": [True, True, False, False, False],
             "first_contact_s": [np.nan, np.nan, 50.0, 20.0, 300.0],
             "officers_shot": [0, 0, 1, 0, 2],
+            "first_shot_s": [12.0, 30.0, 8.0, 55.0, 20.0],
         }
     )
+
+
+def test_attempts_without_a_shot_are_not_incidents() -> None:
+    """A simulated attempt in which no shot was fired is left out of every target (the FBI data holds
+    only incidents with shots fired)."""
+    base = simulated_values(outcomes())
+    no_shot = pd.DataFrame(
+        {"deaths": [0], "wounded": [0], "end_reason": ["fled"], "attack_duration_s": [18.0],
+         "ended_before_police": [True], "first_contact_s": [np.nan], "officers_shot": [0],
+         "first_shot_s": [np.nan]}
+    )  # fmt: skip
+    with_attempt = simulated_values(pd.concat([outcomes(), no_shot], ignore_index=True))
+    assert with_attempt == base
+    only = simulated_values(no_shot)
+    assert set(only) == set(base) and all(np.isnan(v) for v in only.values())
 
 
 def test_simulated_values_by_hand() -> None:

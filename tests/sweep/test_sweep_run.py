@@ -170,7 +170,9 @@ def test_summary_and_command(sweep_dir, reference, capsys):
     p0 = obj["points"][0]
     assert p0["doctrine.kind"] == "hesitate" and p0["doctrine.delay_s"] == 0 and p0["n"] == 6
     reps = ref["replications"]
-    assert p0["deaths_mean"] == pytest.approx(reps[reps.point_id == 0]["deaths"].mean())
+    fired = reps.point_id.eq(0) & reps.first_shot_s.notna()  # figures are over incidents
+    assert p0["deaths_mean"] == pytest.approx(reps[fired]["deaths"].mean())
+    assert p0["incidents"] == int(fired.sum())
     assert p0["deaths_ci_low"] <= p0["deaths_mean"] <= p0["deaths_ci_high"]
     frame = sweep_summary(out, sweep.sweep_id)
     assert list(frame["point_id"]) == [0, 1, 2, 3]

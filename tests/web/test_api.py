@@ -254,7 +254,8 @@ def test_run_summary_plots_and_listing(client: TestClient, run_a: str, root: Pat
     assert body["summary"] == stored and body["summary"]["label"] == "baseline"
     assert body["meta"]["replications"] == SMALL and body["meta"]["seed"] == 7
     deaths = body["summary"]["metrics"]["deaths"]
-    assert deaths["mean"] == pytest.approx(outcomes["deaths"].mean())
+    fired = outcomes["first_shot_s"].notna()  # figures are over incidents: attempts with a shot fired
+    assert deaths["mean"] == pytest.approx(outcomes["deaths"][fired].mean())
     assert deaths["ci_low"] <= deaths["mean"] <= deaths["ci_high"]
     assert "warnings" in body["summary"]
     listed = {r["run_id"]: r for r in client.get("/api/runs").json()}

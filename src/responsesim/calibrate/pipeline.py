@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from responsesim.analysis.incidents import incidents
 from responsesim.calibrate.ensemble import Ensemble, load_ensemble
 from responsesim.calibrate.fit import FitResult, abc_pmc, normalised_distance, simulate_points
 from responsesim.calibrate.reference import load_incidents, load_published_stats
@@ -87,8 +88,9 @@ def _none(x: float) -> float | None:
 
 
 def simulation_intervals(outcomes: pd.DataFrame) -> dict[str, tuple[float, float, float]]:
-    """Simulated value and 95% interval of each target (Wilson for shares, t for means)."""
+    """Simulated value and 95% interval of each target (Wilson for shares, t for means), over incidents."""
     vals = simulated_values(outcomes)
+    outcomes = incidents(outcomes)
     out: dict[str, tuple[float, float, float]] = {}
     n = len(outcomes)
     for name, v in vals.items():

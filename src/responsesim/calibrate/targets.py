@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from responsesim.analysis.incidents import incidents
 from responsesim.calibrate.endings import ENDING_CLASSES, ENGINE_TO_CLASS, ending_class_from_record
 from responsesim.calibrate.reference import load_incidents, load_narratives, load_published_stats
 
@@ -66,6 +67,18 @@ SIMULATED_COLUMNS = (
     "ended_before_police",
     "first_contact_s",
     "officers_shot",
+    "first_shot_s",
+)
+#: The keys :func:`simulated_values` returns.
+SIMULATED_TARGET_NAMES: tuple[str, ...] = (
+    *(f"ending_share.{c}" for c in ENDING_CLASSES),
+    "deaths_mean",
+    "wounded_mean",
+    *(f"{col}_bin.{label}" for col in ("deaths", "wounded") for label, _, _ in CASUALTY_BINS),
+    "ended_within_5min_share",
+    "ended_within_2min_share",
+    "ended_before_police_share",
+    "officer_shot_given_engagement_share",
 )
 
 
@@ -264,17 +277,21 @@ def targets_frame(targets: list[Target]) -> pd.DataFrame:
 def simulated_values(outcomes: pd.DataFrame) -> dict[str, float]:
     """The target quantities computed from a simulated outcome table (one row per replication).
 
-    Needs ``SIMULATED_COLUMNS``. Ending classes via ``ENGINE_TO_CLASS`` (unknown end reason -> KeyError);
-    the duration shares are over rows with a known (non-NaN) ``attack_duration_s`` (s; an attack still
-    ongoing at the horizon counts with the time it had run); ``officer_shot_given_engagement_share`` is
-    over replications with an engagement (``first_contact_s`` not NaN), NaN if there is none. Keys equal
-    :class:`Target` names.
+    Only incidents count (attempts with a shot fired, ``analysis.incidents``): the FBI data holds only
+    incidents with shots fired; with none, every value is NaN. Needs ``SIMULATED_COLUMNS``. Ending
+    classes via ``ENGINE_TO_CLASS`` (unknown end reason -> KeyError); the duration shares are over rows
+    with a known (non-NaN) ``attack_duration_s`` (s; an attack still ongoing at the horizon counts with
+    the time it had run); ``officer_shot_given_engagement_share`` is over replications with an engagement
+    (``first_contact_s`` not NaN), NaN if there is none. Keys: ``SIMULATED_TARGET_NAMES`` (Target names).
     """
     missing = [c for c in SIMULATED_COLUMNS if c not in outcomes]
     if missing:
         raise ValueError(f"outcome table lacks column(s) {missing}")
     if outcomes.empty:
         raise ValueError("outcome table is empty")
+    outcomes = incidents(outcomes)
+    if outcomes.empty:
+        return dict.fromkeys(SIMULATED_TARGET_NAMES, math.nan)
     ending = outcomes["end_reason"].map(lambda r: ENGINE_TO_CLASS[str(r)])
     out: dict[str, float] = {f"ending_share.{c}": float((ending == c).mean()) for c in ENDING_CLASSES}
     for col in ("deaths", "wounded"):

@@ -30,6 +30,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy import stats
 
+from responsesim.analysis.incidents import paired_incidents
 from responsesim.engine.run import simulate
 from responsesim.engine.types import Forcing
 from responsesim.review.errors import ReviewInputError
@@ -278,12 +279,14 @@ def run_counterfactual(
     n = replications or inc.replications
     obs = simulate(replay.observed, n, workers=workers)
     pro = simulate(replay.protocol, n, workers=workers)
+    obs, pro = paired_incidents(obs, pro)  # an incident starts at the first shot (analysis/incidents.py)
+    k = len(obs)
     rows = []
     for m in METRICS:
         d = obs[m].to_numpy(float) - pro[m].to_numpy(float)
-        mean = float(d.mean())
-        se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
-        half = float(stats.t.ppf(0.975, n - 1) * se) if se > 0 else 0.0
+        mean = float(d.mean()) if k else math.nan
+        se = float(d.std(ddof=1) / math.sqrt(k)) if k > 1 else math.nan
+        half = float(stats.t.ppf(0.975, k - 1) * se) if se > 0 else 0.0
         rows.append(
             {"metric": m, "observed_mean": float(obs[m].mean()), "protocol_mean": float(pro[m].mean()),
              "difference": mean, "ci_low": mean - half, "ci_high": mean + half}

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from responsesim.analysis.incidents import incidents
 from responsesim.sweep.store import SweepStore
 
 NEVER = "never"
@@ -53,10 +54,12 @@ def value_key(v: Any) -> str:
 
 
 def load_replications(out: Path, sweep_id: str) -> pd.DataFrame:
-    """Every stored replication of a sweep, with one column per swept parameter (its value as stored)."""
+    """Every stored replication of a sweep that is an incident (a shot was fired: ``analysis.incidents``),
+    with one column per swept parameter (its value as stored)."""
     with SweepStore(out, read_only=True) as store:
         points = store.points(sweep_id)
         reps = store.replications(sweep_id)
+    reps = incidents(reps)
     params = pd.DataFrame([json.loads(s) for s in points["params_json"]])
     params["point_id"] = points["point_id"].to_numpy()
     return reps.merge(params, on="point_id", how="left")

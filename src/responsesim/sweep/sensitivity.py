@@ -131,7 +131,9 @@ def _point_spec(base: dict[str, Any], names: Sequence[str], row: Sequence[float]
 
 
 def _eval_rows(args: tuple[str | None, list[str], np.ndarray, int, str]) -> np.ndarray:
-    """Worker: mean of ``metric`` over replications 0..R-1 at each row (one scenario build per row)."""
+    """Worker: mean of ``metric`` over the incidents among replications 0..R-1 at each row (one scenario
+    build per row; attempts with no shot fired are left out, ``analysis.incidents``)."""
+    from responsesim.analysis.incidents import incidents
     from responsesim.engine.run import run_chunk
     from responsesim.scenario.load import build, load_scenario
     from responsesim.scenario.schema import ScenarioSpec
@@ -144,7 +146,7 @@ def _eval_rows(args: tuple[str | None, list[str], np.ndarray, int, str]) -> np.n
     for i, row in enumerate(rows):
         spec = ScenarioSpec.model_validate(_point_spec(base_data, names, row))
         sc = build(spec, base.source, base.text, base.calibration, base_dir=base.base_dir)
-        out[i] = float(run_chunk(sc.params, reps)[metric].mean())
+        out[i] = float(incidents(run_chunk(sc.params, reps))[metric].mean())
     return out
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from responsesim.analysis.incidents import incidents
 from responsesim.analysis.summary import DEFAULT_METRICS, Metric, summarize
 from responsesim.store import StoreError
 from responsesim.sweep.store import SweepStore
@@ -32,8 +33,9 @@ PLOT_METRICS = ("deaths", "died_awaiting_care")
 
 
 def sweep_summary(out: Path, sweep_id: str, confidence: float = 0.95) -> pd.DataFrame:
-    """One row per point: ``point_id``, the parameter values, ``n`` (stored replications), and for each
-    metric ``<metric>_mean``, ``<metric>_ci_low``, ``<metric>_ci_high`` (Student t; Wilson for shares)."""
+    """One row per point: ``point_id``, the parameter values, ``n`` (stored replications: simulated
+    attempts), ``incidents`` (those with a shot fired: every figure is over these), and for each metric
+    ``<metric>_mean``, ``<metric>_ci_low``, ``<metric>_ci_high`` (Student t; Wilson for shares)."""
     with SweepStore(out, read_only=True) as store:
         meta = store.con.execute("SELECT name FROM sweeps WHERE sweep_id = ?", [sweep_id]).fetchone()
         if meta is None:
@@ -46,6 +48,8 @@ def sweep_summary(out: Path, sweep_id: str, confidence: float = 0.95) -> pd.Data
         row: dict[str, Any] = {"point_id": int(pid), **json.loads(params_json)}
         df = groups.get(pid)
         row["n"] = 0 if df is None else len(df)
+        df = None if df is None else incidents(df)
+        row["incidents"] = 0 if df is None else len(df)
         for s in summarize(df, SWEEP_METRICS, confidence) if df is not None and len(df) else []:
             row[f"{s.name}_mean"] = s.mean
             row[f"{s.name}_ci_low"] = s.ci_low

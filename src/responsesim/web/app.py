@@ -27,6 +27,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from responsesim.analysis.incidents import incidents
 from responsesim.api import code_version
 from responsesim.sanity import extrapolation_warnings
 from responsesim.scenario.load import Scenario
@@ -251,10 +252,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         if not path.is_file():
             with draw_slots.slot():
                 try:
-                    outcomes = store.outcomes(run_id)
+                    outcomes = incidents(store.outcomes(run_id))  # attempts with no shot are left out
                 except RunNotFoundError as exc:
                     raise ApiError(404, str(exc), field="run_id") from exc
-                write_atomically(path, histogram_png(outcomes, metric, f" ({len(outcomes)} replications)"))
+                write_atomically(path, histogram_png(outcomes, metric, f" ({len(outcomes)} incidents)"))
         return FileResponse(path, media_type="image/png")
 
     @app.get("/api/runs/{run_id}/replay")

@@ -3,7 +3,8 @@
 When both runs used the same seed and the same number of replications, replication k of one and of the
 other share their random numbers (common random numbers), so the difference gets a paired Student-t
 interval (``compare.paired_diff``); otherwise the runs are independent and the difference gets a Welch
-interval. Missing values (e.g. no officer entered) are left out (pairwise when paired).
+interval. Missing values (e.g. no officer entered) are left out (pairwise when paired), and so are
+attempts in which no shot was fired (``analysis.incidents``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from responsesim.analysis.incidents import incidents, paired_incidents
 from responsesim.analysis.summary import DEFAULT_METRICS, t_ci, wilson_ci
 from responsesim.compare import paired_diff
 
@@ -69,12 +71,17 @@ def _column(frame: pd.DataFrame, metric: str) -> np.ndarray:
 def compare_rows(
     a: pd.DataFrame, b: pd.DataFrame, paired: bool, confidence: float = 0.95
 ) -> list[dict[str, Any]]:
-    """One row per metric: means with intervals of ``a`` and ``b`` and the difference ``b - a``."""
+    """One row per metric: means with intervals of ``a`` and ``b`` and the difference ``b - a``, over the
+    incidents (attempts with a shot fired; paired: replications that are incidents in both runs)."""
     if paired:
         a = a.sort_values("rep").reset_index(drop=True)
         b = b.sort_values("rep").reset_index(drop=True)
         if len(a) != len(b) or not np.array_equal(a["rep"].to_numpy(), b["rep"].to_numpy()):
             paired = False
+    if paired:
+        a, b = paired_incidents(a, b)
+    else:
+        a, b = incidents(a), incidents(b)
     rows: list[dict[str, Any]] = []
     for metric in COMPARE_METRICS:
         va, vb = _column(a, metric), _column(b, metric)
