@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import pytest
 from typer.testing import CliRunner
 
 from responsesim.cli import app
@@ -135,3 +136,20 @@ def test_sweep_command_wired_and_resumes(tmp_path: Path) -> None:
     with duckdb.connect(str(out), read_only=True) as con:
         row = con.execute("select count(*), count(distinct (point_id, rep)) from replications").fetchone()
     assert row is not None and row[0] == row[1] == 40
+
+
+def test_bad_command_line_values_exit_2_without_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13 item 7: an unknown sensitivity metric, a negative worker count, missing reference data."""
+    res = runner.invoke(app, ["sensitivity", "--metric", "nonsense", "--outdir", str(tmp_path / "s")])
+    assert res.exit_code == 2
+    assert "unknown outcome 'nonsense'" in res.output and "deaths" in res.output
+    assert "Traceback" not in res.output
+    for cmd in (["run", "-n", "5"], ["compare", "-d", "solo_entry", "-d", "no_entry"], ["sensitivity"]):
+        res = runner.invoke(app, [*cmd, "--workers", "-1"])
+        assert res.exit_code == 2, (cmd, res.output)
+        assert "--workers" in res.output and "Traceback" not in res.output
+    monkeypatch.setenv("RESPONSESIM_REFERENCE", str(tmp_path / "nowhere"))
+    res = runner.invoke(app, ["calibrate", "--dry-run"])
+    assert res.exit_code == 2
+    assert "reference data not found" in res.output and "RESPONSESIM_REFERENCE" in res.output
+    assert not isinstance(res.exception, FileNotFoundError)

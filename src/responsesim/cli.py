@@ -33,6 +33,11 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 EXIT_BAD_INPUT = 2
+def _workers_option(help_text: str) -> typer.models.OptionInfo:
+    """A ``--workers`` option that refuses negative counts with a plain message (exit code 2)."""
+    return typer.Option("--workers", min=0, help=help_text)
+
+
 # the engine backend option shared by run, compare, sweep and calibrate (validated by _check_backend)
 BackendOption = Annotated[str, typer.Option("--backend", help="engine: numba (the one compiled engine)")]
 
@@ -137,7 +142,7 @@ def run_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", help="write one row per replication to this DuckDB file")
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", help="local worker threads (0 = all cores)")] = 0,
+    workers: Annotated[int, _workers_option("local worker threads (0 = all cores)")] = 0,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="replications per chunk")] = 1000,
     backend: BackendOption = "numba",
 ) -> None:
@@ -227,7 +232,7 @@ def compare_cmd(
     ] = None,
     replications: Annotated[int, typer.Option("--replications", "-n", min=2)] = 1000,
     seed: Annotated[int | None, typer.Option("--seed")] = None,
-    workers: Annotated[int, typer.Option("--workers", help="0 = all cores")] = 0,
+    workers: Annotated[int, _workers_option("0 = all cores")] = 0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     backend: BackendOption = "numba",
 ) -> None:
@@ -250,7 +255,7 @@ def sweep_cmd(
     scheduler: Annotated[
         str | None, typer.Option("--scheduler", help="Dask scheduler, tcp://HOST:8786")
     ] = None,
-    workers: Annotated[int, typer.Option("--workers", help="local processes (0 = all cores)")] = 0,
+    workers: Annotated[int, _workers_option("local processes (0 = all cores)")] = 0,
     seed: Annotated[int | None, typer.Option("--seed")] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="PNG path for the sweep plot")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -286,9 +291,9 @@ def sensitivity_cmd(
     outdir: Annotated[Path, typer.Option("--outdir", help="plot and JSON folder")] = Path("sensitivity"),
     n: Annotated[int, typer.Option("--n", help="Saltelli base sample size (a power of 2)")] = 64,
     replications: Annotated[int, typer.Option("--replications", "-r", min=2, help="per point")] = 32,
-    metric: Annotated[str, typer.Option("--metric")] = "deaths",
+    metric: Annotated[str, typer.Option("--metric", help="a numeric outcome column, e.g. deaths")] = "deaths",
     scenario: Annotated[Path | None, typer.Option("--scenario")] = None,
-    workers: Annotated[int, typer.Option("--workers", help="0 = all cores")] = 0,
+    workers: Annotated[int, _workers_option("0 = all cores")] = 0,
     seed: Annotated[int, typer.Option("--seed")] = 20260101,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -322,7 +327,7 @@ def review_cmd(
         str | None, typer.Option("--counterfactual", help='e.g. "SRO:entered_building@+30s"')
     ] = None,
     replications: Annotated[int | None, typer.Option("--replications", "-n", min=2)] = None,
-    workers: Annotated[int, typer.Option("--workers", help="0 = all cores")] = 0,
+    workers: Annotated[int, _workers_option("0 = all cores")] = 0,
 ) -> None:
     """Check a real incident timeline against a protocol: every deviation with its evidence.
 
@@ -412,7 +417,7 @@ def calibrate_cmd(
     settings = Settings(points, replications, rounds, 0.1, validation, seed, workers, backend)
     try:
         out = calibrate(settings, progress=lambda m: err.print(m, highlight=False))
-    except ReferenceDataError as exc:
+    except (ReferenceDataError, FileNotFoundError) as exc:  # data missing or malformed: exit 2
         _fail(str(exc))
         return
     target = output or default_calibration_path()
@@ -509,7 +514,7 @@ def serve_cmd(
 def reproduce_cmd(
     run_id: Annotated[str | None, typer.Argument(help="run id (omit to list the store's runs)")] = None,
     store: Annotated[Path, typer.Option("--store", help="DuckDB results file")] = Path("results.duckdb"),
-    workers: Annotated[int, typer.Option("--workers", help="0 = all cores")] = 1,
+    workers: Annotated[int, _workers_option("0 = all cores")] = 1,
 ) -> None:
     """Re-run a stored run from its stored scenario, calibration and seed; check every number matches.
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from responsesim.engine.run import OUTCOME_COLUMNS
 from responsesim.params import PARAMETER_INFO
 
 # scenario parameters (dotted path into the scenario, low, high); ranges from the schema's documented spans
@@ -239,6 +240,10 @@ def plot_sobol(result: SobolResult, path: Path, title: str = "") -> Path:
     return path
 
 
+#: outcomes whose sensitivity can be analysed: the numeric columns of the outcome table
+METRICS: tuple[str, ...] = tuple(c for c in OUTCOME_COLUMNS if c not in ("rep", "end_reason", "stopped_by"))
+
+
 def sensitivity_command(
     outdir: Path,
     *,
@@ -254,6 +259,13 @@ def sensitivity_command(
     ``<outdir>/index.html``), print the indices. Returns 0, or 2 on bad input."""
     if n < 2 or (n & (n - 1)) != 0:
         print(f"error: --n must be a power of 2 (got {n})", file=sys.stderr)
+        return 2
+    if metric not in METRICS:
+        known = ", ".join(METRICS)
+        print(f"error: --metric: unknown outcome {metric!r}; choose one of: {known}", file=sys.stderr)
+        return 2
+    if workers is not None and workers < 0:
+        print(f"error: --workers must be >= 0 (0 = all cores), not {workers}", file=sys.stderr)
         return 2
     if replications < 1:
         print("error: --replications must be >= 1", file=sys.stderr)
