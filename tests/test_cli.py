@@ -138,7 +138,9 @@ def test_sweep_command_wired_and_resumes(tmp_path: Path) -> None:
     assert row is not None and row[0] == row[1] == 40
 
 
-def test_bad_command_line_values_exit_2_without_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_command_line_values_exit_2_without_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 13 item 7: an unknown sensitivity metric, a negative worker count, missing reference data."""
     res = runner.invoke(app, ["sensitivity", "--metric", "nonsense", "--outdir", str(tmp_path / "s")])
     assert res.exit_code == 2
