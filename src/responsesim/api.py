@@ -27,6 +27,7 @@ from responsesim.analysis.incidents import Attempts, attempts, incidents
 from responsesim.analysis.summary import Summary, end_reason_shares, summarize, summary_frame, summary_json
 from responsesim.engine.backend import check_backend
 from responsesim.engine.run import Running, start
+from responsesim.engine.version import model_version
 from responsesim.params import CalibratedParams, default_calibration_text
 from responsesim.sanity import extrapolation_warnings
 from responsesim.scenario.load import Scenario, load_scenario
@@ -214,7 +215,9 @@ class RunResult:
                     "version": self.scenario.calibration.version,
                     "sha256": self.scenario.calibration.sha256,
                     "fitted": self.scenario.calibration.fitted,
+                    "key": self.scenario.calibration.key,
                 },
+                "model_version": model_version(),
                 "backend": self.backend,
                 "code_version": code_version(),
                 "warnings": extrapolation_warnings(self.scenario),
@@ -246,6 +249,8 @@ class RunResult:
             scenario_source=self.scenario.source,
             scenario_dir=str(self.scenario.base_dir.resolve()) if self.scenario.base_dir else None,
             input_files_json=json.dumps(files, sort_keys=True) if files else None,
+            calibration_key=cal.key,
+            model_version=model_version(),
             **environment(),
         )
 

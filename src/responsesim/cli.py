@@ -263,6 +263,14 @@ def sweep_cmd(
         Path | None, typer.Option("--report", help="also draw the sweep's figure + HTML page into DIR")
     ] = None,
     backend: BackendOption = "numba",
+    recompute_stale: Annotated[
+        bool,
+        typer.Option(
+            "--recompute-stale",
+            help="recompute stored chunks made under another calibration or model version "
+            "(without it, resuming such a store is refused)",
+        ),
+    ] = False,
 ) -> None:
     """Run a parameter sweep (resumable; locally or on a Dask cluster); results in one DuckDB file."""
     from responsesim.sweep import sweep_command
@@ -277,6 +285,7 @@ def sweep_cmd(
         as_json=as_json,
         plot=plot,
         backend=backend,
+        recompute_stale=recompute_stale,
     )
     if code == 0 and report is not None:
         from responsesim.sweep.report import report_sweep

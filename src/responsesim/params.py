@@ -34,6 +34,13 @@ class CalibratedParams:
     values: Mapping[str, float]
     source: str
 
+    @property
+    def key(self) -> str:
+        """Identifies the values (not only the file): ``<version>:<16 hex of the values' hash>``; stored
+        with every sweep chunk, so results made under other values are never mixed in."""
+        text = ",".join(f"{k}={float(v)!r}" for k, v in sorted(self.values.items()))
+        return f"{self.version}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
     def with_overrides(self, overrides: Mapping[str, float], where: str = "model") -> CalibratedParams:
         """A copy with some values replaced; unknown names or out-of-range values raise."""
         vals = dict(self.values)

@@ -58,6 +58,8 @@ _PROVENANCE_COLUMNS: dict[str, str] = {
     "scenario_source": "VARCHAR",
     "scenario_dir": "VARCHAR",
     "input_files_json": "VARCHAR",
+    "calibration_key": "VARCHAR",
+    "model_version": "VARCHAR",
 }
 _ALTER_DDL = tuple(
     f"ALTER TABLE runs ADD COLUMN IF NOT EXISTS {name} {kind}" for name, kind in _PROVENANCE_COLUMNS.items()
@@ -102,7 +104,8 @@ class RunMeta:
     ``version`` and full text ``calibration_toml`` (so the run can be re-run after the shipped file
     changes), ``chunk_size`` (replications per chunk; results never depend on it), where the scenario came
     from (``scenario_source`` file, ``scenario_dir`` against which relative paths resolved) and
-    ``input_files_json`` (files the scenario refers to: path as written -> resolved path, sha256, text).
+    ``input_files_json`` (files the scenario refers to: path as written -> resolved path, sha256, text),
+    ``calibration_key`` and ``model_version`` (the calibration values and the engine rules that made it).
     """
 
     scenario_name: str
@@ -125,6 +128,8 @@ class RunMeta:
     scenario_source: str | None = None
     scenario_dir: str | None = None
     input_files_json: str | None = None
+    calibration_key: str | None = None  # version and hash of the calibration's values (CalibratedParams.key)
+    model_version: str | None = None  # the engine's model rules (engine.version.model_version)
 
 
 _META_COLUMNS = [f.name for f in fields(RunMeta)]

@@ -190,3 +190,39 @@ def test_summary_and_command(sweep_dir, reference, capsys):
     assert sweep_command(sweep_dir / "missing.toml", out) == 2
     assert sweep_command(sweep_dir / "small.toml", sweep_dir / "s.duckdb", scheduler="no-port") == 2
     assert "cannot connect to scheduler 'no-port'" in capsys.readouterr().err.replace("\n", "")
+
+
+def test_resume_under_another_calibration_or_model_is_refused_then_recomputed(reference, sweep_dir, capsys):
+    """Issue 13 item 6: chunks stored under another calibration or model version are never mixed in."""
+    from responsesim.engine.version import model_version
+    from responsesim.sweep.run import StaleResultsError
+
+    sweep, ref = reference
+    out = sweep_dir / "stale.duckdb"
+    run_sweep(sweep, out, workers=1, max_chunks=3)
+    with SweepStore(out, read_only=True) as s:
+        ch = s.chunks(sweep.sweep_id)
+    assert set(ch.calibration_key) == {sweep.points[0].scenario.calibration.key}
+    assert set(ch.model_version) == {model_version()}
+    # two chunks as an earlier calibration left them, one as a file from before chunks were labelled
+    with duckdb.connect(str(out)) as con:
+        con.execute("UPDATE chunks SET calibration_key = 'old-fit:0123456789abcdef' WHERE chunk_index = 0")
+        con.execute("UPDATE chunks SET model_version = NULL WHERE point_id = 0 AND chunk_index = 1")
+        bad_before = con.execute("SELECT count(*) FROM replications").fetchone()
+    with pytest.raises(StaleResultsError) as e:
+        run_sweep(sweep, out, workers=1)
+    msg = str(e.value)
+    assert "old-fit:0123456789abcdef" in msg and "not recorded" in msg and "--recompute-stale" in msg
+    assert f"of the {sweep.n_chunks} chunks" in msg
+    with duckdb.connect(str(out), read_only=True) as con:  # nothing was written by the refused resume
+        assert con.execute("SELECT count(*) FROM replications").fetchone() == bad_before
+    # the command line says the same and exits 2
+    assert sweep_command(sweep_dir / "small.toml", out, workers=1) == 2
+    assert "--recompute-stale" in capsys.readouterr().err.replace("\n", " ")
+    # recomputing gives exactly the tables of an uninterrupted fresh run
+    res = run_sweep(sweep, out, workers=1, recompute_stale=True)
+    assert res.complete
+    got = tables(out, sweep.sweep_id)
+    for name in ("points", "replications"):
+        pd.testing.assert_frame_equal(got[name], ref[name], check_exact=True, obj=name)
+    assert set(got["chunks"].calibration_key) == {sweep.points[0].scenario.calibration.key}

@@ -13,16 +13,10 @@ respected. Every engine module takes ``njit`` from here.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
-import sys
-from importlib import metadata
 from pathlib import Path
 
-#: the modules whose source decides the compiled engine (besides this one)
-ENGINE_SOURCES = ("codes.py", "parameters.py", "engine/types.py", "engine/rng.py", "engine/rules.py",
-                  "engine/kernel.py", "engine/jit.py")  # fmt: skip
+from responsesim.engine.version import ENGINE_SOURCES, fingerprint
 
 
 def cache_dir() -> Path:
@@ -33,19 +27,6 @@ def cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     root = Path(xdg) if xdg else Path.home() / ".cache"
     return root / "responsesim"
-
-
-def fingerprint() -> str:
-    """16 hex digits identifying the engine's source, Numba and Python versions."""
-    h = hashlib.sha256()
-    root = Path(__file__).resolve().parents[1]
-    for rel in ENGINE_SOURCES:
-        h.update(rel.encode())
-        h.update((root / rel).read_bytes())
-    with contextlib.suppress(metadata.PackageNotFoundError):
-        h.update(metadata.version("numba").encode())
-    h.update(sys.version.encode())
-    return h.hexdigest()[:16]
 
 
 FINGERPRINT = fingerprint()

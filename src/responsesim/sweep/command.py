@@ -31,6 +31,7 @@ def sweep_command(
     as_json: bool = False,
     plot: Path | None = None,
     backend: str = "numba",
+    recompute_stale: bool = False,
 ) -> int:
     """Run or resume the sweep in ``sweep_path``, storing results in ``out`` (DuckDB).
 
@@ -82,7 +83,13 @@ def sweep_command(
 
         try:
             res = run_sweep(
-                sweep, out, workers=workers, scheduler=scheduler, on_chunk=on_chunk, backend=backend
+                sweep,
+                out,
+                workers=workers,
+                scheduler=scheduler,
+                on_chunk=on_chunk,
+                backend=backend,
+                recompute_stale=recompute_stale,
             )
         except (StoreError, SchedulerError) as exc:
             return fail(str(exc))

@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 from responsesim.engine.run import run_chunk
+from responsesim.engine.version import model_version
 from responsesim.scenario.compile import Params
+from responsesim.store import StoreError
 from responsesim.sweep.spec import Sweep
 from responsesim.sweep.store import SweepStore
 
@@ -142,6 +144,28 @@ def _results_distributed(
         client.cancel(list(futs))
 
 
+class StaleResultsError(StoreError):
+    """A stored sweep was computed (in part) under another calibration or model version."""
+
+
+def stale_message(
+    out: Path, sweep: Sweep, stale: list[tuple[int, int, str | None, str | None]], cal_key: str, model: str
+) -> str:
+    """Plain words: which chunks are stale and why, and what to do."""
+    cals = sorted({c or "not recorded" for _, _, c, _ in stale if c != cal_key})
+    models = sorted({m or "not recorded" for _, _, _, m in stale if m != model})
+    why = []
+    if cals:
+        why.append(f"calibration {', '.join(cals)} (now {cal_key})")
+    if models:
+        why.append(f"model version {', '.join(models)} (now {model})")
+    return (
+        f"results store {out}: {len(stale)} of the {sweep.n_chunks} chunks of sweep {sweep.sweep_id} "
+        f"({sweep.name}) were computed under {' and '.join(why)}; resuming would mix their numbers with "
+        "new ones. Run again with --recompute-stale to recompute those chunks, or use another --out file."
+    )
+
+
 def run_sweep(
     sweep: Sweep,
     out: Path,
@@ -152,6 +176,7 @@ def run_sweep(
     max_chunks: int | None = None,
     on_chunk: Callable[[Task, int, int], None] | None = None,
     backend: str = "numba",
+    recompute_stale: bool = False,
 ) -> SweepRun:
     """Run the chunks of ``sweep`` not yet stored in ``out``; each finished chunk is committed at once.
 
@@ -160,7 +185,13 @@ def run_sweep(
     (for tests and partial runs). ``on_chunk(task, done, total)`` is called after each stored chunk.
     ``backend``: engine backend (every backend gives the same numbers); recorded with the sweep's
     provenance when the sweep is first registered.
+
+    Every chunk is stored with the calibration key and model version that produced it. Resuming a sweep
+    whose stored chunks were made under another calibration or model version raises ``StaleResultsError``
+    naming them, unless ``recompute_stale``: then those chunks are deleted and computed again.
     """
+    cal_key = sweep.points[0].scenario.calibration.key
+    model = model_version()
     with SweepStore(out) as store:
         resumed = store.register(
             sweep.sweep_id,
@@ -172,6 +203,12 @@ def run_sweep(
             [(p.point_id, p.params_json, p.scenario_hash) for p in sweep.points],
             provenance(sweep, backend),
         )
+        stale = store.stale_chunks(sweep.sweep_id, cal_key, model)
+        if stale and not recompute_stale:
+            raise StaleResultsError(stale_message(out, sweep, stale, cal_key, model))
+        if stale:
+            ranges = {k: (first, n) for k, first, n in sweep.chunk_ranges()}
+            store.drop_chunks(sweep.sweep_id, [(p, k) for p, k, _, _ in stale], ranges)
         done = store.done_chunks(sweep.sweep_id)
         already = len(done)
         tasks = pending_tasks(sweep, done)
@@ -191,7 +228,9 @@ def run_sweep(
                 try:
                     for task, df in results:
                         sid = sweep.sweep_id
-                        if store.write_chunk(sid, task.point_id, task.chunk_index, task.first_rep, df):
+                        if store.write_chunk(
+                            sid, task.point_id, task.chunk_index, task.first_rep, df, cal_key, model
+                        ):
                             ran += 1
                         if on_chunk is not None:
                             on_chunk(task, already + ran, sweep.n_chunks)

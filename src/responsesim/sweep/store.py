@@ -2,7 +2,7 @@
 
 Tables: ``sweeps(sweep_id, name, spec_toml, spec_hash, code_version, seed, created_at, <provenance>)``,
 ``points(sweep_id, point_id, params_json, scenario_hash)``,
-``chunks(sweep_id, point_id, chunk_index, first_rep, n, done_at)`` and
+``chunks(sweep_id, point_id, chunk_index, first_rep, n, done_at, calibration_key, model_version)`` and
 ``replications(sweep_id, point_id, rep, <outcome columns>)``.
 
 Each finished chunk (its ``chunks`` row and its replication rows) is written in ONE transaction, and
@@ -55,9 +55,13 @@ PROVENANCE_COLUMNS: dict[str, str] = {
     "replications_per_point": "INTEGER",
     "chunk_size": "INTEGER",
 }
+#: what produced each chunk: the calibration (version and a hash of its values) and the model version
+#: (engine.version.model_version); NULL in files written before they were recorded
+CHUNK_PROVENANCE: dict[str, str] = {"calibration_key": "VARCHAR", "model_version": "VARCHAR"}
 _DDL = (
     *_DDL,
     *(f"ALTER TABLE sweeps ADD COLUMN IF NOT EXISTS {n} {t}" for n, t in PROVENANCE_COLUMNS.items()),
+    *(f"ALTER TABLE chunks ADD COLUMN IF NOT EXISTS {n} {t}" for n, t in CHUNK_PROVENANCE.items()),
 )
 _VIEW = "_sweep_chunk"
 
@@ -155,20 +159,69 @@ class SweepStore:
         ).fetchall()
         return {(int(a), int(b)) for a, b in rows}
 
+    def stale_chunks(
+        self, sweep_id: str, calibration_key: str, model_version: str
+    ) -> list[tuple[int, int, str | None, str | None]]:
+        """Stored chunks made under another calibration or model version (or before either was
+        recorded): ``(point_id, chunk_index, their calibration_key, their model_version)``."""
+        rows = self.con.execute(
+            "SELECT point_id, chunk_index, calibration_key, model_version FROM chunks WHERE sweep_id = ? "
+            "AND (calibration_key IS DISTINCT FROM ? OR model_version IS DISTINCT FROM ?) "
+            "ORDER BY point_id, chunk_index",
+            [sweep_id, calibration_key, model_version],
+        ).fetchall()
+        return [(int(a), int(b), c, d) for a, b, c, d in rows]
+
+    def drop_chunks(
+        self, sweep_id: str, keys: list[tuple[int, int]], chunk_ranges: dict[int, tuple[int, int]]
+    ) -> None:
+        """Delete chunks (``(point_id, chunk_index)``) and their replications in one transaction;
+        ``chunk_ranges[chunk_index] = (first_rep, n)``."""
+        con = self.con
+        con.begin()
+        try:
+            for point_id, k in keys:
+                first, n = chunk_ranges[k]
+                con.execute(
+                    "DELETE FROM chunks WHERE sweep_id = ? AND point_id = ? AND chunk_index = ?",
+                    [sweep_id, point_id, k],
+                )
+                if self._has_table("replications"):
+                    con.execute(
+                        "DELETE FROM replications WHERE sweep_id = ? AND point_id = ? "
+                        "AND rep >= ? AND rep < ?",
+                        [sweep_id, point_id, first, first + n],
+                    )
+            con.commit()
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                con.rollback()
+            raise
+
     # ------------------------------------------------------------------------------------------ writing
     def write_chunk(
-        self, sweep_id: str, point_id: int, chunk_index: int, first_rep: int, outcomes: pd.DataFrame
+        self,
+        sweep_id: str,
+        point_id: int,
+        chunk_index: int,
+        first_rep: int,
+        outcomes: pd.DataFrame,
+        calibration_key: str | None = None,
+        model_version: str | None = None,
     ) -> bool:
-        """Store one chunk and its replications in one transaction; False if it was already stored."""
+        """Store one chunk and its replications in one transaction, with the calibration and model
+        version that produced it; False if it was already stored."""
         frame = outcomes.reset_index(drop=True)
         con = self.con
         con.begin()
         try:
             try:
                 con.execute(
-                    "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?)",
-                    [sweep_id, point_id, chunk_index, first_rep, len(frame), _now()],
-                )
+                    "INSERT INTO chunks (sweep_id, point_id, chunk_index, first_rep, n, done_at, "
+                    "calibration_key, model_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [sweep_id, point_id, chunk_index, first_rep, len(frame), _now(), calibration_key,
+                     model_version],
+                )  # fmt: skip
             except duckdb.ConstraintException:
                 con.rollback()
                 return False

@@ -1,0 +1,40 @@
+"""The model version: a fingerprint of the engine's source, so stored results can name the model rules
+that produced them and a store made by other rules is never resumed silently.
+
+Light on purpose (no Numba import): sweeps and stores read it before any simulation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import sys
+from importlib import metadata
+from pathlib import Path
+
+#: the modules whose source decides what the engine computes (and what Numba compiles)
+ENGINE_SOURCES = ("codes.py", "parameters.py", "engine/types.py", "engine/rng.py", "engine/rules.py",
+                  "engine/kernel.py", "engine/jit.py", "engine/version.py")  # fmt: skip
+
+
+def fingerprint(with_toolchain: bool = True) -> str:
+    """16 hex digits identifying the engine's source (and, for the compile cache, Numba and Python)."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parents[1]
+    for rel in ENGINE_SOURCES:
+        h.update(rel.encode())
+        h.update((root / rel).read_bytes())
+    if with_toolchain:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            h.update(metadata.version("numba").encode())
+        h.update(sys.version.encode())
+    return h.hexdigest()[:16]
+
+
+def model_version() -> str:
+    """The engine's model version: ``model-`` and the fingerprint of its source (not of the toolchain:
+    the numbers do not depend on the Numba or Python version)."""
+    return "model-" + fingerprint(with_toolchain=False)
+
+
+__all__ = ["ENGINE_SOURCES", "fingerprint", "model_version"]
