@@ -1,0 +1,50 @@
+"""The figures the README and docs/sweeps.md quote are what the shipped sweep files produce now.
+
+The entry-delay sweep is re-run at a reduced replication count (its first 300 replication indices of
+1,000, the same seeds) and the quoted cost per minute of delay must lie inside the reduced run's 99.9 %
+interval: a figure from a stale store (another calibration, another model, attempts without a shot
+counted) fails. Regenerate the quotes with the commands in docs/sweeps.md.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from responsesim.analysis.incidents import incidents
+from responsesim.engine.run import simulate
+from responsesim.sweep import load_sweep
+from responsesim.sweep.analysis import delay_slope
+
+ROOT = Path(__file__).resolve().parents[2]
+REDUCED = 300
+
+
+def quoted_slope() -> tuple[float, float, float]:
+    text = " ".join((ROOT / "README.md").read_text().split())
+    pattern = r"waits after arriving costs \+([0-9.]+) deaths per incident \(95% CI ([0-9.]+)-([0-9.]+)"
+    m = re.search(pattern, text)
+    assert m, "README no longer quotes the cost of a minute of delay in the expected words"
+    return float(m[1]), float(m[2]), float(m[3])
+
+
+def test_readme_and_docs_quote_the_same_delay_cost() -> None:
+    value, low, high = quoted_slope()
+    docs = " ".join((ROOT / "docs" / "sweeps.md").read_text().split())
+    assert f"deaths: +{value:.3f} per minute of delay (95% CI {low:.3f} to {high:.3f})" in docs
+
+
+def test_quoted_delay_cost_matches_the_sweep_file() -> None:
+    sweep = load_sweep(ROOT / "examples" / "sweeps" / "entry_delay.toml")
+    parts = []
+    for p in sweep.points:
+        df = simulate(p.scenario.params, REDUCED, workers=2)
+        df["doctrine.delay_s"] = p.values["doctrine.delay_s"]
+        parts.append(df)
+    reps = incidents(pd.concat(parts, ignore_index=True))
+    got = delay_slope(reps, "doctrine.delay_s", "deaths", confidence=0.999)
+    value, _, _ = quoted_slope()
+    assert got.ci_low <= value <= got.ci_high, (value, got)
+    assert got.n_reps > 0.7 * REDUCED  # most attempts are incidents
