@@ -415,6 +415,17 @@ def calibrate_cmd(
         bool, typer.Option("--json", help="print targets: observed, simulated, inside")
     ] = False,
     backend: BackendOption = "numba",
+    check_only: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="re-evaluate the shipped calibration (or --calibration FILE) against every target "
+            "without refitting (--validation attempts)",
+        ),
+    ] = False,
+    calibration: Annotated[
+        Path | None, typer.Option("--calibration", help="with --check: the calibration file to check")
+    ] = None,
 ) -> None:
     """Fit the model to the FBI 2000-2013 incidents (ABC), check it on 2014-2019, write the calibration."""
     from responsesim.calibrate.pipeline import Settings, calibrate, write_calibration
@@ -423,6 +434,9 @@ def calibrate_cmd(
     from responsesim.report.calibration import write_report
 
     _check_backend(backend)
+    if check_only:
+        _calibration_check(calibration, validation, seed, workers, as_json)
+        return
     settings = Settings(points, replications, rounds, 0.1, validation, seed, workers, backend)
     try:
         out = calibrate(settings, progress=lambda m: err.print(m, highlight=False))
@@ -449,6 +463,39 @@ def calibrate_cmd(
         inside = "yes" if r["inside"] else "[red]no"
         t.add_row(str(r["set"]), str(r["name"]), f"{r['observed']:.3g}", ci, f"{r['simulated']:.3g}", inside)
     Console().print(t)
+
+
+def _calibration_check(path: Path | None, n: int, seed: int, workers: int, as_json: bool) -> None:
+    """``calibrate --check``: the table (or JSON) of every target against the calibration, no fit."""
+    from responsesim.calibrate.pipeline import check
+    from responsesim.calibrate.reference import ReferenceDataError
+    from responsesim.params import CalibrationError, load_calibration
+
+    try:
+        cal = load_calibration(path)
+        with err.status(f"simulating {n:,} ensemble attempts at calibration {cal.version}", spinner="dots"):
+            res = check(cal, n, seed, workers=workers)
+    except (ReferenceDataError, FileNotFoundError, CalibrationError) as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        sys.stdout.write(json.dumps(res.to_json(), indent=2, allow_nan=False) + "\n")
+        return
+    inside = int(res.comparison["inside"].sum())
+    t = Table(title=f"calibration {escape(cal.version)}: {inside} of {len(res.comparison)} targets inside "
+              "the data's 95% interval")  # fmt: skip
+    for col in ("set", "target", "observed (95% CI)", "simulated (95% CI)", "inside"):
+        t.add_column(col, overflow="fold")
+    for r in res.comparison.to_dict("records"):
+        obs = f"{r['observed']:.3g} ({r['ci_low']:.3g}-{r['ci_high']:.3g})"
+        sim = f"{r['simulated']:.3g} ({r['sim_low']:.3g}-{r['sim_high']:.3g})"
+        t.add_row(str(r["set"]), str(r["name"]), obs, sim, "yes" if r["inside"] else "[red]no")
+    Console().print(t)
+    Console().print(
+        f"{n:,} simulated ensemble attempts (incidents: those with a shot fired), seed {seed}; "
+        "simulated intervals are Monte Carlo intervals at the calibration's values.",
+        highlight=False,
+    )
 
 
 @app.command("params")

@@ -202,6 +202,79 @@ def calibrate(
     return CalibrationOutcome(fit, comparison.reset_index(drop=True), text, settings, ens, val)
 
 
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The shipped (or given) calibration re-evaluated against every target, without refitting."""
+
+    calibration: CalibratedParams
+    comparison: pd.DataFrame  # one row per (set, target), as CalibrationOutcome.comparison
+    incidents: int  # simulated attempts (incidents are those with a shot fired)
+    seed: int
+
+    def to_json(self) -> dict[str, Any]:
+        rows = [
+            {
+                "set": r["set"],
+                "target": r["name"],
+                "description": r["description"],
+                "observed": r["observed"],
+                "observed_ci": [r["ci_low"], r["ci_high"]],
+                "simulated": _none(r["simulated"]),
+                "simulated_ci": [_none(r["sim_low"]), _none(r["sim_high"])],
+                "inside": bool(r["inside"]),
+                "n": int(r["n"]),
+            }
+            for r in self.comparison.to_dict("records")
+        ]
+        cal = self.calibration
+        return {
+            "calibration": {"version": cal.version, "sha256": cal.sha256, "key": cal.key,
+                            "source": cal.source},
+            "attempts": self.incidents,
+            "seed": self.seed,
+            "inside": int(self.comparison["inside"].sum()),
+            "total": len(self.comparison),
+            "targets": rows,
+        }
+
+
+def check(
+    cal: CalibratedParams | None = None,
+    incidents_n: int = 4000,
+    seed: int = 2031,
+    ensemble: Ensemble | None = None,
+    workers: int = 2,
+) -> CheckOutcome:
+    """Re-evaluate a calibration (default: the shipped one) against every training and held-out target:
+    ``incidents_n`` ensemble attempts at its values, no fitting (``responsesim calibrate --check``)."""
+    cal = cal or load_calibration()
+    ens = ensemble or load_ensemble()
+    stats = load_published_stats()
+    table = incident_table(load_incidents())
+    train, heldout = split(table)
+    train_t = observed_targets(train, stats)
+    held_t = [
+        t for t in observed_targets(heldout, stats) if t.name.startswith(("ending", "deaths", "wounded"))
+    ]
+    names = [k for k, v in PARAMETER_INFO.items() if v.fitted]
+    point = np.array([[float(cal.values[n]) for n in names]])
+    executor = None
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        executor = ThreadPoolExecutor(max_workers=workers)
+    try:
+        sim_df = simulate_points(ens, cal, names, point, incidents_n, seed, executor=executor)
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    sim = simulation_intervals(sim_df)
+    comparison = pd.concat(
+        [compare(train_t, sim, "train 2000-2013"), compare(held_t, sim, "held out 2014-2019")]
+    )
+    return CheckOutcome(cal, comparison.reset_index(drop=True), incidents_n, seed)
+
+
 def fitted_range_check(values: dict[str, float]) -> list[str]:
     """Fitted values at the edge of their prior range (a sign the prior or the model is too narrow)."""
     out = []
