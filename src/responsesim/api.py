@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import platform
 import subprocess
 import sys
@@ -24,11 +25,19 @@ import numpy as np
 import pandas as pd
 
 from responsesim.analysis.incidents import Attempts, attempts, incidents
-from responsesim.analysis.summary import Summary, end_reason_shares, summarize, summary_frame, summary_json
+from responsesim.analysis.summary import (
+    Summary,
+    end_reason_shares,
+    summarize,
+    summary_frame,
+    summary_json,
+    with_parameter_uncertainty,
+)
 from responsesim.engine.backend import check_backend
 from responsesim.engine.run import Running, start
 from responsesim.engine.version import model_version
 from responsesim.params import CalibratedParams, default_calibration_text
+from responsesim.posterior import load_posterior
 from responsesim.sanity import extrapolation_warnings
 from responsesim.scenario.load import Scenario, load_scenario
 
@@ -181,6 +190,7 @@ class RunResult:
     summaries: tuple[Summary, ...]
     backend: str = BACKEND
     chunk_size: int | None = None  # replications per chunk (the numbers never depend on it)
+    draws: ParameterDraws | None = None  # posterior draws of the model parameters, or a point estimate
 
     def summary_table(self) -> pd.DataFrame:
         return summary_frame(list(self.summaries))
@@ -218,6 +228,7 @@ class RunResult:
                     "key": self.scenario.calibration.key,
                 },
                 "model_version": model_version(),
+                "uncertainty": (self.draws or ParameterDraws("point")).to_json(),
                 "backend": self.backend,
                 "code_version": code_version(),
                 "warnings": extrapolation_warnings(self.scenario),
@@ -262,6 +273,62 @@ class RunResult:
             return store.write_run(self.meta(), self.outcomes, self.to_json())
 
 
+DEFAULT_DRAWS = 100  # posterior draws per run (replications are spread evenly over them)
+
+
+@dataclass(frozen=True)
+class ParameterDraws:
+    """Which posterior draw each replication runs at: ``draw[r]`` for replication ``r`` (0-based), and the
+    per-replication parameter values to pass to the engine. ``mode``: "posterior" or "point"."""
+
+    mode: str
+    draw: np.ndarray | None = None
+    theta: dict[str, np.ndarray] | None = None
+    n_draws: int = 0
+    posterior_version: str = ""
+    effective_size: float = math.nan
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"mode": self.mode}
+        if self.mode == "posterior":
+            out.update(
+                draws=self.n_draws,
+                posterior_version=self.posterior_version,
+                effective_sample_size=round(self.effective_size, 1),
+                note="ci_low/ci_high cover the calibration's parameter uncertainty and chance (the spread of "
+                "the expected value across posterior draws, from a random-effects decomposition, plus the "
+                "pooled mean's standard error; normal approximation); mc_low/mc_high: chance alone",
+            )
+        else:
+            out["note"] = self.reason or "every replication at the calibration's point estimate"
+        return out
+
+
+def parameter_draws(
+    sc: Scenario, n: int, uncertainty: str = "posterior", draws: int = DEFAULT_DRAWS
+) -> ParameterDraws:
+    """Spread ``n`` replications over ``draws`` posterior draws (seeded by the scenario's seed, so paired
+    runs with the same seed use the same draws); a point-estimate run when asked or when the
+    calibration has no posterior."""
+    if uncertainty not in ("posterior", "point"):
+        raise ValueError(f"uncertainty must be 'posterior' or 'point', not {uncertainty!r}")
+    if uncertainty == "point":
+        why = "--point-estimate: every replication at the calibration's values"
+        return ParameterDraws("point", reason=why)
+    post = load_posterior(sc.calibration)
+    if post is None:
+        why = "the calibration has no posterior" + (
+            " (its values are overridden by the scenario)" if "+overrides" in sc.calibration.version else ""
+        )
+        return ParameterDraws("point", reason=f"{why}: every replication at the calibration's values")
+    k = max(1, min(draws, n))
+    chosen = post.draw(k, seed=sc.spec.seed)
+    draw = np.arange(n) % k
+    theta = {name: post.particles[chosen, j][draw] for j, name in enumerate(post.names)}
+    return ParameterDraws("posterior", draw, theta, k, post.meta.get("version", ""), post.effective_size())
+
+
 def run(
     scenario: Scenario | str | Path | None = None,
     *,
@@ -271,16 +338,21 @@ def run(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Callable[[int], None] | None = None,
     backend: str = BACKEND,
+    uncertainty: str = "posterior",
 ) -> RunResult:
     """Run a scenario (object, path, or None for the default) and summarise its outcomes.
 
+    ``uncertainty``: "posterior" (default) draws each replication's model parameters from the
+    calibration's posterior and reports intervals covering parameter uncertainty and chance; "point"
+    runs every replication at the calibration's values (Monte Carlo intervals only).
     ``backend`` names the engine backend (``numba``, the only one); ``ValueError`` if it is unknown or this
     engine cannot run it."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc = sc.with_run_settings(replications, seed)
     check_backend(backend)
-    running = start(sc.params, sc.spec.replications, chunk_size=chunk_size, workers=workers)
-    return finish_run(sc, running, progress=progress, backend=backend, chunk_size=chunk_size)
+    pd_ = parameter_draws(sc, sc.spec.replications, uncertainty)
+    running = start(sc.params, sc.spec.replications, chunk_size=chunk_size, workers=workers, theta=pd_.theta)
+    return finish_run(sc, running, progress=progress, backend=backend, chunk_size=chunk_size, draws=pd_)
 
 
 def finish_run(
@@ -290,12 +362,20 @@ def finish_run(
     progress: Callable[[int], None] | None = None,
     backend: str = BACKEND,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    draws: ParameterDraws | None = None,
 ) -> RunResult:
     """The ``RunResult`` of a run started with ``engine.run.start`` on ``sc.params`` (its settings)."""
     df = running.result(progress)
     n = sc.spec.replications
-    summaries = tuple(summarize(incidents(df)))
-    return RunResult(sc, n, sc.spec.seed, df, summaries, backend=backend, chunk_size=chunk_size)
+    draws = draws or ParameterDraws("point")
+    if draws.draw is not None:
+        df.insert(1, "draw", draws.draw.astype(np.int64))
+    inc = incidents(df)
+    summaries = summarize(inc)
+    if draws.draw is not None:
+        summaries = with_parameter_uncertainty(summaries, inc, inc["draw"].to_numpy())
+    return RunResult(sc, n, sc.spec.seed, df, tuple(summaries), backend=backend, chunk_size=chunk_size,
+                     draws=draws)  # fmt: skip
 
 
 __all__ = [

@@ -78,13 +78,19 @@ def _table(res: RunResult) -> Table:
         title=f"{escape(sc.spec.name)}\n{res.attempts.incidents:,} incidents "
         f"({res.replications:,} simulated attempts), seed {res.seed}",
     )
+    total = any(s.interval == "total" for s in res.summaries)
     t.add_column("outcome", min_width=16, ratio=1)
     t.add_column("mean", justify="right", no_wrap=True)
-    t.add_column("95% CI", justify="right", no_wrap=True)
+    t.add_column("95% interval" if total else "95% CI", justify="right", no_wrap=True)
+    if total:
+        t.add_column("MC only", justify="right", no_wrap=True)
     t.add_column("median", justify="right", no_wrap=True)
     t.add_column("IQR", justify="right", no_wrap=True)
     for s in res.summaries:
-        t.add_row(*_row(s))
+        row = _row(s)
+        if total:
+            row.insert(3, f"{_fmt(s.mc_low, s.unit, s.kind)}-{_fmt(s.mc_high, s.unit, s.kind)}")
+        t.add_row(*row)
     return t
 
 
@@ -92,10 +98,22 @@ def _notes(res: RunResult) -> list[str]:
     """What the table's figures are, and what produced them (printed under it, wrapped)."""
     sc = res.scenario
     fitted = "fitted" if sc.calibration.fitted else "prior values, not yet fitted"
+    draws = res.draws
+    if draws is not None and draws.mode == "posterior":
+        what = (
+            f"Mean with its 95% interval covering the calibration's parameter uncertainty and chance "
+            f"({draws.n_draws} draws from the posterior {draws.posterior_version}); 'MC only' is the Monte "
+            "Carlo part alone (chance, at those draws)."
+        )
+    else:
+        why = draws.reason if draws is not None else "every replication at the calibration's values"
+        what = (
+            "Mean with the 95% confidence interval of the mean (Wilson interval for shares): chance only, "
+            f"not the calibration's own uncertainty ({why})."
+        )
     return [
-        "Mean with the 95% confidence interval of the mean (Wilson interval for shares); median and "
-        "interquartile range (IQR) of the incidents. Times are from the first shot; n = incidents with a "
-        "value, where some have none.",
+        what + " Median and interquartile range (IQR) of the incidents. Times are from the first shot; "
+        "n = incidents with a value, where some have none.",
         res.attempts.sentence() + ".",
         f"Calibration {sc.calibration.version} ({fitted}); scenario {sc.source}, sha256 {sc.sha256[:12]}.",
     ]
@@ -145,6 +163,14 @@ def run_cmd(
     workers: Annotated[int, _workers_option("local worker threads (0 = all cores)")] = 0,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="replications per chunk")] = 1000,
     backend: BackendOption = "numba",
+    point_estimate: Annotated[
+        bool,
+        typer.Option(
+            "--point-estimate",
+            help="run every replication at the calibration's values (intervals: chance only), instead of "
+            "drawing the model parameters from the calibration's posterior",
+        ),
+    ] = False,
 ) -> None:
     """Simulate a scenario many times and report outcomes with confidence intervals."""
     _check_backend(backend)
@@ -161,11 +187,18 @@ def run_cmd(
     if out is not None and not out.parent.exists():
         _fail(f"--out {out}: directory {out.parent} does not exist")
     n = sc.spec.replications
+    from responsesim.api import parameter_draws
+
+    try:
+        draws = parameter_draws(sc, n, "point" if point_estimate else "posterior")
+    except CalibrationError as exc:
+        _fail(str(exc))
+        return
     _compile_engine_once()
     from responsesim.engine.run import start
 
     # the chunks run on worker threads (the compiled loop releases the GIL) while the report's modules load
-    running = start(sc.params, n, chunk_size=chunk_size, workers=workers)
+    running = start(sc.params, n, chunk_size=chunk_size, workers=workers, theta=draws.theta)
     from responsesim.api import finish_run
 
     with Progress(
@@ -186,6 +219,7 @@ def run_cmd(
             chunk_size=chunk_size,
             progress=lambda k: progress.advance(task, k),
             backend=backend,
+            draws=draws,
         )
     run_id = None
     if out is not None:
@@ -396,8 +430,12 @@ def calibrate_cmd(
     replications: Annotated[
         int, typer.Option("--replications", "-n", min=20, help="incidents simulated per parameter point")
     ] = 150,
-    points: Annotated[int, typer.Option("--points", min=10, help="parameter points per ABC round")] = 160,
-    rounds: Annotated[int, typer.Option("--rounds", min=1, max=10, help="ABC rounds")] = 3,
+    points: Annotated[
+        int, typer.Option("--points", "--particles", min=10, help="ABC-SMC population size (particles)")
+    ] = 1000,
+    rounds: Annotated[
+        int, typer.Option("--rounds", "--generations", min=1, max=20, help="most ABC-SMC generations")
+    ] = 6,
     validation: Annotated[
         int, typer.Option("--validation", min=100, help="incidents in the check at the fitted point")
     ] = 4000,
@@ -437,7 +475,7 @@ def calibrate_cmd(
     if check_only:
         _calibration_check(calibration, validation, seed, workers, as_json)
         return
-    settings = Settings(points, replications, rounds, 0.1, validation, seed, workers, backend)
+    settings = Settings(points, replications, rounds, 0.02, validation, seed, workers, backend)
     try:
         out = calibrate(settings, progress=lambda m: err.print(m, highlight=False))
     except (ReferenceDataError, FileNotFoundError) as exc:  # data missing or malformed: exit 2
@@ -445,8 +483,10 @@ def calibrate_cmd(
         return
     target = output or default_calibration_path()
     if not dry_run:
+        if out.posterior_text:  # the particles first: the calibration file names their hash
+            write_calibration(out.posterior_text, target.with_name("posterior.csv"))
         write_calibration(out.calibration_text, target)
-        err.print(f"wrote {target}", highlight=False)
+        err.print(f"wrote {target} and {target.with_name('posterior.csv')}", highlight=False)
     if report is not None:
         page = write_report(out, report)
         err.print(f"report: {page}", highlight=False)

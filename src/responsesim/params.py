@@ -33,6 +33,9 @@ class CalibratedParams:
     fitted: bool
     values: Mapping[str, float]
     source: str
+    posterior_file: str | None = None  # the posterior's particles (``[fit] posterior``), beside the file
+    posterior_sha256: str | None = None  # their file's hash as the calibration file records it
+    directory: str | None = None  # where the calibration file is (to find the posterior)
 
     @property
     def key(self) -> str:
@@ -52,7 +55,12 @@ class CalibratedParams:
             vals[k] = float(v)
         _check(vals, where)
         tag = "+overrides" if overrides else ""
-        return CalibratedParams(self.version + tag, self.sha256, self.fitted, vals, self.source)
+        # overridden values are fixed points: the posterior no longer describes them
+        post = None if overrides else self.posterior_file
+        return CalibratedParams(
+            self.version + tag, self.sha256, self.fitted, vals, self.source, post, self.posterior_sha256,
+            self.directory,
+        )
 
 
 def _check(vals: Mapping[str, float], where: str) -> None:
@@ -62,8 +70,8 @@ def _check(vals: Mapping[str, float], where: str) -> None:
             raise CalibrationError(f"{where}.{k}: {problem}")
 
 
-def parse_calibration(text: str, source: str) -> CalibratedParams:
-    """Parse and check a calibration TOML text."""
+def parse_calibration(text: str, source: str, directory: str | None = None) -> CalibratedParams:
+    """Parse and check a calibration TOML text (``directory``: where its posterior file would be)."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -82,12 +90,19 @@ def parse_calibration(text: str, source: str) -> CalibratedParams:
             raise CalibrationError(f"{source}: params.{k} must be a number")
         vals[k] = float(v)
     _check(vals, f"{source}: params")
+    fit_doc = doc.get("fit")
+    fit: dict[str, object] = fit_doc if isinstance(fit_doc, dict) else {}
+    post = fit.get("posterior")
+    post_sha = fit.get("posterior_sha256")
     return CalibratedParams(
         version=str(doc.get("version", "unversioned")),
         sha256=hashlib.sha256(text.encode()).hexdigest(),
         fitted=bool(doc.get("fitted", False)),
         values=vals,
         source=source,
+        posterior_file=str(post) if isinstance(post, str) and post else None,
+        posterior_sha256=str(post_sha) if isinstance(post_sha, str) and post_sha else None,
+        directory=directory,
     )
 
 
@@ -103,9 +118,13 @@ def default_calibration_path() -> Path:
 def load_calibration(path: Path | None = None) -> CalibratedParams:
     """The shipped calibration (default) or the file at ``path``."""
     if path is None:
-        return parse_calibration(default_calibration_text(), "responsesim/data/calibration.toml")
+        return parse_calibration(
+            default_calibration_text(),
+            "responsesim/data/calibration.toml",
+            str(default_calibration_path().parent),
+        )
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CalibrationError(f"{path}: cannot read ({exc.strerror})") from exc
-    return parse_calibration(text, str(path))
+    return parse_calibration(text, str(path), str(path.parent))

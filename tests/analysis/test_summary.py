@@ -223,3 +223,22 @@ def test_end_reason_shares() -> None:
     assert shares["suicide"][1:] == pytest.approx(wilson_ci(3, 10))
     for share, low, high in shares.values():
         assert low <= share <= high
+
+
+def test_parameter_spread_recovers_the_between_draw_sd() -> None:
+    """values = theta_d + noise, theta_d ~ N(0, tau^2), noise ~ N(0, sigma^2), m replications per draw:
+    the method-of-moments estimate of tau^2 has sd about sqrt(2 / (K - 1)) (tau^2 + sigma^2 / m); the
+    tolerance is 5 of those sds."""
+    from responsesim.analysis.summary import parameter_spread
+
+    k, m, sigma = 400, 25, 3.0
+    for tau in (1.0, 0.0):
+        g = np.random.default_rng(17 + int(tau))
+        theta = g.normal(0.0, tau, k)
+        draw = np.repeat(np.arange(k), m)
+        values = theta[draw] + g.normal(0.0, sigma, k * m)
+        between, se = parameter_spread(values, draw)
+        sd_est = np.sqrt(2 / (k - 1)) * (tau**2 + sigma**2 / m)
+        assert abs(between**2 - tau**2) < 5 * sd_est, (tau, between)
+        # the pooled mean's standard error: sqrt(var(draw means) / K)
+        assert se == pytest.approx(np.sqrt((tau**2 + sigma**2 / m) / k), rel=0.25)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -70,6 +70,12 @@ class Summary:
     median: float
     q25: float
     q75: float
+    #: what ``ci_low``/``ci_high`` cover: "monte_carlo" (chance only, at one parameter point) or "total"
+    #: (the calibration's parameter uncertainty and chance); with "total", ``mc_low``/``mc_high`` is the
+    #: Monte Carlo part alone
+    interval: str = "monte_carlo"
+    mc_low: float = NAN
+    mc_high: float = NAN
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of all fields; NaN becomes None."""
@@ -174,6 +180,58 @@ def summarize(
     if absent:
         raise KeyError(f"outcome columns not found: {', '.join(absent)}")
     return [_summarize_one(df, m, confidence) for m in metrics]
+
+
+def parameter_spread(values: np.ndarray, draw: np.ndarray) -> tuple[float, float]:
+    """(between-draw sd of the expected value, standard error of the pooled mean) from replications grouped
+    by posterior draw: a one-way random-effects decomposition by the method of moments. The variance of
+    the per-draw means holds the parameters' effect plus each draw's own Monte Carlo noise (the within-draw
+    variance over the draw's replications); the latter is subtracted, so the spread that remains is what
+    the calibration's uncertainty does to the expected value and does not shrink with more replications."""
+    ok = ~np.isnan(values)
+    v, d = values[ok], np.asarray(draw)[ok]
+    groups = pd.Series(v).groupby(d)
+    means = groups.mean().to_numpy(dtype=float)
+    sizes = groups.size().to_numpy(dtype=float)
+    k = means.size
+    if k < 2:
+        return NAN, NAN
+    var_means = float(np.var(means, ddof=1))
+    within = groups.var(ddof=1).fillna(0.0).to_numpy(dtype=float)
+    dof = np.maximum(sizes - 1, 0)
+    s2_within = float((dof * within).sum() / dof.sum()) if dof.sum() > 0 else 0.0
+    between = max(0.0, var_means - s2_within * float(np.mean(1.0 / sizes)))
+    return math.sqrt(between), math.sqrt(var_means / k)
+
+
+def with_parameter_uncertainty(
+    summaries: Sequence[Summary], df: pd.DataFrame, draw: np.ndarray, confidence: float = 0.95
+) -> list[Summary]:
+    """Summaries whose interval covers the calibration's parameter uncertainty and chance ("total").
+
+    ``draw[i]`` is the posterior draw (parameter point) row ``i`` of ``df`` ran at. The interval is
+    ``mean +- z * sqrt(sd_between**2 + se**2)`` (``parameter_spread``; normal approximation), clipped to the
+    quantity's range (>= 0; shares within 0-1). The Monte Carlo interval of the pooled mean is kept as
+    ``mc_low``/``mc_high``.
+    """
+    _check_confidence(confidence)
+    z = float(special.ndtri(0.5 + confidence / 2.0))
+    out = []
+    for s in summaries:
+        col = df[s.name]
+        if s.kind == "share":
+            vals = _as_bool(col.fillna(False), s.name).astype(float)
+        else:
+            vals = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+        between, se = parameter_spread(vals, np.asarray(draw))
+        low = high = NAN
+        if not math.isnan(between):
+            half = z * math.sqrt(between**2 + se**2)
+            low, high = max(0.0, s.mean - half), s.mean + half
+            if s.kind == "share":
+                high = min(1.0, high)
+        out.append(replace(s, ci_low=low, ci_high=high, interval="total", mc_low=s.ci_low, mc_high=s.ci_high))
+    return out
 
 
 def summary_frame(summaries: Sequence[Summary]) -> pd.DataFrame:

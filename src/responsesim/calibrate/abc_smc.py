@@ -199,7 +199,9 @@ def run_smc(
         path = db or Path(tmp) / "abc.db"
         abc.new(f"sqlite:///{path}", dict(observed))
         history = abc.run(
-            minimum_epsilon=min_epsilon, max_nr_populations=max_generations, min_acceptance_rate=min_acceptance
+            minimum_epsilon=min_epsilon,
+            max_nr_populations=max_generations,
+            min_acceptance_rate=min_acceptance,
         )
         pops = history.get_all_populations()
         df, w = history.get_distribution(m=0, t=history.max_t)

@@ -1,25 +1,18 @@
-"""Likelihood-free calibration: approximate Bayesian computation by population Monte Carlo (ABC-PMC).
+"""The calibration's simulations: ensemble attempts at parameter points, and the record of a fit.
 
-Round 1 draws parameter points from the prior (a Latin hypercube over each fitted parameter's range in
-``params.PARAMETER_INFO``, log-uniform for rates and multipliers that span more than a factor of 20);
-each point simulates ``incidents`` generic incidents from the ensemble and is scored by its distance to
-the observed targets (each difference divided by the target's half 95% interval). The closest
-``accept`` share is kept; later rounds draw from a Gaussian around the kept points (twice their
-covariance, clipped to the prior box), as in Beaumont et al. (2009). The fitted value of each parameter
-is the median of the final kept points; their 5-95% range is its posterior interval.
-
-Many parameter points run in one engine batch: each replication carries its own parameters (``Theta``).
+``simulate_points`` runs the same ensemble attempts (cells drawn once per seed) at each parameter point;
+many points run in one engine batch, each replication carrying its own parameters. The sampler itself is
+pyabc's ABC-SMC (``abc_smc.py``); ``FitResult`` is what the report and the calibration file record of it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import qmc
 
 from responsesim.calibrate.ensemble import Ensemble, batch_params, cell_choices
 from responsesim.engine.run import run_chunk
@@ -30,34 +23,6 @@ DistanceFn = Callable[[pd.DataFrame], float]
 
 def fitted_names() -> list[str]:
     return [k for k, v in PARAMETER_INFO.items() if v.fitted]
-
-
-def _log_scale(name: str) -> bool:
-    info = PARAMETER_INFO[name]
-    return info.low > 0 and info.high / info.low > 20
-
-
-def to_unit(names: Sequence[str], x: np.ndarray) -> np.ndarray:
-    """Parameter values -> [0, 1] box coordinates (log scale where the range is wide)."""
-    u = np.empty_like(x, dtype=np.float64)
-    for j, n in enumerate(names):
-        i = PARAMETER_INFO[n]
-        if _log_scale(n):
-            u[:, j] = (np.log(x[:, j]) - np.log(i.low)) / (np.log(i.high) - np.log(i.low))
-        else:
-            u[:, j] = (x[:, j] - i.low) / (i.high - i.low)
-    return u
-
-
-def from_unit(names: Sequence[str], u: np.ndarray) -> np.ndarray:
-    x = np.empty_like(u, dtype=np.float64)
-    for j, n in enumerate(names):
-        i = PARAMETER_INFO[n]
-        if _log_scale(n):
-            x[:, j] = np.exp(np.log(i.low) + u[:, j] * (np.log(i.high) - np.log(i.low)))
-        else:
-            x[:, j] = i.low + u[:, j] * (i.high - i.low)
-    return x
 
 
 def _batch_task(
@@ -136,71 +101,3 @@ class FitResult:
                  "prior_high": i.high, "unit": i.unit}
             )  # fmt: skip
         return pd.DataFrame(rows)
-
-
-def abc_pmc(
-    ens: Ensemble,
-    cal: CalibratedParams,
-    distance: DistanceFn,
-    names: Sequence[str] | None = None,
-    n_points: int = 200,
-    incidents: int = 150,
-    rounds: int = 3,
-    accept: float = 0.1,
-    seed: int = 1,
-    workers: int = 1,
-    progress: Callable[[str], None] | None = None,
-    backend: str = "numba",
-) -> FitResult:
-    """Fit ``names`` (default: every parameter marked ``fit``) so the ensemble matches the targets."""
-    names = tuple(names or fitted_names())
-    rng = np.random.default_rng(seed)
-    p = len(names)
-    u = qmc.LatinHypercube(d=p, seed=rng).random(n_points)
-    history: list[dict[str, float]] = []
-    executor: Executor | None = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
-    try:
-        for r in range(rounds):
-            pts = from_unit(names, u)
-            df = simulate_points(ens, cal, names, pts, incidents, seed + 1000 * r, executor, backend=backend)
-            dist = np.array([distance(g) for _, g in df.groupby("point", sort=True)])
-            k = max(2, round(accept * n_points))
-            order = np.argsort(dist, kind="stable")
-            kept = order[:k]
-            history.append({"round": r + 1, "threshold": float(dist[kept[-1]]), "best": float(dist[kept[0]])})
-            if progress:
-                progress(f"round {r + 1}/{rounds}: best distance {dist[kept[0]]:.2f}, kept {k}")
-            if r + 1 < rounds:
-                ku = u[kept]
-                cov = 2.0 * np.cov(ku, rowvar=False) + 1e-6 * np.eye(p)
-                centres = ku[rng.integers(0, k, n_points)]
-                u = np.clip(centres + rng.multivariate_normal(np.zeros(p), cov, n_points), 0.0, 1.0)
-    finally:
-        if executor is not None:
-            executor.shutdown()
-    kept_x = pts[kept]
-    fitted = {n: float(np.median(kept_x[:, j])) for j, n in enumerate(names)}
-    interval = {
-        n: (float(np.quantile(kept_x[:, j], 0.05)), float(np.quantile(kept_x[:, j], 0.95)))
-        for j, n in enumerate(names)
-    }
-    return FitResult(names, rounds, pts, dist, kept, fitted, interval, tuple(history))
-
-
-def normalised_distance(
-    observed: Mapping[str, tuple[float, float, float]],
-    simulate_values: Callable[[pd.DataFrame], Mapping[str, float]],
-) -> DistanceFn:
-    """Root mean square of (simulated - observed) / half-width of the observed 95% interval."""
-
-    def dist(df: pd.DataFrame) -> float:
-        sim = simulate_values(df)
-        z = []
-        for name, (obs, lo, hi) in observed.items():
-            v = sim.get(name, np.nan)
-            scale = max((hi - lo) / 2.0, 1e-3)
-            z.append(0.0 if np.isnan(v) and np.isnan(obs) else (v - obs) / scale)
-        arr = np.nan_to_num(np.asarray(z, dtype=np.float64), nan=10.0)
-        return float(np.sqrt(np.mean(arr**2)))
-
-    return dist

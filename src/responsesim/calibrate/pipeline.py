@@ -1,9 +1,10 @@
 """`responsesim calibrate`: fit the model to the FBI data, check it on held-back years, write the file.
 
-Steps: observed targets (train years 2000-2013 and the published 2000-2013 figures) -> ABC-PMC fit
-(``fit.py``) -> a validation run of many incidents at the fitted point -> comparison with the train and
-the held-out (2014-2019) targets, each with the data's interval and the simulation's -> a versioned
-calibration file that ``run`` uses by default, and a report.
+Steps: observed targets (train years 2000-2013 and the published 2000-2013 figures, incidents only: a
+shot fired) -> ABC-SMC with pyabc (``abc_smc.py``): a weighted particle posterior -> a validation run of
+many incidents at the posterior median -> comparison with the train and the held-out (2014-2019)
+targets, each with the data's interval and the simulation's -> a versioned calibration file that ``run``
+uses by default, the posterior's particles beside it (``posterior.csv``, same version), and a report.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from responsesim.analysis.incidents import incidents
+from responsesim.calibrate.abc_smc import Posterior, SMCRun, run_smc, zscore_distance
 from responsesim.calibrate.ensemble import Ensemble, load_ensemble
-from responsesim.calibrate.fit import FitResult, abc_pmc, normalised_distance, simulate_points
+from responsesim.calibrate.fit import FitResult, fitted_names, simulate_points
 from responsesim.calibrate.reference import load_incidents, load_published_stats
 from responsesim.calibrate.targets import (
     Target,
@@ -39,10 +41,10 @@ MEAN_TARGETS = ("deaths_mean", "wounded_mean")
 
 @dataclass(frozen=True)
 class Settings:
-    n_points: int = 160
-    incidents: int = 150
-    rounds: int = 3
-    accept: float = 0.1
+    n_points: int = 1000  # ABC-SMC population size (particles)
+    incidents: int = 150  # simulated ensemble attempts per particle evaluation
+    rounds: int = 6  # most ABC-SMC generations
+    accept: float = 0.02  # stop when the acceptance rate falls below this
     validation_incidents: int = 4000
     seed: int = 2024
     workers: int = 2
@@ -57,6 +59,8 @@ class CalibrationOutcome:
     settings: Settings
     ensemble: Ensemble
     validation: pd.DataFrame
+    posterior: Posterior | None = None
+    posterior_text: str = ""
 
     def to_json(self) -> dict[str, Any]:
         rows = []
@@ -111,6 +115,38 @@ def simulation_intervals(outcomes: pd.DataFrame) -> dict[str, tuple[float, float
     return out
 
 
+class EnsembleModel:
+    """The pyabc model: ``incidents`` ensemble attempts at one parameter point, summarised as the
+    calibration targets (over incidents). Picklable, so pyabc's samplers can run it in other processes."""
+
+    def __init__(self, ens: Ensemble, cal: CalibratedParams, names: tuple[str, ...], incidents: int) -> None:
+        self.ens, self.cal, self.names, self.incidents = ens, cal, names, incidents
+
+    def __call__(self, pars: Any) -> dict[str, float]:
+        seed = int(np.random.randint(0, 2**31 - 1))  # pyabc seeds NumPy's global generator per run
+        point = np.array([[float(pars[n]) for n in self.names]])
+        return simulated_values(simulate_points(self.ens, self.cal, self.names, point, self.incidents, seed))
+
+
+def fit_result(smc: SMCRun) -> FitResult:
+    """The fit record the report and the calibration file use, from a finished ABC-SMC run."""
+    post = smc.posterior
+    history = tuple(
+        {"round": g["t"] + 1, "threshold": g["epsilon"], "best": g["epsilon"], "samples": g["samples"]}
+        for g in smc.generations
+    )
+    return FitResult(
+        names=post.names,
+        rounds=len(smc.generations),
+        points=post.particles,
+        distances=np.zeros(len(post)),
+        accepted=np.arange(len(post)),
+        fitted=post.median(),
+        interval=post.interval(0.05, 0.95),
+        history=history,
+    )
+
+
 def compare(targets: list[Target], sim: dict[str, tuple[float, float, float]], label: str) -> pd.DataFrame:
     rows = []
     for t in targets:
@@ -124,19 +160,43 @@ def compare(targets: list[Target], sim: dict[str, tuple[float, float, float]], l
     return pd.DataFrame(rows)
 
 
-def calibration_file_text(base: CalibratedParams, fit: FitResult, settings: Settings, ens: Ensemble) -> str:
-    """The versioned calibration TOML with the fitted values and a record of the fit."""
+def calibration_version(base: CalibratedParams, fit: FitResult) -> str:
+    """``<date>-<8 hex of the fitted values>``: the id shared by the calibration and posterior files."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
     vals = dict(base.values)
     vals.update(fit.fitted)
-    digest = hashlib.sha256(repr(sorted(vals.items())).encode()).hexdigest()[:8]
+    return f"{stamp}-{hashlib.sha256(repr(sorted(vals.items())).encode()).hexdigest()[:8]}"
+
+
+def posterior_file_text(posterior: Posterior, version: str, settings: Settings, fit: FitResult) -> str:
+    """``posterior.csv``: the final ABC-SMC population (weights and particles) with its version."""
+    meta = {
+        "responsesim posterior": "particles of the last ABC-SMC generation, weights normalised",
+        "version": version,
+        "method": "ABC-SMC, pyabc 0.13",
+        "population": str(len(posterior)),
+        "generations": str(fit.rounds),
+        "effective_sample_size": f"{posterior.effective_size():.1f}",
+        "seed": str(settings.seed),
+    }
+    return Posterior(posterior.names, posterior.particles, posterior.weights, meta).to_text()
+
+
+def calibration_file_text(
+    base: CalibratedParams, fit: FitResult, settings: Settings, ens: Ensemble, posterior_sha256: str = ""
+) -> str:
+    """The versioned calibration TOML with the fitted values and a record of the fit."""
+    vals = dict(base.values)
+    vals.update(fit.fitted)
+    version = calibration_version(base, fit)
     lines = [
         "# responsesim calibrated model parameters, written by `responsesim calibrate`.",
-        "# Fitted parameters come from ABC-PMC against the FBI 2000-2013 in-scope incidents and the",
-        "# published 2000-2013 figures; the others are fixed assumptions (docs/parameters.md).",
-        f'version = "{stamp}-{digest}"',
+        "# Fitted parameters: the posterior median of an ABC-SMC fit (pyabc) to the FBI 2000-2013 in-scope",
+        "# incidents and the published 2000-2013 figures; the posterior's particles are in posterior.csv",
+        "# (same version). The others are fixed assumptions (docs/parameters.md).",
+        f'version = "{version}"',
         "fitted = true",
-        'description = "ABC-PMC fit to FBI 2000-2013 (train); checked on 2014-2019 (held out)."',
+        'description = "ABC-SMC fit to FBI 2000-2013 (train); checked on 2014-2019 (held out)."',
         "",
         "[params]",
     ]
@@ -146,15 +206,18 @@ def calibration_file_text(base: CalibratedParams, fit: FitResult, settings: Sett
     lines += [
         "",
         "[fit]",
-        'method = "ABC population Monte Carlo (Beaumont et al. 2009), distance = RMS of z-scores"',
-        f"rounds = {settings.rounds}",
-        f"points_per_round = {settings.n_points}",
-        f"incidents_per_point = {settings.incidents}",
-        f"accepted_share = {settings.accept}",
+        'method = "ABC-SMC (pyabc 0.13: importance weights, quantile epsilon 0.5); distance: RMS z-score"',
+        f"generations = {fit.rounds}",
+        f"population = {settings.n_points}",
+        f"incidents_per_particle = {settings.incidents}",
+        f"min_acceptance = {settings.accept}",
+        f"simulations = {sum(int(h.get('samples', 0)) for h in fit.history)}",
         f"seed = {settings.seed}",
         f'ensemble_version = "{ens.version}"',
         f'ensemble_sha256 = "{ens.sha256}"',
-        f"final_best_distance = {fit.history[-1]['best']:.4g}",
+        f"final_epsilon = {fit.history[-1]['threshold']:.4g}",
+        'posterior = "posterior.csv"',
+        f'posterior_sha256 = "{posterior_sha256}"',
         "",
         "[fit.posterior_5_95]",
     ]
@@ -179,27 +242,32 @@ def calibrate(
     held_t = [
         t for t in observed_targets(heldout, stats) if t.name.startswith(("ending", "deaths", "wounded"))
     ]
-    observed = {t.name: (t.observed, t.ci_low, t.ci_high) for t in train_t}
-    dist = normalised_distance(observed, simulated_values)
-    fit = abc_pmc(
-        ens, base, dist, n_points=settings.n_points, incidents=settings.incidents, rounds=settings.rounds,
-        accept=settings.accept, seed=settings.seed, workers=settings.workers, progress=progress,
-        backend=settings.backend,
+    names = tuple(fitted_names())
+    observed = {t.name: t.observed for t in train_t}
+    scales = {t.name: max((t.ci_high - t.ci_low) / 2.0, 1e-3) for t in train_t}
+    smc = run_smc(
+        EnsembleModel(ens, base, names, settings.incidents), observed, zscore_distance(scales), names,
+        population=settings.n_points, max_generations=settings.rounds, min_acceptance=settings.accept,
+        seed=settings.seed, workers=settings.workers, progress=progress,
     )  # fmt: skip
+    fit = fit_result(smc)
     if progress:
-        progress(f"validation: {settings.validation_incidents} incidents at the fitted point")
-    names = list(fit.fitted)
+        progress(f"validation: {settings.validation_incidents} incidents at the posterior median")
     point = np.array([[fit.fitted[n] for n in names]])
     val = simulate_points(
-        ens, base, names, point, settings.validation_incidents, settings.seed + 7, backend=settings.backend
-    )
+        ens, base, list(names), point, settings.validation_incidents, settings.seed + 7,
+        backend=settings.backend,
+    )  # fmt: skip
     sim = simulation_intervals(val)
     comparison = pd.concat(
         [compare(train_t, sim, "train 2000-2013"), compare(held_t, sim, "held out 2014-2019")]
     )
-    text = calibration_file_text(base, fit, settings, ens)
+    post_text = posterior_file_text(smc.posterior, calibration_version(base, fit), settings, fit)
+    text = calibration_file_text(base, fit, settings, ens, hashlib.sha256(post_text.encode()).hexdigest())
     parse_calibration(text, "<new calibration>")  # refuses to produce a file `run` could not read
-    return CalibrationOutcome(fit, comparison.reset_index(drop=True), text, settings, ens, val)
+    return CalibrationOutcome(
+        fit, comparison.reset_index(drop=True), text, settings, ens, val, smc.posterior, post_text
+    )
 
 
 @dataclass(frozen=True)

@@ -197,6 +197,7 @@ class Running:
     executor: Executor | None = None
     own_executor: bool = False
     params: Params | None = None
+    thetas: list[dict[str, np.ndarray] | None] | None = None  # per chunk, when run in ``result``
 
     def result(self, progress: Callable[[int], None] | None = None) -> pd.DataFrame:
         """The outcome table, one row per replication in order; ``progress(k)`` as chunks finish."""
@@ -204,8 +205,9 @@ class Running:
         try:
             if self.executor is None:
                 assert self.params is not None
-                for reps in self.parts:
-                    outs.append(run_outcomes(self.params, reps))
+                thetas = self.thetas or [None] * len(self.parts)
+                for reps, th in zip(self.parts, thetas, strict=True):
+                    outs.append(run_outcomes(self.params, reps, th))
                     if progress:
                         progress(len(reps))
             else:
@@ -229,19 +231,30 @@ def start(
     chunk_size: int = 1000,
     workers: int | None = 1,
     executor: Executor | None = None,
+    theta: Mapping[str, np.ndarray] | None = None,
 ) -> Running:
     """Start ``replications`` replications (indices ``first_rep`` onwards) on worker threads and return
     at once: the compiled loop releases the GIL, so the caller can go on (load pandas, read files) while
-    they run. With one worker and no executor, the chunks run in ``Running.result``."""
+    they run. With one worker and no executor, the chunks run in ``Running.result``. ``theta``: per-
+    replication parameter values (arrays of ``replications`` values, in replication order)."""
     parts = list(chunks(replications, chunk_size, first_rep))
+    if theta is not None:
+        for k, v in theta.items():
+            if np.shape(v) != (replications,):
+                raise ValueError(f"theta[{k!r}]: expected {replications} values, got shape {np.shape(v)}")
     n_workers = workers if workers else os.cpu_count() or 1
+    def part_theta(reps: np.ndarray) -> dict[str, np.ndarray] | None:
+        if theta is None:
+            return None
+        return {k: np.asarray(v)[reps - first_rep] for k, v in theta.items()}
+
     if executor is None and (n_workers <= 1 or len(parts) <= 1):
-        return Running(parts, params=params)
+        return Running(parts, params=params, thetas=[part_theta(r) for r in parts])
     _kernel()  # import the engine here, so the workers compute at once (import needs the GIL)
     own = executor is None
     if executor is None:
         executor = ThreadPoolExecutor(max_workers=min(n_workers, len(parts)))
-    futures = [executor.submit(run_outcomes, params, reps) for reps in parts]
+    futures = [executor.submit(run_outcomes, params, reps, part_theta(reps)) for reps in parts]
     return Running(parts, futures, executor, own, params)
 
 

@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from responsesim.calibrate.fit import to_unit
+from responsesim.calibrate.abc_smc import log_scale
 from responsesim.calibrate.pipeline import CalibrationOutcome, fitted_range_check
 from responsesim.calibrate.targets import SCOPE_NOTE
 from responsesim.params import PARAMETER_INFO
@@ -105,11 +105,15 @@ def plot_means(cmp: pd.DataFrame, path: Path) -> None:
 
 
 def _scaled(v: np.ndarray, name: str) -> np.ndarray:
-    return to_unit([name], v.reshape(-1, 1))[:, 0]
+    """Values on the parameter's prior range mapped to [0, 1] (log scale where the prior is log-uniform)."""
+    p = PARAMETER_INFO[name]
+    if log_scale(name):
+        return (np.log(v) - np.log(p.low)) / (np.log(p.high) - np.log(p.low))
+    return (v - p.low) / (p.high - p.low)
 
 
 def plot_posterior(out: CalibrationOutcome, path: Path) -> None:
-    """Kept parameter points of the last round, each on its prior range scaled to [0, 1]."""
+    """The posterior's particles (last ABC-SMC generation), each on its prior range scaled to [0, 1]."""
     fit = out.fit
     kept = fit.points[fit.accepted]
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(fit.names) + 1.2))
