@@ -30,9 +30,25 @@ ModelFn = Callable[[Mapping[str, float]], dict[str, float]]
 
 
 def log_scale(name: str) -> bool:
-    """Whether a parameter's prior is log-uniform (its range spans more than a factor of 20)."""
-    p = BY_NAME[name]
-    return p.low > 0 and p.high / p.low > 20
+    """Whether a parameter's prior is log-uniform (its range spans more than a factor of 20). Such
+    parameters are sampled as their logarithm (uniform prior there), so pyabc's normal transition works on
+    the log scale and the importance weights stay even."""
+    p = BY_NAME.get(name)
+    return p is not None and p.low > 0 and p.high / p.low > 20
+
+
+class _OnValueScale:
+    """The model called with log-scale parameters turned back into values (picklable)."""
+
+    def __init__(self, model: ModelFn, names: Sequence[str]) -> None:
+        self.model = model
+        self.logs = tuple(n for n in names if log_scale(n))
+
+    def __call__(self, pars: Mapping[str, float]) -> dict[str, float]:
+        vals = {k: float(v) for k, v in dict(pars).items()}
+        for n in self.logs:
+            vals[n] = math.exp(vals[n])
+        return self.model(vals)
 
 
 @dataclass(frozen=True)
@@ -115,14 +131,15 @@ class Posterior:
 
 
 def prior(names: Sequence[str]) -> Any:
-    """The pyabc prior: uniform (or log-uniform for wide ranges) over each parameter's registry range."""
+    """The pyabc prior: uniform over each parameter's registry range (over the log of the range for wide
+    ones, whose values pyabc then sees as logarithms: ``_OnValueScale`` turns them back)."""
     import pyabc
 
     rvs = {}
     for n in names:
         p = BY_NAME[n]
-        if log_scale(n):
-            rvs[n] = pyabc.RV("loguniform", p.low, p.high)
+        if log_scale(n):  # sampled as log(value): uniform there is log-uniform in the value
+            rvs[n] = pyabc.RV("uniform", math.log(p.low), math.log(p.high) - math.log(p.low))
         else:
             rvs[n] = pyabc.RV("uniform", p.low, p.high - p.low)
     return pyabc.Distribution(**rvs)
@@ -188,7 +205,7 @@ def run_smc(
         else pyabc.sampler.SingleCoreSampler()
     )
     abc = pyabc.ABCSMC(
-        model,
+        _OnValueScale(model, names),
         prior_override if prior_override is not None else prior(names),
         distance,
         population_size=population,
@@ -216,6 +233,9 @@ def run_smc(
         if progress:
             progress(f"generation {t}: epsilon {r['epsilon']:.3g}, {samples} simulations")
     particles = df[list(names)].to_numpy(dtype=float)
+    for j, n in enumerate(names):
+        if log_scale(n):
+            particles[:, j] = np.exp(particles[:, j])
     post = Posterior(tuple(names), particles, np.asarray(w, dtype=float))
     return SMCRun(post, gens)
 
