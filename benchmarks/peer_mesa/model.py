@@ -155,7 +155,7 @@ class IncidentModel(mesa.Model):
     def draw_arrival_offsets(self) -> None:
         """Arrival offsets (s after the first shot): SRO, the call, patrol one by one, the tactical team."""
         p = self.p
-        call_delay = lognormal(self, p.call_delay_median_s, 0.5)
+        call_delay = lognormal(self, p.call_delay_median_s, p.model["call_delay_sigma"])
         tactical = call_delay + lognormal(self, p.tactical_median_s, p.tactical_sigma)
         previous_patrol: float | None = None
         for o in self.officers:

@@ -69,6 +69,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     P("window_fire_factor", "factor", "probability", 0.5, 0.2, 1.0, A),
     P("max_shots_per_tick", "shots", "count", 6, 4, 10, "truncation of the per-tick Poisson draw",
       per_replication=False),
+    # the call to police
+    P("call_delay_sigma", "log-sd", "factor", 0.5, 0.2, 1.0, A + ": spread of the delay before the call"),
     # wounds
     P("p_kill_handgun", "probability", "probability", 0.405051, 0.15, 0.6,
       A + "; calibrated to deaths/wounded ratio", True),

@@ -295,7 +295,7 @@ class Incident:
     def _draw_arrival_offsets(self) -> None:
         """Arrival offsets after the first shot (docs/model.md, "Responders: units")."""
         p, rng = self.params, self.rng
-        call_delay = lognormal(rng, p.call_delay_median_s, 0.5)
+        call_delay = lognormal(rng, p.call_delay_median_s, p.model["call_delay_sigma"])
         tactical = call_delay + lognormal(rng, p.tactical_median_s, p.tactical_sigma)
         previous_patrol: float | None = None
         for o in self.officers:

@@ -131,7 +131,7 @@ def start(st, th, bl, sc, un, i: int, rep: int, key: np.uint64, group_space, gro
     m1 = rng.uniform(key, rng.TICK_START, rng.S_INIT_MISC, 1)
     m2 = rng.uniform(key, rng.TICK_START, rng.S_INIT_MISC, 2)
     m3 = rng.uniform(key, rng.TICK_START, rng.S_INIT_MISC, 3)
-    call = rng.lognormal(m0, m1, sc.call_delay_median_s, 0.5)
+    call = rng.lognormal(m0, m1, sc.call_delay_median_s, th[i].call_delay_sigma)
     tactical = call + rng.lognormal(m2, m3, sc.tactical_median_s, sc.tactical_sigma)
     t_patrol = call
     first_patrol = True
