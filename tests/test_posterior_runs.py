@@ -85,3 +85,18 @@ def test_a_posterior_from_another_fit_is_refused(tmp_path: Path) -> None:
         parameter_draws(sc, 10)
     # a point-estimate run does not need the posterior
     assert parameter_draws(sc, 10, "point").mode == "point"
+
+
+def test_compare_draws_the_same_parameters_in_both_arms(tmp_path: Path) -> None:
+    from responsesim.compare import compare
+
+    sc = load_scenario(calibration=load_calibration(calibration_with_posterior(tmp_path, 0.6)))
+    res = compare(sc, ["solo_entry", "no_entry"], replications=600, seed=9, workers=2)
+    a, b = res.outcomes["solo_entry"], res.outcomes["no_entry"]
+    assert (a["draw"] == b["draw"]).all() and (a["rep"] == b["rep"]).all()
+    deaths = next(x for x in res.diffs if x.metric == "deaths")
+    assert deaths.interval == "total" and deaths.ci_low <= deaths.mean_diff <= deaths.ci_high
+    assert deaths.ci_low <= deaths.mc_low and deaths.mc_high <= deaths.ci_high
+    assert res.to_json()["uncertainty"]["mode"] == "posterior"
+    point = compare(sc, ["solo_entry", "no_entry"], replications=600, seed=9, uncertainty="point")
+    assert next(x for x in point.diffs if x.metric == "deaths").interval == "monte_carlo"

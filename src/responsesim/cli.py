@@ -269,13 +269,23 @@ def compare_cmd(
     workers: Annotated[int, _workers_option("0 = all cores")] = 0,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     backend: BackendOption = "numba",
+    point_estimate: Annotated[
+        bool, typer.Option("--point-estimate", help="every replication at the calibration's values")
+    ] = False,
 ) -> None:
     """One scenario under several doctrines, common random numbers, paired differences with 95% CIs."""
     from responsesim.compare import compare_command
 
     _check_backend(backend)
     code = compare_command(
-        scenario, list(doctrine or []), replications, seed, as_json, workers=workers or None, backend=backend
+        scenario,
+        list(doctrine or []),
+        replications,
+        seed,
+        as_json,
+        workers=workers or None,
+        backend=backend,
+        point_estimate=point_estimate,
     )
     raise typer.Exit(code)
 

@@ -25,7 +25,9 @@ from rich.markup import escape
 from scipy import stats
 
 from responsesim.analysis.incidents import RULE, shot_fired
-from responsesim.engine.run import simulate
+from responsesim.analysis.summary import parameter_spread
+from responsesim.engine.backend import check_backend
+from responsesim.engine.run import start
 from responsesim.params import CalibrationError
 from responsesim.scenario.building import BuildingFileError
 from responsesim.scenario.errors import ScenarioError, from_validation_error
@@ -120,6 +122,9 @@ class PairedDiff:
     ci_low: float
     ci_high: float
     significant: bool
+    interval: str = "monte_carlo"  # or "total": the calibration's parameter uncertainty and chance
+    mc_low: float = math.nan  # the Monte Carlo part alone (with "total")
+    mc_high: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self).items()}
@@ -161,6 +166,7 @@ class Comparison:
     diffs: tuple[PairedDiff, ...]
     confidence: float = 0.95
     incidents: int = 0  # replications in which a shot was fired in every arm (the figures use these)
+    uncertainty: dict[str, Any] | None = None  # posterior draws or point estimate (api.ParameterDraws)
 
     def means(self) -> pd.DataFrame:
         """Mean of each compared metric (columns) per doctrine (rows)."""
@@ -180,6 +186,7 @@ class Comparison:
             "seed": self.seed,
             "confidence": self.confidence,
             "common_random_numbers": True,
+            "uncertainty": self.uncertainty or {"mode": "point"},
             "attempts": self.replications,
             "incidents": self.incidents,
             "no_shot_fired": {"count": self.replications - self.incidents, "rule": RULE},
@@ -205,6 +212,7 @@ def compare(
     chunk_size: int = 2500,
     confidence: float = 0.95,
     backend: str = "numba",
+    uncertainty: str = "posterior",
 ) -> Comparison:
     """Run ``scenario`` under each doctrine with common random numbers; differences vs ``doctrines[0]``.
 
@@ -221,10 +229,18 @@ def compare(
         parse_doctrine(d)
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc = sc.with_run_settings(seed=seed)
+    from responsesim.api import parameter_draws
+
+    check_backend(backend)
+    # the same posterior draws in every arm (seeded by the scenario's seed): differences stay paired
+    draws = parameter_draws(sc, replications, uncertainty)
     outcomes: dict[str, pd.DataFrame] = {}
     for d in doctrines:
         arm = with_doctrine(sc, d)
-        df = simulate(arm.params, replications, chunk_size=chunk_size, workers=workers, backend=backend)
+        running = start(arm.params, replications, chunk_size=chunk_size, workers=workers, theta=draws.theta)
+        df = running.result()
+        if draws.draw is not None:
+            df.insert(1, "draw", draws.draw.astype(np.int64))
         outcomes[d] = df.sort_values("rep").reset_index(drop=True)
     # incidents only (analysis/incidents.py): replications in which a shot was fired, in every arm
     fired = np.logical_and.reduce([shot_fired(outcomes[d]) for d in doctrines])
@@ -236,6 +252,13 @@ def compare(
             a = outcomes[d][m].to_numpy(dtype=float)
             b = outcomes[base][m].to_numpy(dtype=float)
             n, mean, lo, hi = paired_diff(a, b, confidence)
+            kind, mc_lo, mc_hi = "monte_carlo", math.nan, math.nan
+            if draws.draw is not None and n:
+                between, se = parameter_spread(a - b, outcomes[base]["draw"].to_numpy())
+                if not math.isnan(between):
+                    kind, mc_lo, mc_hi = "total", lo, hi
+                    half = float(stats.norm.ppf(0.5 + confidence / 2.0)) * math.sqrt(between**2 + se**2)
+                    lo, hi = mean - half, mean + half
             sig = bool(not math.isnan(lo) and (lo > 0 or hi < 0))
             diffs.append(
                 PairedDiff(
@@ -249,6 +272,9 @@ def compare(
                     ci_low=lo,
                     ci_high=hi,
                     significant=sig,
+                    interval=kind,
+                    mc_low=mc_lo,
+                    mc_high=mc_hi,
                 )
             )
     return Comparison(
@@ -261,6 +287,7 @@ def compare(
         diffs=tuple(diffs),
         confidence=confidence,
         incidents=int(fired.sum()),
+        uncertainty=draws.to_json(),
     )
 
 
@@ -276,6 +303,7 @@ def compare_command(
     as_json: bool,
     workers: int | None = 1,
     backend: str = "numba",
+    point_estimate: bool = False,
 ) -> int:
     """CLI body of ``responsesim compare``: prints a table (or JSON); returns 0, or 2 on bad input."""
     from rich.console import Console
@@ -283,7 +311,10 @@ def compare_command(
 
     err = Console(stderr=True)
     try:
-        res = compare(scenario_path, doctrines, replications, seed, workers=workers, backend=backend)
+        res = compare(
+            scenario_path, doctrines, replications, seed, workers=workers, backend=backend,
+            uncertainty="point" if point_estimate else "posterior",
+        )  # fmt: skip
     except (ScenarioError, BuildingFileError, CalibrationError, DoctrineSyntaxError, ValueError) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         return EXIT_BAD_INPUT
@@ -302,7 +333,14 @@ def compare_command(
     for m in COMPARE_METRICS:
         table.add_row(m, *[f"{float(res.outcomes[d][m].mean()):.2f}" for d in res.doctrines])
     console.print(table)
-    dt = Table(title=f"difference vs {res.doctrines[0]} (paired, {100 * res.confidence:.0f}% CI)")
+    unc = res.uncertainty or {"mode": "point"}
+    what = (
+        f"{100 * res.confidence:.0f}% interval: parameter uncertainty ({unc.get('draws')} posterior draws) "
+        "and chance"
+        if unc.get("mode") == "posterior"
+        else f"{100 * res.confidence:.0f}% CI, chance only (point estimate)"
+    )
+    dt = Table(title=f"difference vs {res.doctrines[0]} (paired; {what})")
     for col in ("doctrine", "metric", "mean diff", "CI", "significant"):
         dt.add_column(col, justify="left" if col in ("doctrine", "metric") else "right")
     for x in res.diffs:

@@ -243,10 +243,14 @@ def calibrate(
         t for t in observed_targets(heldout, stats) if t.name.startswith(("ending", "deaths", "wounded"))
     ]
     names = tuple(fitted_names())
+    model = EnsembleModel(ens, base, names, settings.incidents)
+    # one evaluation here first: the engine is loaded (or compiled) once in this process, and the
+    # sampler's forked workers inherit it instead of each loading it again
+    model({n: float(base.values[n]) for n in names})
     observed = {t.name: t.observed for t in train_t}
     scales = {t.name: max((t.ci_high - t.ci_low) / 2.0, 1e-3) for t in train_t}
     smc = run_smc(
-        EnsembleModel(ens, base, names, settings.incidents), observed, zscore_distance(scales), names,
+        model, observed, zscore_distance(scales), names,
         population=settings.n_points, max_generations=settings.rounds, min_acceptance=settings.accept,
         seed=settings.seed, workers=settings.workers, progress=progress,
     )  # fmt: skip
