@@ -232,7 +232,7 @@ def run_smc(
                      "samples": samples, "acceptance": float(r["particles"]) / max(samples, 1)})  # fmt: skip
         if progress:
             progress(f"generation {t}: epsilon {r['epsilon']:.3g}, {samples} simulations")
-    particles = df[list(names)].to_numpy(dtype=float)
+    particles = df[list(names)].to_numpy(dtype=float, copy=True)
     for j, n in enumerate(names):
         if log_scale(n):
             particles[:, j] = np.exp(particles[:, j])
