@@ -35,10 +35,16 @@ def test_run_default_prints_table() -> None:
         "died awaiting care",
         "attack duration",
         "officers shot",
-        "95% CI",
+        "95% interval",
+        "MC only",
         "IQR",
     ):
         assert label in res.output
+    assert "parameter uncertainty" in res.output  # the shipped calibration has a posterior
+    args = ["run", "-n", "60", "--workers", "1", "--point-estimate"]
+    point = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert point.exit_code == 0 and "95% CI" in point.output and "MC only" not in point.output
+    assert "chance only" in point.output
 
 
 def test_run_json_has_documented_keys_and_out_writes_rows(tmp_path: Path) -> None:

@@ -90,7 +90,10 @@ def test_paired_diff_edge_cases():
 
 
 def test_compare_is_paired_and_matches_hand_computation(small):
-    res = compare(small, ["backup_eta_rule:60", "no_entry", "hesitate:120"], replications=12, seed=7)
+    # at the point estimate the intervals are the paired t intervals (chance only); posterior draws:
+    # tests/test_posterior_runs.py
+    doctrines = ["backup_eta_rule:60", "no_entry", "hesitate:120"]
+    res = compare(small, doctrines, replications=12, seed=7, uncertainty="point")
     base = res.outcomes["backup_eta_rule:60"]
     # incidents only: the replications in which a shot was fired (the same in every arm)
     assert list(base["rep"]) == sorted(base["rep"]) and set(base["rep"]) <= set(range(12))
@@ -111,7 +114,7 @@ def test_compare_is_paired_and_matches_hand_computation(small):
             assert (x.ci_low, x.ci_high) == pytest.approx((ci.low, ci.high))
         assert x.significant == (x.ci_low > 0 or x.ci_high < 0)
     # common random numbers: the same doctrine twice would give identical arms
-    again = compare(small, ["no_entry", "backup_eta_rule:60"], replications=12, seed=7)
+    again = compare(small, ["no_entry", "backup_eta_rule:60"], replications=12, seed=7, uncertainty="point")
     assert again.outcomes["no_entry"].equals(res.outcomes["no_entry"])
     json.dumps(res.to_json(), allow_nan=False)
 

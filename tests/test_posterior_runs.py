@@ -29,6 +29,7 @@ def calibration_with_posterior(tmp: Path, spread: float) -> Path:
     text = post.to_text()
     (tmp / "posterior.csv").write_text(text)
     cal = re.sub(r'^version = ".*"$', f'version = "{VERSION}"', default_calibration_text(), flags=re.M)
+    cal = re.sub(r"^posterior(_sha256)? = .*\n", "", cal, flags=re.M)  # the shipped file's own posterior
     digest = hashlib.sha256(text.encode()).hexdigest()
     cal = cal.replace("[fit]\n", f'[fit]\nposterior = "posterior.csv"\nposterior_sha256 = "{digest}"\n', 1)
     path = tmp / "calibration.toml"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -101,13 +102,14 @@ def test_reproduce_matches_exactly(stored: tuple[Path, str]) -> None:
     rep = reproduce(path, run_id)
     assert rep.match, rep.to_json()
     assert rep.rows_stored == rep.rows_reproduced == REPS
-    assert len(rep.columns_compared) == 19 and rep.cells_compared == REPS * 19  # all outcomes except rep
+    n_cols = 20 if "draw" in rep.columns_compared else 19  # all outcomes except rep (draw: posterior runs)
+    assert len(rep.columns_compared) == n_cols and rep.cells_compared == REPS * n_cols
     assert rep.cells_differing == 0 and not rep.first_differences and not rep.missing_columns
     assert [d.field for d in rep.provenance] == []  # same code, calibration and machine
     json.dumps(rep.to_json(), allow_nan=False)
     console, buf = text_console()
     assert reproduce_command(run_id, path, workers=1, console=console) == 0
-    assert "MATCH" in buf.getvalue() and f"{REPS * 19:,} cells" in buf.getvalue()
+    assert "MATCH" in buf.getvalue() and f"{REPS * len(rep.columns_compared):,} cells" in buf.getvalue()
 
 
 def test_changed_numbers_are_reported(stored: tuple[Path, str], tmp_path: Path) -> None:
@@ -146,7 +148,8 @@ def test_run_reproduces_after_calibration_and_building_files_change(tmp_path: Pa
     """A custom calibration and a building file by relative path: both deleted afterwards, the run still
     re-runs exactly from the texts stored with it."""
     cal_path = tmp_path / "my_calibration.toml"
-    cal_path.write_text(default_calibration_text().replace('version = "', 'version = "custom-'), "utf-8")
+    own = re.sub(r"^posterior(_sha256)? = .*\n", "", default_calibration_text(), flags=re.M)  # no posterior
+    cal_path.write_text(own.replace('version = "', 'version = "custom-'), "utf-8")
     cal_text = cal_path.read_text("utf-8")
     changed = cal_text.replace("p_hit = ", "p_hit = 0.3  # was ").replace("  # fitted", "")
     cal_path.write_text(changed, "utf-8")

@@ -262,6 +262,7 @@ class RunResult:
             input_files_json=json.dumps(files, sort_keys=True) if files else None,
             calibration_key=cal.key,
             model_version=model_version(),
+            parameter_draws_json=(self.draws or ParameterDraws("point")).stored(),
             **environment(),
         )
 
@@ -288,6 +289,25 @@ class ParameterDraws:
     posterior_version: str = ""
     effective_size: float = math.nan
     reason: str = ""
+    values: dict[str, list[float]] | None = None  # per draw: the parameter values it ran at
+
+    def stored(self) -> str | None:
+        """JSON of the draws (stored with a run, so ``reproduce`` needs no posterior file)."""
+        if self.mode != "posterior" or self.values is None:
+            return None
+        return json.dumps({"posterior_version": self.posterior_version, "draws": self.n_draws,
+                           "effective_size": self.effective_size, "values": self.values})  # fmt: skip
+
+    @staticmethod
+    def from_stored(text: str, n: int) -> ParameterDraws:
+        """The draws of a stored run, spread over its ``n`` replications as ``parameter_draws`` did."""
+        doc = json.loads(text)
+        k = int(doc["draws"])
+        draw = np.arange(n) % k
+        values = {name: [float(x) for x in v] for name, v in doc["values"].items()}
+        theta = {name: np.asarray(v)[draw] for name, v in values.items()}
+        return ParameterDraws("posterior", draw, theta, k, str(doc.get("posterior_version", "")),
+                              float(doc.get("effective_size", math.nan)), "", values)  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"mode": self.mode}
@@ -325,8 +345,11 @@ def parameter_draws(
     k = max(1, min(draws, n))
     chosen = post.draw(k, seed=sc.spec.seed)
     draw = np.arange(n) % k
-    theta = {name: post.particles[chosen, j][draw] for j, name in enumerate(post.names)}
-    return ParameterDraws("posterior", draw, theta, k, post.meta.get("version", ""), post.effective_size())
+    values = {name: [float(x) for x in post.particles[chosen, j]] for j, name in enumerate(post.names)}
+    theta = {name: np.asarray(v)[draw] for name, v in values.items()}
+    return ParameterDraws(
+        "posterior", draw, theta, k, post.meta.get("version", ""), post.effective_size(), "", values
+    )
 
 
 def run(
@@ -339,6 +362,7 @@ def run(
     progress: Callable[[int], None] | None = None,
     backend: str = BACKEND,
     uncertainty: str = "posterior",
+    draws: ParameterDraws | None = None,
 ) -> RunResult:
     """Run a scenario (object, path, or None for the default) and summarise its outcomes.
 
@@ -350,7 +374,7 @@ def run(
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     sc = sc.with_run_settings(replications, seed)
     check_backend(backend)
-    pd_ = parameter_draws(sc, sc.spec.replications, uncertainty)
+    pd_ = draws if draws is not None else parameter_draws(sc, sc.spec.replications, uncertainty)
     running = start(sc.params, sc.spec.replications, chunk_size=chunk_size, workers=workers, theta=pd_.theta)
     return finish_run(sc, running, progress=progress, backend=backend, chunk_size=chunk_size, draws=pd_)
 

@@ -31,7 +31,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from responsesim.api import DEFAULT_CHUNK_SIZE, code_version, environment, git_revision, run
+from responsesim.api import DEFAULT_CHUNK_SIZE, ParameterDraws, code_version, environment, git_revision, run
 from responsesim.params import CalibratedParams, CalibrationError, load_calibration, parse_calibration
 from responsesim.scenario.building import BuildingFileError
 from responsesim.scenario.errors import ScenarioError
@@ -340,7 +340,13 @@ def reproduce(store_path: Path, run_id: str, workers: int = 1) -> ReproduceRepor
                      "identical tables")  # fmt: skip
     with _scenario(meta, cal, notes) as sc:
         try:
-            res = run(sc, workers=workers, chunk_size=chunk_size, backend=backend)
+            draws = (
+                ParameterDraws.from_stored(meta.parameter_draws_json, sc.spec.replications)
+                if meta.parameter_draws_json
+                else None
+            )
+            res = run(sc, workers=workers, chunk_size=chunk_size, backend=backend, draws=draws,
+                      uncertainty="posterior" if draws is not None else "point")  # fmt: skip
         except (ValueError, ImportError, NotImplementedError) as exc:
             raise ReproduceError(
                 f"run {run_id} used backend {meta.backend!r}, which cannot run here: {exc}"

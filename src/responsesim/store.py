@@ -60,6 +60,7 @@ _PROVENANCE_COLUMNS: dict[str, str] = {
     "input_files_json": "VARCHAR",
     "calibration_key": "VARCHAR",
     "model_version": "VARCHAR",
+    "parameter_draws_json": "VARCHAR",
 }
 _ALTER_DDL = tuple(
     f"ALTER TABLE runs ADD COLUMN IF NOT EXISTS {name} {kind}" for name, kind in _PROVENANCE_COLUMNS.items()
@@ -130,6 +131,7 @@ class RunMeta:
     input_files_json: str | None = None
     calibration_key: str | None = None  # version and hash of the calibration's values (CalibratedParams.key)
     model_version: str | None = None  # the engine's model rules (engine.version.model_version)
+    parameter_draws_json: str | None = None  # the posterior draws the replications ran at (None: point)
 
 
 _META_COLUMNS = [f.name for f in fields(RunMeta)]

@@ -298,12 +298,12 @@ ENTRY_DOCTRINES: dict[str, dict[str, Any]] = {
 
 @pytest.fixture(scope="module")
 def fast_tactical_runs() -> dict[str, tuple[Params, pd.DataFrame]]:
-    """300 replications per doctrine with a fast tactical team (median 4 min after the call), so that
+    """800 replications per doctrine with a fast tactical team (median 4 min after the call), so that
     the team arrives during many attacks and the perimeter rule is exercised."""
     out = {}
     for name, doctrine in ENTRY_DOCTRINES.items():
         params = scenario(_merge(FAST_TACTICAL, {"doctrine": doctrine}))
-        out[name] = (params, simulate(params, 300, chunk_size=300))
+        out[name] = (params, simulate(params, 800, chunk_size=800))
     return out
 
 

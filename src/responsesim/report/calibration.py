@@ -124,7 +124,7 @@ def plot_posterior(out: CalibrationOutcome, path: Path) -> None:
     ax.set_yticklabels(fit.names, fontsize=8)
     ax.set_xlim(-0.02, 1.02)
     ax.set_xlabel("position in the prior range (log scale for wide ranges); | = fitted median")
-    ax.set_title("posterior: kept points of the last ABC round", fontsize=10)
+    ax.set_title("posterior: particles of the last ABC-SMC generation", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -173,9 +173,10 @@ def write_report(out: CalibrationOutcome, directory: Path) -> Path:
         if edge
         else ""
     )
-    hist = "".join(f"<li>round {int(h['round'])}: best distance {h['best']:.3f}, acceptance threshold "
-                   f"{h['threshold']:.3f}</li>" for h in out.fit.history)  # fmt: skip
+    hist = "".join(f"<li>generation {int(h['round'])}: epsilon {h['threshold']:.3f}, "
+                   f"{int(h.get('samples', 0))} simulations</li>" for h in out.fit.history)  # fmt: skip
     s = out.settings
+    ess = f"{out.posterior.effective_size():.0f}" if out.posterior is not None else "-"
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>responsesim calibration report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.4}}
 table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;padding:3px 6px}}
@@ -186,9 +187,11 @@ tr.out{{background:#fde8e8}}tr.in{{background:#eef8ee}}</style></head><body>
 held out: {int(cmp[cmp["set"].str.startswith("held")]["inside"].sum())} of {int(cmp["set"].str.startswith("held").sum())}).</p>
 <h2>Data and scope</h2><p>{html.escape(SCOPE_NOTE)}</p>
 <p>Ensemble: <code>{html.escape(out.ensemble.source)}</code> version {html.escape(out.ensemble.version)}
-({len(out.ensemble.cells)} cells). Method: ABC population Monte Carlo, {s.rounds} rounds of {s.n_points} points,
-{s.incidents} incidents per point, best {s.accept:.0%} kept; validation run of {s.validation_incidents} incidents at
-the fitted point; seed {s.seed}.</p><ul>{hist}</ul>
+({len(out.ensemble.cells)} cells). Method: ABC-SMC with pyabc (importance weights, epsilon = median of the
+previous generation's distances), {s.n_points} particles, at most {s.rounds} generations, {s.incidents} ensemble
+attempts per particle (incidents only count); {ess} effective particles in the final posterior
+(<code>posterior.csv</code>); validation run of {s.validation_incidents} attempts at the posterior median; seed
+{s.seed}.</p><ul>{hist}</ul>
 <h2>Fitted parameters</h2><table><tr><th>parameter</th><th>fitted (median)</th><th>posterior 5-95%</th>
 <th>prior range</th><th>unit</th><th>source</th></tr>{fit_rows}</table>{edge_note}
 <p><img src="posterior.png" alt="posterior"></p>

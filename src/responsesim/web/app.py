@@ -28,7 +28,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from responsesim.analysis.incidents import incidents
-from responsesim.api import code_version
+from responsesim.api import ParameterDraws, code_version
 from responsesim.sanity import extrapolation_warnings
 from responsesim.scenario.load import Scenario
 from responsesim.web.catalog import Catalog, load_upload
@@ -272,7 +272,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                     sc = store.scenario(run_id)
                 except RunNotFoundError as exc:
                     raise ApiError(404, str(exc), field="run_id") from exc
-                body = replay(sc.params, rep, settings.max_replay_frames)
+                theta = None
+                if meta.parameter_draws_json:  # the run drew its parameters from the posterior
+                    draws = ParameterDraws.from_stored(meta.parameter_draws_json, n)
+                    theta = {k: float(v[rep]) for k, v in (draws.theta or {}).items()}
+                body = replay(sc.params, rep, settings.max_replay_frames, theta)
                 write_atomically(cache, json.dumps(body, separators=(",", ":")).encode())
                 prune_oldest(data_dir / "replays", "*/*.json", settings.max_cached_replays)
         return FileResponse(cache, media_type="application/json")

@@ -185,10 +185,14 @@ def _thin(n: int, max_frames: int) -> list[int]:
     return sorted({int(x) for x in np.rint(np.linspace(0, n - 1, max_frames))})
 
 
-def replay(params: Params, rep: int, max_frames: int = 2000) -> dict[str, Any]:
-    """The ``GET /api/runs/{id}/replay`` object for replication ``rep`` (0-based) of ``params``."""
+def replay(
+    params: Params, rep: int, max_frames: int = 2000, theta: dict[str, float] | None = None
+) -> dict[str, Any]:
+    """The ``GET /api/runs/{id}/replay`` object for replication ``rep`` (0-based) of ``params``;
+    ``theta``: the model parameters that replication ran at (a posterior draw), if not the calibration's."""
     rec = _Recorder(params, max_frames)
-    outcome = run_chunk(params, np.array([rep], dtype=np.int64), observer=rec)
+    th = {k: np.array([v]) for k, v in theta.items()} if theta else None
+    outcome = run_chunk(params, np.array([rep], dtype=np.int64), observer=rec, theta=th)
     recorded = rec.finish()
     frames = [recorded[k] for k in _thin(len(recorded), max_frames)]
     col = {name: [f[i] for f in frames] for i, name in enumerate(_FIELDS)}
