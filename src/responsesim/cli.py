@@ -140,6 +140,8 @@ def _compile_engine_once() -> None:
 
     if warmup.is_compiled():
         return
+    if not err.is_terminal:  # no spinner in a log: say it in plain words first
+        err.print(warmup.compile_message() + " ...", highlight=False)
     with err.status(warmup.compile_message(), spinner="dots"):
         warmup.warm()
     err.print("engine compiled and cached; later runs start at once", highlight=False)
