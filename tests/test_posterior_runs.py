@@ -40,16 +40,20 @@ def calibration_with_posterior(tmp: Path, spread: float) -> Path:
 def test_draws_are_reproducible_and_spread_over_the_replications(tmp_path: Path) -> None:
     cal = load_calibration(calibration_with_posterior(tmp_path, 0.5))
     sc = load_scenario(calibration=cal)
-    a = parameter_draws(sc, 250, draws=50)
-    b = parameter_draws(sc, 250, draws=50)
+    a = parameter_draws(sc, 1000, draws=50)
+    b = parameter_draws(sc, 1000, draws=50)
     assert a.mode == "posterior" and a.n_draws == 50 and a.posterior_version == VERSION
     assert a.theta is not None and a.draw is not None and b.theta is not None
     np.testing.assert_array_equal(a.theta["p_hit"], b.theta["p_hit"])
-    assert np.bincount(a.draw).tolist() == [5] * 50  # evenly spread
+    assert np.bincount(a.draw).tolist() == [20] * 50  # evenly spread
+    # at least 20 replications per draw: 250 replications use 12 draws; 30 are too few for draws at all
+    assert parameter_draws(sc, 250, draws=50).n_draws == 12
+    few = parameter_draws(sc, 30)
+    assert few.mode == "point" and "too few replications" in few.reason
     # replications of one draw share its parameters
     for d in range(50):
         assert np.unique(a.theta["p_hit"][a.draw == d]).size == 1
-    assert parameter_draws(sc, 250, "point").mode == "point"
+    assert parameter_draws(sc, 1000, "point").mode == "point"
     with pytest.raises(ValueError, match="posterior' or 'point'"):
         parameter_draws(sc, 10, "maybe")
 
@@ -80,12 +84,12 @@ def test_a_posterior_from_another_fit_is_refused(tmp_path: Path) -> None:
     (tmp_path / "posterior.csv").write_text((tmp_path / "posterior.csv").read_text() + "1.0,0.2,0.001\n")
     sc = load_scenario(calibration=load_calibration(path))
     with pytest.raises(CalibrationError, match="another fit"):
-        parameter_draws(sc, 10)
+        parameter_draws(sc, 100)
     (tmp_path / "posterior.csv").unlink()
     with pytest.raises(CalibrationError, match="cannot be read"):
-        parameter_draws(sc, 10)
+        parameter_draws(sc, 100)
     # a point-estimate run does not need the posterior
-    assert parameter_draws(sc, 10, "point").mode == "point"
+    assert parameter_draws(sc, 100, "point").mode == "point"
 
 
 def test_compare_draws_the_same_parameters_in_both_arms(tmp_path: Path) -> None:

@@ -275,6 +275,7 @@ class RunResult:
 
 
 DEFAULT_DRAWS = 100  # posterior draws per run (replications are spread evenly over them)
+MIN_REPS_PER_DRAW = 20  # fewer replications per draw cannot separate parameter uncertainty from chance
 
 
 @dataclass(frozen=True)
@@ -328,9 +329,9 @@ class ParameterDraws:
 def parameter_draws(
     sc: Scenario, n: int, uncertainty: str = "posterior", draws: int = DEFAULT_DRAWS
 ) -> ParameterDraws:
-    """Spread ``n`` replications over ``draws`` posterior draws (seeded by the scenario's seed, so paired
-    runs with the same seed use the same draws); a point-estimate run when asked or when the
-    calibration has no posterior."""
+    """Spread ``n`` replications over up to ``draws`` posterior draws, at least ``MIN_REPS_PER_DRAW`` per
+    draw (seeded by the scenario's seed, so paired runs with the same seed use the same draws); a
+    point-estimate run when asked, when the calibration has no posterior, or with too few replications."""
     if uncertainty not in ("posterior", "point"):
         raise ValueError(f"uncertainty must be 'posterior' or 'point', not {uncertainty!r}")
     if uncertainty == "point":
@@ -342,7 +343,13 @@ def parameter_draws(
             " (its values are overridden by the scenario)" if "+overrides" in sc.calibration.version else ""
         )
         return ParameterDraws("point", reason=f"{why}: every replication at the calibration's values")
-    k = max(1, min(draws, n))
+    k = min(draws, n // MIN_REPS_PER_DRAW)
+    if k < 2:
+        return ParameterDraws(
+            "point",
+            reason=f"too few replications ({n}) to spread over posterior draws (at least "
+            f"{2 * MIN_REPS_PER_DRAW} needed): every replication at the calibration's values",
+        )
     chosen = post.draw(k, seed=sc.spec.seed)
     draw = np.arange(n) % k
     values = {name: [float(x) for x in post.particles[chosen, j]] for j, name in enumerate(post.names)}
@@ -392,8 +399,8 @@ def finish_run(
     df = running.result(progress)
     n = sc.spec.replications
     draws = draws or ParameterDraws("point")
-    if draws.draw is not None:
-        df.insert(1, "draw", draws.draw.astype(np.int64))
+    # the posterior draw each replication ran at (-1: the calibration's point estimate)
+    df.insert(1, "draw", draws.draw.astype(np.int64) if draws.draw is not None else np.full(len(df), -1))
     inc = incidents(df)
     summaries = summarize(inc)
     if draws.draw is not None:

@@ -258,7 +258,8 @@ def compare(
                 if not math.isnan(between):
                     kind, mc_lo, mc_hi = "total", lo, hi
                     half = float(stats.norm.ppf(0.5 + confidence / 2.0)) * math.sqrt(between**2 + se**2)
-                    lo, hi = mean - half, mean + half
+                    # never narrower than chance alone (the two estimates differ slightly)
+                    lo, hi = min(mean - half, mc_lo), max(mean + half, mc_hi)
             sig = bool(not math.isnan(lo) and (lo > 0 or hi < 0))
             diffs.append(
                 PairedDiff(

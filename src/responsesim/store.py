@@ -66,6 +66,8 @@ _ALTER_DDL = tuple(
     f"ALTER TABLE runs ADD COLUMN IF NOT EXISTS {name} {kind}" for name, kind in _PROVENANCE_COLUMNS.items()
 )
 _RESERVED = ("run_id", "rep")
+#: outcome columns added after the first release: a store without them gains them (older rows NULL)
+_ADDABLE_COLUMNS: dict[str, str] = {"draw": "BIGINT"}
 _VIEW = "_responsesim_outcomes"
 _INTEGER_TYPES = {
     "TINYINT",
@@ -214,7 +216,11 @@ class ResultStore:
         """The registered frame must have the stored columns, and no integer column may lose a fraction."""
         stored = {c: t for c, t in self._column_types("replications").items() if c not in _RESERVED}
         given = {c: t for c, t in self._column_types(_VIEW).items() if c != "rep"}
-        missing = [c for c in stored if c not in given]
+        for c in [c for c in given if c not in stored and c in _ADDABLE_COLUMNS]:
+            kind = _ADDABLE_COLUMNS[c]
+            self._con.execute(f"ALTER TABLE replications ADD COLUMN IF NOT EXISTS {_quote(c)} {kind}")
+            stored[c] = _ADDABLE_COLUMNS[c]
+        missing = [c for c in stored if c not in given and c not in _ADDABLE_COLUMNS]
         extra = [c for c in given if c not in stored]
         if missing or extra:
             parts = []

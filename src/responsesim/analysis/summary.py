@@ -228,6 +228,8 @@ def with_parameter_uncertainty(
         if not math.isnan(between):
             half = z * math.sqrt(between**2 + se**2)
             low, high = max(0.0, s.mean - half), s.mean + half
+            if not math.isnan(s.ci_low):  # never narrower than chance alone
+                low, high = min(low, s.ci_low), max(high, s.ci_high)
             if s.kind == "share":
                 high = min(1.0, high)
         out.append(replace(s, ci_low=low, ci_high=high, interval="total", mc_low=s.ci_low, mc_high=s.ci_high))

@@ -354,8 +354,15 @@ function provenance(run) {
     `scenario ${s.scenario_source ?? ""} (SHA-256 ${(s.scenario_hash ?? m.scenario_hash ?? "").slice(0, 12)}…)`,
     `run ${run.run_id}`,
   ];
+  const u = s.uncertainty ?? {};
+  const what = u.mode === "posterior"
+    ? `Intervals are 95% intervals covering the calibration's own uncertainty (${u.draws} draws from its posterior) and chance`
+    : "Intervals are 95% confidence intervals of the mean (Wilson intervals for shares): chance only, not the calibration's own uncertainty";
+  const inc = s.no_shot_fired
+    ? ` Figures are over ${Number(s.incidents).toLocaleString("en-US")} incidents: no shot was fired in ${Number(s.no_shot_fired.count).toLocaleString("en-US")} of ${Number(s.attempts).toLocaleString("en-US")} simulated attempts.`
+    : "";
   return `<p class="provenance"><strong>Assumptions and sources:</strong> ${esc(parts.join(" · "))}. ` +
-    "Intervals are 95% confidence intervals of the mean (Wilson intervals for shares); times are from the first shot.</p>";
+    `${esc(what)}; times are from the first shot.${esc(inc)}</p>`;
 }
 
 function warningsBox(warnings) {
