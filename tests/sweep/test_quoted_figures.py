@@ -1,9 +1,9 @@
 """The figures the README and docs/sweeps.md quote are what the shipped sweep files produce now.
 
 The entry-delay sweep is re-run at a reduced replication count (its first 300 replication indices of
-1,000, the same seeds) and the quoted cost per minute of delay must lie inside the reduced run's 99.9 %
-interval: a figure from a stale store (another calibration, another model, attempts without a shot
-counted) fails. Regenerate the quotes with the commands in docs/sweeps.md.
+1,000, the same seeds and posterior draws) and the quoted cost per minute of delay must lie inside the
+reduced run's 99.9 % interval: a figure from a stale store (another calibration, another model, attempts
+without a shot counted) fails. Regenerate the quotes with the commands in docs/sweeps.md.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from responsesim.analysis.incidents import incidents
-from responsesim.engine.run import simulate
+from responsesim.api import parameter_draws
+from responsesim.engine.run import start
 from responsesim.sweep import load_sweep
 from responsesim.sweep.analysis import delay_slope
 
@@ -24,7 +25,10 @@ REDUCED = 300
 
 def quoted_slope() -> tuple[float, float, float]:
     text = " ".join((ROOT / "README.md").read_text().split())
-    pattern = r"waits after arriving costs \+([0-9.]+) deaths per incident \(95% CI ([0-9.]+)-([0-9.]+)"
+    pattern = (
+        r"waits after arriving costs \+([0-9.]+) deaths per incident, with a 95% interval of "
+        r"(-?[0-9.]+) to \+?([0-9.]+)"
+    )
     m = re.search(pattern, text)
     assert m, "README no longer quotes the cost of a minute of delay in the expected words"
     return float(m[1]), float(m[2]), float(m[3])
@@ -33,14 +37,19 @@ def quoted_slope() -> tuple[float, float, float]:
 def test_readme_and_docs_quote_the_same_delay_cost() -> None:
     value, low, high = quoted_slope()
     docs = " ".join((ROOT / "docs" / "sweeps.md").read_text().split())
-    assert f"deaths: +{value:.3f} per minute of delay (95% CI {low:.3f} to {high:.3f})" in docs
+    assert f"deaths: +{value:.3f} per minute of delay, 95% interval {low:.3f} to +{high:.3f}" in docs
 
 
 def test_quoted_delay_cost_matches_the_sweep_file() -> None:
     sweep = load_sweep(ROOT / "examples" / "sweeps" / "entry_delay.toml")
+    # the sweep's posterior draws (its first REDUCED replications), as sweep.run does
+    draws = parameter_draws(sweep.points[0].scenario, sweep.replications_per_point)
+    assert draws.mode == "posterior" and draws.theta is not None and draws.draw is not None
+    theta = {k: v[:REDUCED] for k, v in draws.theta.items()}
     parts = []
     for p in sweep.points:
-        df = simulate(p.scenario.params, REDUCED, workers=2)
+        df = start(p.scenario.params, REDUCED, workers=2, theta=theta).result()
+        df["draw"] = draws.draw[:REDUCED]
         df["doctrine.delay_s"] = p.values["doctrine.delay_s"]
         parts.append(df)
     reps = incidents(pd.concat(parts, ignore_index=True))

@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from responsesim.analysis.incidents import incidents
+from responsesim.analysis.summary import parameter_spread
 from responsesim.sweep.store import SweepStore
 
 NEVER = "never"
@@ -76,6 +77,9 @@ class Slope:
     ci_low: float
     ci_high: float
     n_reps: int
+    interval: str = "monte_carlo"  # "total": parameter uncertainty (posterior draws) and chance
+    mc_low: float = float("nan")
+    mc_high: float = float("nan")
 
 
 def delay_slope(
@@ -96,6 +100,13 @@ def delay_slope(
     slopes = (wide.to_numpy(float) @ xc) / denom * per_s
     m, lo, hi = t_ci(slopes, confidence)
     per = "minute" if per_s == 60 else f"{per_s:g} s"
+    if "draw" in reps.columns and (reps["draw"] >= 0).all():
+        # replications ran at posterior draws: the interval covers parameter uncertainty and chance
+        draw = reps.groupby("rep")["draw"].first().reindex(wide.index).to_numpy()
+        between, se = parameter_spread(slopes, draw)
+        if not np.isnan(between):
+            half = float(stats.norm.ppf(0.5 + confidence / 2.0)) * float(np.sqrt(between**2 + se**2))
+            return Slope(metric, per, m, min(m - half, lo), max(m + half, hi), len(slopes), "total", lo, hi)
     return Slope(metric, per, m, lo, hi, len(slopes))
 
 

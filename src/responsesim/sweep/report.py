@@ -76,9 +76,10 @@ def plot_delay(reps: pd.DataFrame, path: Path, title: str = "", x: str = DELAY) 
         pm = point_means(reps, [x], metric).sort_values(x)
         mins = pm[x].to_numpy(float) / 60
         sl = delay_slope(reps, x, metric)
+        kind = "interval, parameters and chance" if sl.interval == "total" else "CI"
         label = (
             f"{metric.replace('_', ' ')}: {sl.slope:+.3f} per minute of delay "
-            f"(95% CI {sl.ci_low:+.3f} to {sl.ci_high:+.3f})"
+            f"(95% {kind} {sl.ci_low:+.3f} to {sl.ci_high:+.3f})"
         )
         ax.plot(mins, pm["mean"], marker="o", ms=3, color=color, label=label)
         ax.fill_between(mins, pm["ci_low"], pm["ci_high"], color=color, alpha=0.2)
@@ -90,17 +91,22 @@ def plot_delay(reps: pd.DataFrame, path: Path, title: str = "", x: str = DELAY) 
             "ci_low": sl.ci_low,
             "ci_high": sl.ci_high,
             "replications": sl.n_reps,
+            "interval": sl.interval,
+            "mc_low": sl.mc_low,
+            "mc_high": sl.mc_high,
             "at_0": float(pm["mean"].iloc[0]),
             "at_max": float(pm["mean"].iloc[-1]),
         }
     d = figures["deaths"]
     ax.set_title(
         (title + "\n" if title else "")
-        + f"deaths per minute of delay: {d['per_minute']:.3f} (95% CI {d['ci_low']:.3f}-{d['ci_high']:.3f})",
+        + f"deaths per minute of delay: {d['per_minute']:.3f} "
+        f"(95% {'interval' if d.get('interval') == 'total' else 'CI'} "
+        f"{d['ci_low']:.3f} to {d['ci_high']:.3f})",
         fontsize=10,
     )
     ax.set_xlabel("entry delay after arrival (minutes)")
-    ax.set_ylabel("per attack (mean, 95% CI)")
+    ax.set_ylabel("per incident (mean; band: 95% CI, chance only)")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7.5, loc="upper left")
@@ -269,7 +275,8 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
     if kind == "delay":
         return [
             f"{m.replace('_', ' ')}: {_fmt(f[m]['per_minute'], 3)} per minute of delay "
-            f"(95% CI {_fmt(f[m]['ci_low'], 3)} to {_fmt(f[m]['ci_high'], 3)}); "
+            f"(95% {'interval: parameters and chance' if f[m].get('interval') == 'total' else 'CI'} "
+            f"{_fmt(f[m]['ci_low'], 3)} to {_fmt(f[m]['ci_high'], 3)}); "
             f"{_fmt(f[m]['at_0'])} at 0 s, {_fmt(f[m]['at_max'])} at the longest delay"
             for m in METRICS
             if m in f

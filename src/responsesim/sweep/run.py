@@ -58,10 +58,25 @@ def provenance(sweep: Sweep, backend: str) -> dict[str, Any]:
     }
 
 
-def run_task(params: Params, first_rep: int, n: int, backend: str = "numba") -> pd.DataFrame:
-    """One task: replications ``first_rep .. first_rep + n - 1`` of one point (runs on a worker)."""
+def run_task(
+    params: Params, first_rep: int, n: int, backend: str = "numba", draws_json: str | None = None
+) -> pd.DataFrame:
+    """One task: replications ``first_rep .. first_rep + n - 1`` of one point (runs on a worker).
+
+    ``draws_json``: the posterior draws of the sweep (``api.ParameterDraws.stored``); replication ``r`` runs
+    at draw ``r % draws``, the same at every point, so points stay paired. Column ``draw`` (-1: none)."""
+    import json
+
     reps = np.arange(first_rep, first_rep + n, dtype=np.int64)
-    return run_chunk(params, reps, backend=backend)
+    draw = np.full(n, -1, dtype=np.int64)
+    theta = None
+    if draws_json:
+        doc = json.loads(draws_json)
+        draw = reps % int(doc["draws"])
+        theta = {name: np.asarray(v, dtype=float)[draw] for name, v in doc["values"].items()}
+    df = run_chunk(params, reps, theta=theta, backend=backend)
+    df.insert(1, "draw", draw)
+    return df
 
 
 class SchedulerError(Exception):
@@ -111,16 +126,18 @@ def pending_tasks(sweep: Sweep, done: set[tuple[int, int]]) -> list[Task]:
 
 
 def _results_local(
-    sweep: Sweep, tasks: list[Task], workers: int, backend: str = "numba"
+    sweep: Sweep, tasks: list[Task], workers: int, backend: str = "numba", draws_json: str | None = None
 ) -> Iterator[tuple[Task, pd.DataFrame]]:
     params = {p.point_id: p.scenario.params for p in sweep.points}
     if workers <= 1:
         for t in tasks:
-            yield t, run_task(params[t.point_id], t.first_rep, t.n, backend)
+            yield t, run_task(params[t.point_id], t.first_rep, t.n, backend, draws_json)
         return
     ex = cf.ProcessPoolExecutor(max_workers=workers)
     try:
-        futs = {ex.submit(run_task, params[t.point_id], t.first_rep, t.n, backend): t for t in tasks}
+        futs = {
+            ex.submit(run_task, params[t.point_id], t.first_rep, t.n, backend, draws_json): t for t in tasks
+        }
         for f in cf.as_completed(futs):
             yield futs[f], f.result()
     finally:
@@ -128,14 +145,14 @@ def _results_local(
 
 
 def _results_distributed(
-    sweep: Sweep, tasks: list[Task], client: Any, backend: str = "numba"
+    sweep: Sweep, tasks: list[Task], client: Any, backend: str = "numba", draws_json: str | None = None
 ) -> Iterator[tuple[Task, pd.DataFrame]]:
     from distributed import as_completed
 
     params = {p.point_id: p.scenario.params for p in sweep.points}
     futs = {}
     for t in tasks:
-        f = client.submit(run_task, params[t.point_id], t.first_rep, t.n, backend, pure=False)
+        f = client.submit(run_task, params[t.point_id], t.first_rep, t.n, backend, draws_json, pure=False)
         futs[f] = t
     try:
         for f in as_completed(list(futs)):
@@ -190,7 +207,12 @@ def run_sweep(
     whose stored chunks were made under another calibration or model version raises ``StaleResultsError``
     naming them, unless ``recompute_stale``: then those chunks are deleted and computed again.
     """
-    cal_key = sweep.points[0].scenario.calibration.key
+    from responsesim.api import parameter_draws
+
+    # posterior draws of the model parameters, shared by every point (paired); the chunks record them
+    draws = parameter_draws(sweep.points[0].scenario, sweep.replications_per_point)
+    draws_json = draws.stored()
+    cal_key = f"{sweep.points[0].scenario.calibration.key}|{draws.mode}:{draws.n_draws}"
     model = model_version()
     with SweepStore(out) as store:
         resumed = store.register(
@@ -221,10 +243,10 @@ def run_sweep(
                 own_client = client = connect(scheduler)
             try:
                 if client is not None:
-                    results = _results_distributed(sweep, tasks, client, backend)
+                    results = _results_distributed(sweep, tasks, client, backend, draws_json)
                 else:
                     n_workers = workers if workers else os.cpu_count() or 1
-                    results = _results_local(sweep, tasks, min(n_workers, len(tasks)), backend)
+                    results = _results_local(sweep, tasks, min(n_workers, len(tasks)), backend, draws_json)
                 try:
                     for task, df in results:
                         sid = sweep.sweep_id

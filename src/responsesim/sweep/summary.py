@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from responsesim.analysis.incidents import incidents
-from responsesim.analysis.summary import DEFAULT_METRICS, Metric, summarize
+from responsesim.analysis.summary import DEFAULT_METRICS, Metric, summarize, with_parameter_uncertainty
 from responsesim.store import StoreError
 from responsesim.sweep.store import SweepStore
 
@@ -50,7 +50,10 @@ def sweep_summary(out: Path, sweep_id: str, confidence: float = 0.95) -> pd.Data
         row["n"] = 0 if df is None else len(df)
         df = None if df is None else incidents(df)
         row["incidents"] = 0 if df is None else len(df)
-        for s in summarize(df, SWEEP_METRICS, confidence) if df is not None and len(df) else []:
+        sums = summarize(df, SWEEP_METRICS, confidence) if df is not None and len(df) else []
+        if sums and df is not None and "draw" in df.columns and (df["draw"] >= 0).all():
+            sums = with_parameter_uncertainty(sums, df, df["draw"].to_numpy(), confidence)
+        for s in sums:
             row[f"{s.name}_mean"] = s.mean
             row[f"{s.name}_ci_low"] = s.ci_low
             row[f"{s.name}_ci_high"] = s.ci_high
