@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from responsesim.codes import ROLE_PATROL, ROLE_SRO, ROLE_TACTICAL
 from responsesim.scenario.building import KIND_CODES, template
-from responsesim.scenario.compile import ROLE_PATROL, ROLE_SRO, ROLE_TACTICAL
 from responsesim.scenario.errors import ScenarioError
 from responsesim.scenario.load import DEFAULT_NAME, Scenario, load_scenario, loads
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from responsesim.codes import END_REASON_NAMES, ROLE_NAMES
-from responsesim.engine.arrays import EngineInput, engine_input
+from responsesim.engine.arrays import engine_input
 from responsesim.engine.backend import check_backend
 from responsesim.engine.types import Outcomes, State, empty_outcomes, empty_state, make_theta
 from responsesim.scenario.compile import Params
@@ -98,7 +98,7 @@ def outcome_table(reps: np.ndarray, out: Outcomes) -> pd.DataFrame:
     )
 
 
-def _state_for(ei: EngineInput, params: Params, r: int) -> State:
+def _state_for(params: Params, r: int) -> State:
     return empty_state(r, params.n_groups, params.n_units, params.n_spaces, params.n_occupants)
 
 
@@ -134,7 +134,7 @@ def run_outcomes(
     k = _kernel()
     keys = _keys(params.seed, reps)
     out = empty_outcomes(reps.shape[0])
-    st = _state_for(ei, params, 1)
+    st = _state_for(params, 1)
     wk = k.scratch(params.n_units, params.n_spaces, params.n_groups, params.n_occupants)
     k.run_batch(reps, keys, th, ei.building, ei.scenario, ei.units, ei.forcing, ei.group_space,
                 ei.group_size, st, wk, out)  # fmt: skip
@@ -147,7 +147,7 @@ def initial_state(params: Params, reps: np.ndarray, theta: Mapping[str, np.ndarr
     reps = np.ascontiguousarray(reps, dtype=np.int64)
     ei = engine_input(params)
     th = make_theta(ei.base_theta, reps.shape[0], theta)
-    st = _state_for(ei, params, reps.shape[0])
+    st = _state_for(params, reps.shape[0])
     _kernel().start_all(reps, _keys(params.seed, reps), th, ei.building, ei.scenario, ei.units,
                         ei.group_space, ei.group_size, st)  # fmt: skip
     return st
@@ -166,7 +166,7 @@ def observe(
     ei = engine_input(params)
     th = make_theta(ei.base_theta, reps.shape[0]) if th is None else th
     k = _kernel()
-    st = _state_for(ei, params, reps.shape[0])
+    st = _state_for(params, reps.shape[0])
     wk = k.scratch(params.n_units, params.n_spaces, params.n_groups, params.n_occupants)
     k.start_all(reps, _keys(params.seed, reps), th, ei.building, ei.scenario, ei.units, ei.group_space,
                 ei.group_size, st)  # fmt: skip

@@ -31,12 +31,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy import stats
 
 from responsesim.analysis.incidents import paired_incidents
+from responsesim.codes import ROLE_SRO
 from responsesim.engine.run import simulate
 from responsesim.engine.types import Forcing
 from responsesim.review.errors import ReviewInputError
 from responsesim.review.timeline import Timeline, load_timeline, parse_time
 from responsesim.sanity import extrapolation_warnings
-from responsesim.scenario.compile import ROLE_SRO, Params
+from responsesim.scenario.compile import Params
 from responsesim.scenario.errors import ScenarioError, locate_toml_line
 from responsesim.scenario.load import Scenario, build
 from responsesim.scenario.schema import ScenarioSpec

@@ -13,16 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from responsesim.codes import (  # noqa: F401  (re-exported: older imports name them here)
+from responsesim.codes import (
     D_BACKUP_ETA,
     D_HESITATE,
     D_NO_ENTRY,
-    D_PERIMETER,
-    D_SOLO,
     D_TACTICAL,
     D_WAIT_N,
     DOCTRINE_CODES,
-    ROLE_NAMES,
     ROLE_PATROL,
     ROLE_SRO,
     ROLE_TACTICAL,
