@@ -300,15 +300,23 @@ class ParameterDraws:
                            "effective_size": self.effective_size, "values": self.values})  # fmt: skip
 
     @staticmethod
-    def from_stored(text: str, n: int) -> ParameterDraws:
-        """The draws of a stored run, spread over its ``n`` replications as ``parameter_draws`` did."""
+    def spread(
+        values: dict[str, list[float]], version: str, effective_size: float, reps: np.ndarray
+    ) -> ParameterDraws:
+        """Posterior draws (``values[name][d]``: the value of draw ``d``) for replications ``reps``:
+        replication ``r`` runs at draw ``r % n_draws`` (the one rule for runs, sweeps, reproduce, replay)."""
+        k = len(next(iter(values.values())))
+        draw = np.asarray(reps, dtype=np.int64) % k
+        theta = {name: np.asarray(v, dtype=float)[draw] for name, v in values.items()}
+        return ParameterDraws("posterior", draw, theta, k, version, effective_size, "", values)
+
+    @staticmethod
+    def from_stored(text: str, reps: np.ndarray) -> ParameterDraws:
+        """The draws of a stored run (``stored``), for its replications ``reps``."""
         doc = json.loads(text)
-        k = int(doc["draws"])
-        draw = np.arange(n) % k
         values = {name: [float(x) for x in v] for name, v in doc["values"].items()}
-        theta = {name: np.asarray(v)[draw] for name, v in values.items()}
-        return ParameterDraws("posterior", draw, theta, k, str(doc.get("posterior_version", "")),
-                              float(doc.get("effective_size", math.nan)), "", values)  # fmt: skip
+        version = str(doc.get("posterior_version", ""))
+        return ParameterDraws.spread(values, version, float(doc.get("effective_size", math.nan)), reps)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"mode": self.mode}
@@ -351,12 +359,8 @@ def parameter_draws(
             f"{2 * MIN_REPS_PER_DRAW} needed): every replication at the calibration's values",
         )
     chosen = post.draw(k, seed=sc.spec.seed)
-    draw = np.arange(n) % k
     values = {name: [float(x) for x in post.particles[chosen, j]] for j, name in enumerate(post.names)}
-    theta = {name: np.asarray(v)[draw] for name, v in values.items()}
-    return ParameterDraws(
-        "posterior", draw, theta, k, post.meta.get("version", ""), post.effective_size(), "", values
-    )
+    return ParameterDraws.spread(values, post.meta.get("version", ""), post.effective_size(), np.arange(n))
 
 
 def run(

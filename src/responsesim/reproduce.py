@@ -341,7 +341,7 @@ def reproduce(store_path: Path, run_id: str, workers: int = 1) -> ReproduceRepor
     with _scenario(meta, cal, notes) as sc:
         try:
             draws = (
-                ParameterDraws.from_stored(meta.parameter_draws_json, sc.spec.replications)
+                ParameterDraws.from_stored(meta.parameter_draws_json, np.arange(sc.spec.replications))
                 if meta.parameter_draws_json
                 else None
             )

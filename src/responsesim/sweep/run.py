@@ -65,17 +65,12 @@ def run_task(
 
     ``draws_json``: the posterior draws of the sweep (``api.ParameterDraws.stored``); replication ``r`` runs
     at draw ``r % draws``, the same at every point, so points stay paired. Column ``draw`` (-1: none)."""
-    import json
+    from responsesim.api import ParameterDraws
 
     reps = np.arange(first_rep, first_rep + n, dtype=np.int64)
-    draw = np.full(n, -1, dtype=np.int64)
-    theta = None
-    if draws_json:
-        doc = json.loads(draws_json)
-        draw = reps % int(doc["draws"])
-        theta = {name: np.asarray(v, dtype=float)[draw] for name, v in doc["values"].items()}
-    df = run_chunk(params, reps, theta=theta, backend=backend)
-    df.insert(1, "draw", draw)
+    draws = ParameterDraws.from_stored(draws_json, reps) if draws_json else ParameterDraws("point")
+    df = run_chunk(params, reps, theta=draws.theta, backend=backend)
+    df.insert(1, "draw", draws.draw if draws.draw is not None else np.full(n, -1, dtype=np.int64))
     return df
 
 

@@ -21,6 +21,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
@@ -274,8 +275,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                     raise ApiError(404, str(exc), field="run_id") from exc
                 theta = None
                 if meta.parameter_draws_json:  # the run drew its parameters from the posterior
-                    draws = ParameterDraws.from_stored(meta.parameter_draws_json, n)
-                    theta = {k: float(v[rep]) for k, v in (draws.theta or {}).items()}
+                    draws = ParameterDraws.from_stored(meta.parameter_draws_json, np.array([rep]))
+                    theta = {k: float(v[0]) for k, v in (draws.theta or {}).items()}
                 body = replay(sc.params, rep, settings.max_replay_frames, theta)
                 write_atomically(cache, json.dumps(body, separators=(",", ":")).encode())
                 prune_oldest(data_dir / "replays", "*/*.json", settings.max_cached_replays)
