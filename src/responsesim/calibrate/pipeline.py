@@ -63,28 +63,32 @@ class CalibrationOutcome:
     posterior_text: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        rows = []
-        for r in self.comparison.to_dict("records"):
-            rows.append(
-                {
-                    "set": r["set"],
-                    "target": r["name"],
-                    "observed": r["observed"],
-                    "observed_ci": [r["ci_low"], r["ci_high"]],
-                    "simulated": _none(r["simulated"]),
-                    "simulated_ci": [_none(r["sim_low"]), _none(r["sim_high"])],
-                    "within_interval": bool(r["inside"]),
-                    "n": int(r["n"]),
-                }
-            )
         return {
-            "targets": rows,
+            "targets": target_rows(self.comparison, "within_interval"),
             "fitted": self.fit.fitted,
             "posterior_5_95": {k: list(v) for k, v in self.fit.interval.items()},
             "inside": int(self.comparison["inside"].sum()),
             "total": len(self.comparison),
             "ensemble": {"version": self.ensemble.version, "sha256": self.ensemble.sha256},
         }
+
+
+def target_rows(comparison: pd.DataFrame, inside_key: str) -> list[dict[str, Any]]:
+    """JSON rows of a target comparison (``compare``'s table); ``inside_key`` names the inside flag."""
+    return [
+        {
+            "set": r["set"],
+            "target": r["name"],
+            "description": r["description"],
+            "observed": r["observed"],
+            "observed_ci": [r["ci_low"], r["ci_high"]],
+            "simulated": _none(r["simulated"]),
+            "simulated_ci": [_none(r["sim_low"]), _none(r["sim_high"])],
+            inside_key: bool(r["inside"]),
+            "n": int(r["n"]),
+        }
+        for r in comparison.to_dict("records")
+    ]
 
 
 def _none(x: float) -> float | None:
@@ -284,20 +288,7 @@ class CheckOutcome:
     seed: int
 
     def to_json(self) -> dict[str, Any]:
-        rows = [
-            {
-                "set": r["set"],
-                "target": r["name"],
-                "description": r["description"],
-                "observed": r["observed"],
-                "observed_ci": [r["ci_low"], r["ci_high"]],
-                "simulated": _none(r["simulated"]),
-                "simulated_ci": [_none(r["sim_low"]), _none(r["sim_high"])],
-                "inside": bool(r["inside"]),
-                "n": int(r["n"]),
-            }
-            for r in self.comparison.to_dict("records")
-        ]
+        rows = target_rows(self.comparison, "inside")
         cal = self.calibration
         return {
             "calibration": {"version": cal.version, "sha256": cal.sha256, "key": cal.key,
