@@ -7,6 +7,7 @@ rule: it only lays the numbers out as the compiled rules read them.
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,46 +67,15 @@ def building(params: Params) -> Building:
         )
 
 
+#: each scalar's Python type, from the container's annotations (Numba compiles one signature per type)
+_SCENARIO_TYPES: dict[str, Any] = typing.get_type_hints(Scenario)
+
+
 def scenario(params: Params) -> Scenario:
-    p = params
-    return Scenario(
-        dt=float(p.dt),
-        horizon_s=float(p.horizon_s),
-        n_occupants=int(p.n_occupants),
-        reaction_median_s=float(p.reaction_median_s),
-        reaction_sigma=float(p.reaction_sigma),
-        p_lockdown=float(p.p_lockdown),
-        p_evacuate_open=float(p.p_evacuate_open),
-        lock_time_min_s=float(p.lock_time_min_s),
-        lock_time_max_s=float(p.lock_time_max_s),
-        lock_works_prob=float(p.lock_works_prob),
-        use_hard_corner_prob=float(p.use_hard_corner_prob),
-        avoid_penalty_m=float(p.avoid_penalty_m),
-        fire_alarm_t=float(p.fire_alarm_t),
-        hear_hops=int(p.hear_hops),
-        attacker_entry=int(p.attacker_entry),
-        attacker_first_hop=first_hop(p, p.attacker_entry),
-        dwell_min_s=float(p.dwell_min_s),
-        dwell_max_s=float(p.dwell_max_s),
-        w_unvisited=float(p.w_unvisited),
-        max_shots_per_tick=int(p.model.get("max_shots_per_tick", p.max_shots_per_tick)),
-        officer_entry=int(p.officer_entry),
-        sro_calls_lockdown=bool(p.sro_calls_lockdown),
-        sro_lockdown_delay_s=float(p.sro_lockdown_delay_s),
-        call_delay_median_s=float(p.call_delay_median_s),
-        sro_response_median_s=float(p.sro_response_median_s),
-        sro_response_sigma=float(p.sro_response_sigma),
-        patrol_first_median_s=float(p.patrol_first_median_s),
-        patrol_first_sigma=float(p.patrol_first_sigma),
-        patrol_gap_mean_s=float(p.patrol_gap_mean_s),
-        tactical_median_s=float(p.tactical_median_s),
-        tactical_sigma=float(p.tactical_sigma),
-        rescue_task_force=bool(p.rescue_task_force),
-        ems_access_median_s=float(p.ems_access_median_s),
-        ems_access_sigma=float(p.ems_access_sigma),
-        rtf_ready_s=float(p.rtf_ready_s),
-        rtf_access_median_s=float(p.rtf_access_median_s),
-    )
+    """The scenario scalars: every field of ``Scenario`` is the ``Params`` field of the same name, cast to
+    its annotated type, except the attacker's first hop, which is derived from the building."""
+    vals = {f: _SCENARIO_TYPES[f](getattr(params, f)) for f in Scenario._fields if f != "attacker_first_hop"}
+    return Scenario(**vals, attacker_first_hop=first_hop(params, params.attacker_entry))
 
 
 def scenario_doctrine(params: Params) -> tuple[int, float]:
