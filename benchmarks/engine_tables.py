@@ -16,13 +16,14 @@ from pathlib import Path
 
 from responsesim.engine.run import simulate
 from responsesim.review.counterfactual import compile_replay, parse_counterfactual
+from responsesim.scenario.compile import Params
 from responsesim.scenario.load import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def cases() -> dict[str, object]:
-    out: dict[str, object] = {"default": load_scenario().params}
+def cases() -> dict[str, Params]:
+    out: dict[str, Params] = {"default": load_scenario().params}
     for f in sorted((ROOT / "examples").glob("*.toml")):
         out[f.stem] = load_scenario(f).params
     rp, _ = compile_replay(

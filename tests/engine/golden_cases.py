@@ -10,15 +10,14 @@ commit:
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from responsesim.engine.run import run_chunk
-from responsesim.review.counterfactual import compile_replay, parse_counterfactual
 from responsesim.scenario.compile import Params
-from responsesim.scenario.load import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -26,16 +25,12 @@ REPS = np.arange(150, dtype=np.int64)
 
 
 def cases() -> dict[str, Params]:
-    """The default scenario, every example and both arms of the Parkland replay."""
-    out = {"default": load_scenario().params}
-    for f in sorted((ROOT / "examples").glob("*.toml")):
-        out[f.stem] = load_scenario(f).params
-    rp, _ = compile_replay(
-        ROOT / "examples" / "parkland" / "incident.toml", parse_counterfactual("SRO:entered_building@+30s")
-    )
-    out["parkland_observed"] = rp.observed
-    out["parkland_protocol"] = rp.protocol
-    return out
+    """The default scenario, every example and both arms of the Parkland replay: the same cases the
+    engine-version comparison uses (``benchmarks/engine_tables.py``)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from engine_tables import cases as engine_cases
+
+    return engine_cases()
 
 
 def table(params: Params) -> pd.DataFrame:
