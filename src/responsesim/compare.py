@@ -25,7 +25,7 @@ from rich.markup import escape
 from scipy import stats
 
 from responsesim.analysis.incidents import RULE, shot_fired
-from responsesim.analysis.summary import parameter_spread
+from responsesim.analysis.summary import parameter_half_width
 from responsesim.engine.backend import check_backend
 from responsesim.engine.run import start
 from responsesim.params import CalibrationError
@@ -254,10 +254,9 @@ def compare(
             n, mean, lo, hi = paired_diff(a, b, confidence)
             kind, mc_lo, mc_hi = "monte_carlo", math.nan, math.nan
             if draws.draw is not None and n:
-                between, se = parameter_spread(a - b, outcomes[base]["draw"].to_numpy())
-                if not math.isnan(between):
+                half = parameter_half_width(a - b, outcomes[base]["draw"].to_numpy(), confidence)
+                if not math.isnan(half):
                     kind, mc_lo, mc_hi = "total", lo, hi
-                    half = float(stats.norm.ppf(0.5 + confidence / 2.0)) * math.sqrt(between**2 + se**2)
                     # never narrower than chance alone (the two estimates differ slightly)
                     lo, hi = min(mean - half, mc_lo), max(mean + half, mc_hi)
             sig = bool(not math.isnan(lo) and (lo > 0 or hi < 0))

@@ -204,6 +204,16 @@ def parameter_spread(values: np.ndarray, draw: np.ndarray) -> tuple[float, float
     return math.sqrt(between), math.sqrt(var_means / k)
 
 
+def parameter_half_width(values: np.ndarray, draw: np.ndarray, confidence: float = 0.95) -> float:
+    """Half-width of the ``confidence`` interval of the mean of ``values`` covering parameter uncertainty and
+    chance: ``z * sqrt(sd_between**2 + se**2)`` (``parameter_spread``; normal approximation); NaN when
+    fewer than two draws have values."""
+    between, se = parameter_spread(np.asarray(values, dtype=float), np.asarray(draw))
+    if math.isnan(between):
+        return NAN
+    return float(special.ndtri(0.5 + confidence / 2.0)) * math.sqrt(between**2 + se**2)
+
+
 def with_parameter_uncertainty(
     summaries: Sequence[Summary], df: pd.DataFrame, draw: np.ndarray, confidence: float = 0.95
 ) -> list[Summary]:
@@ -215,7 +225,6 @@ def with_parameter_uncertainty(
     ``mc_low``/``mc_high``.
     """
     _check_confidence(confidence)
-    z = float(special.ndtri(0.5 + confidence / 2.0))
     out = []
     for s in summaries:
         col = df[s.name]
@@ -223,10 +232,9 @@ def with_parameter_uncertainty(
             vals = _as_bool(col.fillna(False), s.name).astype(float)
         else:
             vals = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
-        between, se = parameter_spread(vals, np.asarray(draw))
+        half = parameter_half_width(vals, draw, confidence)
         low = high = NAN
-        if not math.isnan(between):
-            half = z * math.sqrt(between**2 + se**2)
+        if not math.isnan(half):
             low, high = max(0.0, s.mean - half), s.mean + half
             if not math.isnan(s.ci_low):  # never narrower than chance alone
                 low, high = min(low, s.ci_low), max(high, s.ci_high)

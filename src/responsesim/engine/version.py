@@ -7,6 +7,7 @@ Light on purpose (no Numba import): sweeps and stores read it before any simulat
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import sys
 from importlib import metadata
@@ -17,8 +18,10 @@ ENGINE_SOURCES = ("codes.py", "parameters.py", "engine/types.py", "engine/rng.py
                   "engine/kernel.py", "engine/jit.py", "engine/version.py")  # fmt: skip
 
 
+@functools.cache
 def fingerprint(with_toolchain: bool = True) -> str:
-    """16 hex digits identifying the engine's source (and, for the compile cache, Numba and Python)."""
+    """16 hex digits identifying the engine's source (and, for the compile cache, Numba and Python); read
+    once per process (results and stores ask for it often)."""
     h = hashlib.sha256()
     root = Path(__file__).resolve().parents[1]
     for rel in ENGINE_SOURCES:

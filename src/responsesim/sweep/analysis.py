@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from responsesim.analysis.incidents import incidents
-from responsesim.analysis.summary import parameter_spread
+from responsesim.analysis.summary import parameter_half_width
 from responsesim.sweep.store import SweepStore
 
 NEVER = "never"
@@ -103,9 +103,8 @@ def delay_slope(
     if "draw" in reps.columns and (reps["draw"] >= 0).all():
         # replications ran at posterior draws: the interval covers parameter uncertainty and chance
         draw = reps.groupby("rep")["draw"].first().reindex(wide.index).to_numpy()
-        between, se = parameter_spread(slopes, draw)
-        if not np.isnan(between):
-            half = float(stats.norm.ppf(0.5 + confidence / 2.0)) * float(np.sqrt(between**2 + se**2))
+        half = parameter_half_width(slopes, draw, confidence)
+        if not np.isnan(half):
             return Slope(metric, per, m, min(m - half, lo), max(m + half, hi), len(slopes), "total", lo, hi)
     return Slope(metric, per, m, lo, hi, len(slopes))
 
