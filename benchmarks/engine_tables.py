@@ -15,7 +15,7 @@ import inspect
 from pathlib import Path
 
 from responsesim.engine.run import simulate
-from responsesim.review.counterfactual import compile_replay, parse_counterfactual
+from responsesim.review.whatif import compile_replay, parse_counterfactual
 from responsesim.scenario.compile import Params
 from responsesim.scenario.load import load_scenario
 

@@ -33,6 +33,8 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 EXIT_BAD_INPUT = 2
+
+
 def _workers_option(help_text: str) -> typer.models.OptionInfo:
     """A ``--workers`` option that refuses negative counts with a plain message (exit code 2)."""
     return typer.Option("--workers", min=0, help=help_text)
@@ -376,61 +378,119 @@ def review_cmd(
     vocabulary: Annotated[Path | None, typer.Option("--vocabulary", help="TOML adding events/roles")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the findings as JSON")] = False,
     incident: Annotated[
-        Path | None, typer.Option("--incident", help="incident TOML: building, locations, counterfactual")
+        Path | None,
+        typer.Option(
+            "--incident", help="incident TOML: casualty timeline, building, locations, counterfactual"
+        ),
     ] = None,
     counterfactual: Annotated[
-        str | None, typer.Option("--counterfactual", help='e.g. "SRO:entered_building@+30s"')
+        list[str] | None,
+        typer.Option(
+            "--counterfactual",
+            help='e.g. "SRO:entered_building@+30s" or "OFFICER-1:no_withdrawal"; repeat to change several '
+            "responders at once",
+        ),
     ] = None,
-    replications: Annotated[int | None, typer.Option("--replications", "-n", min=2)] = None,
+    what_if: Annotated[
+        bool,
+        typer.Option(
+            "--what-if",
+            help="instead: re-simulate the occupants on the model building (a planning what-if, not an "
+            "estimate about the real victims)",
+        ),
+    ] = False,
+    replications: Annotated[
+        int | None, typer.Option("--replications", "-n", min=2, help="paired draws")
+    ] = None,
     workers: Annotated[int, _workers_option("0 = all cores")] = 0,
 ) -> None:
     """Check a real incident timeline against a protocol: every deviation with its evidence.
 
-    With --incident, also re-simulate the incident with the observed response and with the protocol's
-    (the named actor's conduct changed) and report the difference with a 95% interval."""
-    from responsesim.review.command import review_command, run_review, write_report
-    from responsesim.review.counterfactual import ASSUMPTIONS, run_counterfactual
+    With --incident, also estimate what the protocol's conduct would likely have changed for the people in
+    the record: lives saved (not shot, survived with earlier care) and the responder's risk, with 95% ranges
+    over posterior parameter draws, uncertain times and chance, and the curve against the entry delay."""
+    from responsesim.review.command import print_counterfactual, review_command, run_review, write_report
     from responsesim.review.errors import ReviewInputError
 
     if incident is None:
-        if counterfactual is not None:
-            _fail("--counterfactual needs --incident (which building, which spaces)")
+        if counterfactual or what_if:
+            _fail("--counterfactual and --what-if need --incident (casualty timeline, building, spaces)")
         raise typer.Exit(review_command(timeline, protocol, as_json, report, vocabulary))
+    if what_if:
+        _review_what_if(
+            timeline, protocol, report, vocabulary, as_json, incident, counterfactual, replications, workers
+        )
+        return
+    from responsesim.review.counterfactual import run_counterfactual
+
     try:
         rv = run_review(timeline, protocol, vocabulary)
-        cf = run_counterfactual(incident, counterfactual, replications, workers=workers or None)
+        cf = run_counterfactual(incident, counterfactual or None, replications)
+    except ReviewInputError as exc:
+        _fail(str(exc))
+        return
+    written = []
+    if report is not None:
+        try:
+            written = write_report(rv, report, cf)
+        except OSError as exc:
+            _fail(f"cannot write report {report}: {exc}")
+    if as_json:
+        obj = {"review": rv.to_json(), "counterfactual": cf.to_json()}
+        sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+    else:
+        code = review_command(timeline, protocol, False, None, vocabulary)
+        if code:
+            raise typer.Exit(code)
+        print_counterfactual(cf)
+    for p in written:
+        Console(stderr=True).print(f"wrote {p}", highlight=False)
+
+
+def _review_what_if(
+    timeline: Path,
+    protocol: Path,
+    report: Path | None,
+    vocabulary: Path | None,
+    as_json: bool,
+    incident: Path,
+    counterfactual: list[str] | None,
+    replications: int | None,
+    workers: int,
+) -> None:
+    """``review --incident --what-if``: the planning re-simulation on the model building (whatif.py)."""
+    from responsesim.review.command import review_command, run_review, write_report
+    from responsesim.review.errors import ReviewInputError
+    from responsesim.review.whatif import ASSUMPTIONS, WHAT_IF_NOTE, run_counterfactual
+
+    try:
+        rv = run_review(timeline, protocol, vocabulary)
+        cf = run_counterfactual(incident, counterfactual[0] if counterfactual else None, replications,
+                                workers=workers or None)  # fmt: skip
     except ReviewInputError as exc:
         _fail(str(exc))
         return
     if as_json:
         if report is not None:
             write_report(rv, report)
-        obj = {"review": rv.to_json(), "counterfactual": cf.to_json()}
+        obj = {"review": rv.to_json(), "what_if": cf.to_json()}
         sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
         return
     code = review_command(timeline, protocol, False, report, vocabulary)
     if code:
         raise typer.Exit(code)
     c = Console()
+    c.print(f"[bold]{WHAT_IF_NOTE}[/]", highlight=False)
     t = Table(
-        title=f"counterfactual: {cf.spec.actor} {cf.spec.event} {cf.spec.delay_s:g} s after arriving "
-        f"({cf.replications:,} paired replications, seed {cf.seed})"
+        title=f"what-if on the model building: {cf.spec.actor} {cf.spec.event} {cf.spec.delay_s:g} s after "
+        f"arriving ({cf.replications:,} paired replications, seed {cf.seed})"
     )
-    for col in (
-        "outcome",
-        "observed response",
-        "protocol response",
-        "difference (observed - protocol)",
-        "95% CI",
-    ):
+    for col in ("outcome", "observed response", "protocol response", "difference", "95% CI"):
         t.add_column(col)
     for r in cf.differences.to_dict("records"):
         t.add_row(str(r["metric"]), f"{r['observed_mean']:.2f}", f"{r['protocol_mean']:.2f}",
                   f"{r['difference']:+.2f}", f"{r['ci_low']:+.2f} to {r['ci_high']:+.2f}")  # fmt: skip
     c.print(t)
-    for r in cf.stopped_before.to_dict("records"):
-        c.print(f"protocol response had stopped the attack before the shots observed at {r['time']} "
-                f"in {100 * r['share_stopped_before']:.1f}% of runs", highlight=False)  # fmt: skip
     for w in cf.warnings:
         c.print(f"[bold yellow]warning:[/] {escape(w)}", highlight=False)
     c.print("assumptions:\n- " + "\n- ".join(ASSUMPTIONS), highlight=False)

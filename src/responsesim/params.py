@@ -58,7 +58,13 @@ class CalibratedParams:
         # overridden values are fixed points: the posterior no longer describes them
         post = None if overrides else self.posterior_file
         return CalibratedParams(
-            self.version + tag, self.sha256, self.fitted, vals, self.source, post, self.posterior_sha256,
+            self.version + tag,
+            self.sha256,
+            self.fitted,
+            vals,
+            self.source,
+            post,
+            self.posterior_sha256,
             self.directory,
         )
 

@@ -19,7 +19,7 @@ from responsesim.engine.reference import (
     simulate_reference,
 )
 from responsesim.engine.run import OUTCOME_COLUMNS, simulate
-from responsesim.review.counterfactual import compile_replay, parse_counterfactual
+from responsesim.review.whatif import compile_replay, parse_counterfactual
 from responsesim.scenario.compile import Params
 from responsesim.scenario.load import load_scenario, loads
 

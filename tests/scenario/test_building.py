@@ -555,7 +555,6 @@ def test_toml_syntax_error_has_line(tmp_path: Path) -> None:
     assert "TOML syntax error" in err.message
 
 
-
 def test_toml_syntax_error_at_end_of_document_has_line(tmp_path: Path) -> None:
     """Regression (fuzzing): a building TOML truncated inside an array (``length_m = [1,``) had no line."""
     text = SMALL_TOML.rstrip() + "\nextra = [1,\n\n"

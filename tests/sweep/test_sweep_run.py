@@ -30,8 +30,7 @@ def tables(path: Path, sweep_id: str) -> dict[str, pd.DataFrame]:
         return {
             "sweeps": s.con.execute(
                 # not code_version: it names the git commit, which may move while the test runs
-                "SELECT sweep_id, name, spec_toml, spec_hash, seed FROM sweeps "
-                "WHERE sweep_id = ?",
+                "SELECT sweep_id, name, spec_toml, spec_hash, seed FROM sweeps WHERE sweep_id = ?",
                 [sweep_id],
             ).df(),
             "points": s.points(sweep_id),

@@ -291,8 +291,12 @@ class CheckOutcome:
         rows = target_rows(self.comparison, "inside")
         cal = self.calibration
         return {
-            "calibration": {"version": cal.version, "sha256": cal.sha256, "key": cal.key,
-                            "source": cal.source},
+            "calibration": {
+                "version": cal.version,
+                "sha256": cal.sha256,
+                "key": cal.key,
+                "source": cal.source,
+            },
             "attempts": self.incidents,
             "seed": self.seed,
             "inside": int(self.comparison["inside"].sum()),

@@ -124,9 +124,7 @@ def run_chunk(
     return outcome_table(reps, run_outcomes(params, reps, theta))
 
 
-def run_outcomes(
-    params: Params, reps: np.ndarray, theta: Mapping[str, np.ndarray] | None = None
-) -> Outcomes:
+def run_outcomes(params: Params, reps: np.ndarray, theta: Mapping[str, np.ndarray] | None = None) -> Outcomes:
     """The engine's outcome arrays for replications ``reps`` (the batch loop; no pandas)."""
     reps = np.ascontiguousarray(reps, dtype=np.int64)
     ei = engine_input(params)
@@ -243,6 +241,7 @@ def start(
             if np.shape(v) != (replications,):
                 raise ValueError(f"theta[{k!r}]: expected {replications} values, got shape {np.shape(v)}")
     n_workers = workers if workers else os.cpu_count() or 1
+
     def part_theta(reps: np.ndarray) -> dict[str, np.ndarray] | None:
         if theta is None:
             return None

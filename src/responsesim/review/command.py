@@ -8,10 +8,14 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
 from responsesim.review.errors import ReviewInputError
+
+if TYPE_CHECKING:
+    from responsesim.review.counterfactual import CounterfactualResult
 from responsesim.review.findings import Review, fmt_duration, review
 from responsesim.review.protocol import load_protocol
 from responsesim.review.timeline import load_timeline, load_vocabulary
@@ -30,7 +34,7 @@ def run_review(timeline: Path, protocol: Path, vocabulary: Path | None = None) -
     return review(tl, proto)
 
 
-def write_report(rv: Review, report: Path) -> list[Path]:
+def write_report(rv: Review, report: Path, cf: CounterfactualResult | None = None) -> list[Path]:
     """Write ``report`` (HTML, PNG embedded) and the PNG beside it (``<stem>.png``; ``<stem>.swimlane.png``
     if ``report`` itself ends in ``.png``).
 
@@ -47,8 +51,13 @@ def write_report(rv: Review, report: Path) -> list[Path]:
     try:
         png_tmp = tmp / "swimlane.png"
         swimlane_png(rv, png_tmp)
+        extra = ""
+        if cf is not None:
+            from responsesim.review.counterfactual_report import curve_png, render_section
+
+            extra = render_section(cf, curve_png(cf, tmp / "curve.png"))
         html_tmp = tmp / "report.html"
-        html_tmp.write_text(render_html(rv, png_tmp), encoding="utf-8")
+        html_tmp.write_text(render_html(rv, png_tmp, extra), encoding="utf-8")
         png = report.with_suffix(".png")
         if png == report:  # asked for "x.png": keep the chart beside the page, not over it
             png = report.with_name(report.stem + ".swimlane.png")
@@ -118,3 +127,64 @@ def review_command(
     for p in written:
         err.print(f"wrote {p}", highlight=False)
     return EXIT_OK
+
+
+def print_counterfactual(cf: CounterfactualResult) -> None:
+    """The counterfactual as tables and a paragraph (fits 80 columns)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from responsesim.review.counterfactual import ASSUMPTIONS
+
+    c = Console()
+    t = Table(title=f"counterfactual on the record: {cf.change}")
+    for col in ("outcome", "mean", "95% of draws"):
+        t.add_column(col)
+    for label, iv in (
+        (f"lives saved (of {cf.record.killed} killed)", cf.lives_saved),
+        ("  not shot", cf.not_shot),
+        ("  survived with earlier care", cf.survived_care),
+        (f"wounded not shot (of {cf.record.wounded})", cf.wounded_not_shot),
+    ):
+        t.add_row(label, f"{iv.mean:.2f}", f"{iv.low:.0f} to {iv.high:.0f}")
+    for label, p in (
+        ("at least one life saved", cf.p_any_saved),
+        (f"stopped before {cf.record.clock(cf.record.end_s)} (recorded end)", cf.p_stopped_earlier),
+        ("the responder shot", cf.p_officer_shot),
+    ):
+        t.add_row(label, f"{100 * p.p:.0f}%", f"{100 * p.low:.1f}-{100 * p.high:.1f}% (exact)")
+    c.print(t)
+    eng = cf.parameters["engine"]
+    c.print(
+        f"{cf.n:,} paired draws (seed {cf.seed}): parameters ({eng['mode']}), times inside windows and "
+        f"chance together; calibration {cf.calibration}",
+        highlight=False,
+    )
+    for r in cf.stopped_before.to_dict("records"):
+        c.print(f"recorded shot at {r['time']}: attack already stopped in {100 * r['protocol']:.1f}% of "
+                "draws (record: 0%)", highlight=False)  # fmt: skip
+    curve = Table(title="lives saved and the responder's risk against the delay")
+    for col in ("delay", "lives saved", "95% of draws", "not shot", "care", "shot"):
+        curve.add_column(col, justify="right")
+    for r in cf.curve.to_dict("records"):
+        curve.add_row(f"{r['delay_s']:.0f} s", f"{r['lives_saved']:.2f}", f"{r['low']:.0f}-{r['high']:.0f}",
+                      f"{r['not_shot']:.2f}", f"{r['survived_care']:.2f}",
+                      f"{100 * r['p_officer_shot']:.0f}%")  # fmt: skip
+    c.print(curve)
+    rows = Table(title="per casualty row (mean over draws)")
+    for col in ("line", "who", "window", "not shot", "care", "care time"):
+        rows.add_column(col)
+    for r in cf.rows.to_dict("records"):
+        window = r["window"] + (" *" if r["flagged"] else "")
+        rows.add_row(str(r["line"]), f"{r['count']} {r['outcome']}", window,
+                     f"{r['not_shot']:.2f}", f"{r['survived_care']:.2f}",
+                     "assumed" if r["care_assumed"] else "recorded")  # fmt: skip
+    c.print(rows)
+    c.print("* time uncertain (a window or an approximate time)", highlight=False)
+    for u in cf.units:
+        spans = cf.conduct.get(u.actor, [])
+        c.print(f"{u.actor} as recorded: " + "; ".join(f"{s['time']} {s['state']}" for s in spans),
+                highlight=False, markup=False)  # fmt: skip
+    c.print()
+    c.print(cf.summary(), highlight=False, markup=False)
+    c.print("assumptions:\n- " + "\n- ".join(ASSUMPTIONS), highlight=False, markup=False)

@@ -1,304 +1,360 @@
-"""Counterfactual re-simulation of a reviewed incident: what would following the protocol have changed?
+"""The counterfactual a commission can use: stand on the record, simulate only what would have changed.
 
-The observed attacker history is replayed (the attacker is put where the timeline places it at each
-observed time, and the attack ends when the timeline says the attacker left) and the observed response is
-imposed (each officer arrives and enters when the timeline says, or never). The protocol arm differs in
-one thing: the named actor enters ``delay`` seconds after arriving on scene. Both arms run the same
-replications with the same random numbers, so until the actor's arrival they are identical and every
-difference after it is caused by the changed conduct. Between observed waypoints the attacker moves and
-fires by the calibrated model; only police can end the attack before its observed end.
+*Had the named responder done what the protocol requires, how many of the people who died would likely
+have lived, and at what risk to the responder?*
 
-Incident file (TOML): ``name``, ``timeline`` (path relative to the file), ``start`` (t = 0; default the
-attacker's ``entered_building`` row), ``replications``, ``seed``, ``counterfactual`` (e.g.
-``"SRO:entered_building@+30s"``), ``[scenario]`` (any scenario keys: building, occupants, alerting,
-attacker, care, model) and ``[locations]`` (timeline location -> building space id).
+- **Observed arm = the record** (``review/record.py``): the casualties, their windows and the end of the
+  attack as the timeline gives them. Nothing is re-simulated, so it reproduces the record exactly.
+- **Protocol arm** (``review/divergence.py``): from the moment the responder's conduct diverges, the engine
+  simulates that responder alone against the recorded attacker path, one posterior draw per replication,
+  giving the time the attack would have been stopped and whether the responder was shot.
+- **Against the record** (``review/survival.py``): people hit after that time would not have been shot;
+  people killed before it get care earlier, with the published survivable share.
+
+Each paired draw combines a posterior parameter draw, each person's time within its window, and chance;
+every figure is a mean over draws with the 2.5-97.5 percentiles of the draws (what the record, the
+parameters and chance leave open together). The delay curve re-runs the same draws at each entry delay.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import re
-import tomllib
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scipy import stats
 
-from responsesim.analysis.incidents import paired_incidents
-from responsesim.codes import ROLE_SRO
-from responsesim.engine.run import simulate
-from responsesim.engine.types import Forcing
+from responsesim.parameters import DEFAULTS
+from responsesim.posterior import load_posterior
+from responsesim.review.divergence import (
+    Divergence,
+    DivergentUnit,
+    StopDraws,
+    parse_divergences,
+    resolve,
+    simulate_stop,
+)
 from responsesim.review.errors import ReviewInputError
-from responsesim.review.timeline import Timeline, load_timeline, parse_time
-from responsesim.sanity import extrapolation_warnings
-from responsesim.scenario.compile import Params
-from responsesim.scenario.errors import ScenarioError, locate_toml_line
-from responsesim.scenario.load import Scenario, build
-from responsesim.scenario.schema import ScenarioSpec
+from responsesim.review.incident import IncidentFile, build_scenario, load_incident
+from responsesim.review.record import IncidentRecord, conduct_of, read_record
+from responsesim.review.survival import RECORD_PARAMETERS, RecordEffect, apply_stop, draw_people
+from responsesim.scenario.load import Scenario
 
-OFFICER_ROLES = ("sro", "patrol", "deputy", "swat")
-ENTRY_EVENTS = ("entered_building", "moved_toward_threat", "engaged_attacker")
-SPEC_RE = re.compile(r"^\s*(?P<actor>[^:]+):(?P<event>[a-z_]+)@\+(?P<delay>\d+(\.\d+)?)s\s*$")
+__all__ = ["ASSUMPTIONS", "CounterfactualResult", "Interval", "run_counterfactual"]
 
 ASSUMPTIONS = (
-    "The attacker is replayed: placed where the timeline puts it at each observed time and stopped when it "
-    "left; between those times it moves and fires by the calibrated model (a random walk, not the real "
-    "path).",
-    "Officers arrive and enter when the timeline says; in the protocol arm the named actor enters the given "
-    "delay after arriving on scene and then moves to the last gunfire at tactical speed.",
-    "Only police can end the replayed attack before its observed end (the real attacker did not stop).",
-    "Both arms use the same random numbers, so the difference is due to the changed conduct; the absolute "
-    "numbers depend on the building template, occupant placement and calibration, not on the real floor "
-    "plan.",
+    "The observed arm is the record: casualties, their time windows and the end of the attack as the "
+    "timeline gives them; nothing in it is simulated.",
+    "Only the named responder's conduct changes. From the moment it diverges the engine simulates that "
+    "responder alone: it moves through the building toward the gunfire, the attacker follows the recorded "
+    "path, and the engagement uses the calibrated stop and officer-hit hazards (one posterior draw per run).",
+    "Everyone else acts as recorded and, as the record shows, did not end the attack before its recorded "
+    "end; the attacker does not stop on its own before then.",
+    "A person hit at a time after the protocol arm stopped the attack would not have been shot; times inside "
+    "a window are drawn uniformly.",
+    "A person killed before that time could have lived only if the wound was potentially survivable "
+    "(published share) and care, starting once the threat was stopped, came before death; time to death "
+    "without care follows the engine's hemorrhage model.",
+    "The building is a model of the real one (the incident file's template and location mapping): it sets "
+    "the responder's path, not who was hit.",
+)
+
+DUTY_NOTE = (
+    "This estimates what compliance with the protocol would likely have changed for the people in the "
+    "record. It does not judge culpability: the duty and the outcome are separate questions."
 )
 
 
-class IncidentSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True)
+class Interval:
+    """A mean over draws with the 2.5 and 97.5 percentiles of the draws."""
 
-    name: str
-    timeline: str
-    start: str | None = None
-    replications: int = Field(default=2000, ge=2, le=1_000_000)
-    seed: int = Field(default=1, ge=0)
-    counterfactual: str | None = None
-    scenario: dict[str, Any] = Field(default_factory=dict)
-    locations: dict[str, str] = Field(default_factory=dict)
+    mean: float
+    low: float
+    high: float
+
+    @staticmethod
+    def of(x: np.ndarray) -> Interval:
+        x = np.asarray(x, dtype=float)
+        return Interval(float(x.mean()), float(np.quantile(x, 0.025)), float(np.quantile(x, 0.975)))
+
+    def to_json(self) -> dict[str, float]:
+        return {"mean": round(self.mean, 4), "low": round(self.low, 4), "high": round(self.high, 4)}
 
 
 @dataclass(frozen=True)
-class CounterfactualSpec:
-    actor: str
-    event: str
-    delay_s: float
+class Proportion:
+    """A share of draws with its Clopper-Pearson 95% interval."""
 
+    p: float
+    low: float
+    high: float
+    k: int
+    n: int
 
-def parse_counterfactual(text: str, file: str = "--counterfactual") -> CounterfactualSpec:
-    """Parse ``ACTOR:EVENT@+Ns`` (e.g. ``SRO:entered_building@+30s``)."""
-    m = SPEC_RE.match(text)
-    if not m:
-        raise ReviewInputError(file, None, "counterfactual", f"{text!r}: expected ACTOR:EVENT@+SECONDSs")
-    if m["event"] not in ENTRY_EVENTS:
-        raise ReviewInputError(
-            file, None, "counterfactual", f"event {m['event']!r}: must be one of {', '.join(ENTRY_EVENTS)}"
-        )
-    return CounterfactualSpec(m["actor"].strip(), m["event"], float(m["delay"]))
+    @staticmethod
+    def of(flags: np.ndarray) -> Proportion:
+        k, n = int(np.sum(flags)), len(flags)
+        ci = stats.binomtest(k, n).proportion_ci(0.95, method="exact")
+        return Proportion(k / n, float(ci.low), float(ci.high), k, n)
 
-
-@dataclass(frozen=True)
-class Replay:
-    """The observed incident compiled for the engine (times in s from ``start``)."""
-
-    scenario: Scenario
-    observed: Params
-    protocol: Params
-    start: datetime
-    divergence_s: float
-    later_shots_s: tuple[float, ...]
-    actor: str
-    units: tuple[str, ...]
+    def to_json(self) -> dict[str, float]:
+        return {"p": round(self.p, 4), "low": round(self.low, 4), "high": round(self.high, 4), "k": self.k,
+                "n": self.n}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class CounterfactualResult:
-    replay: Replay
-    spec: CounterfactualSpec
-    replications: int
+    """Everything the CLI, the JSON, the HTML report and the web tab show."""
+
+    name: str
+    divergences: tuple[Divergence, ...]
+    units: tuple[DivergentUnit, ...]
+    record: IncidentRecord
+    n: int
     seed: int
-    observed: pd.DataFrame
-    protocol: pd.DataFrame
-    differences: pd.DataFrame  # metric, observed_mean, protocol_mean, diff (observed - protocol), ci
-    stopped_before: pd.DataFrame  # later observed shot time, share of protocol runs already stopped
+    parameters: dict[str, Any]
+    stops: StopDraws
+    effect: RecordEffect
+    curve: pd.DataFrame
+    stopped_before: pd.DataFrame
+    rows: pd.DataFrame
+    conduct: dict[str, list[dict[str, Any]]]
+    calibration: str
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def lives_saved(self) -> Interval:
+        return Interval.of(self.effect.lives_saved)
+
+    @property
+    def not_shot(self) -> Interval:
+        return Interval.of(self.effect.not_shot)
+
+    @property
+    def survived_care(self) -> Interval:
+        return Interval.of(self.effect.survived_care)
+
+    @property
+    def wounded_not_shot(self) -> Interval:
+        return Interval.of(self.effect.wounded_not_shot)
+
+    @property
+    def p_any_saved(self) -> Proportion:
+        return Proportion.of(self.effect.lives_saved >= 1)
+
+    @property
+    def p_officer_shot(self) -> Proportion:
+        return Proportion.of(self.stops.officer_shot)
+
+    @property
+    def p_stopped_earlier(self) -> Proportion:
+        return Proportion.of(np.isfinite(self.stops.t_stop))
+
+    @property
+    def change(self) -> str:
+        return "; ".join(_describe(u, self.record) for u in self.units)
+
+    def summary(self) -> str:
+        """One plain-language paragraph that keeps duty and outcome apart."""
+        ls, ns, sc = self.lives_saved, self.not_shot, self.survived_care
+        k = self.record.killed
+        pos = self.p_officer_shot
+        stop = self.p_stopped_earlier
+        med = np.median(self.stops.t_stop[np.isfinite(self.stops.t_stop)]) if stop.k else math.nan
+        when = f" (median {self.record.clock(med)})" if stop.k else ""
+        text = (
+            f"Had {self.change}, the model estimates that {ls.mean:.1f} of the {k} people killed would "
+            f"likely have lived (95% range {ls.low:.0f} to {ls.high:.0f}): {ns.mean:.1f} would not have been "
+            f"shot and {sc.mean:.1f} would have survived with earlier care. At least one life is saved in "
+            f"{100 * self.p_any_saved.p:.0f}% of {self.n:,} draws. The attack is stopped before its recorded "
+            f"end ({self.record.clock(self.record.end_s)}) in {100 * stop.p:.0f}% of draws{when}; the "
+            f"responder is shot in {100 * pos.p:.0f}% of draws ({100 * pos.low:.0f}-{100 * pos.high:.0f}%), "
+            "the risk the training asks officers to accept. " + DUTY_NOTE
+        )
+        if self.flags:
+            text += " Figures rest on uncertain times: " + "; ".join(self.flags) + "."
+        return text
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "incident": self.replay.scenario.spec.name,
-            "counterfactual": f"{self.spec.actor}:{self.spec.event}@+{self.spec.delay_s:g}s",
-            "divergence_s": self.replay.divergence_s,
-            "replications": self.replications,
+            "incident": self.name,
+            "counterfactual": [d.text for d in self.divergences],
+            "change": self.change,
+            "draws": self.n,
             "seed": self.seed,
-            "differences": self.differences.to_dict("records"),
+            "lives_saved": self.lives_saved.to_json(),
+            "not_shot": self.not_shot.to_json(),
+            "survived_care": self.survived_care.to_json(),
+            "wounded_not_shot": self.wounded_not_shot.to_json(),
+            "p_any_life_saved": self.p_any_saved.to_json(),
+            "p_officer_shot": self.p_officer_shot.to_json(),
+            "p_stopped_before_recorded_end": self.p_stopped_earlier.to_json(),
+            "observed": {
+                "killed": self.record.killed,
+                "wounded": self.record.wounded,
+                "attack_end": self.record.clock(self.record.end_s),
+                "attack_end_event": self.record.end_event,
+                "attack_end_line": self.record.end_line,
+            },
             "stopped_before_later_shots": self.stopped_before.to_dict("records"),
+            "delay_curve": self.curve.to_dict("records"),
+            "casualty_rows": self.rows.to_dict("records"),
+            "conduct": self.conduct,
+            "parameters": self.parameters,
+            "calibration": self.calibration,
+            "flags": self.flags,
             "assumptions": list(ASSUMPTIONS),
-            "calibration": self.replay.scenario.calibration.version,
-            "warnings": self.warnings,
+            "summary": self.summary(),
+            "note": DUTY_NOTE,
         }
 
-    @property
-    def warnings(self) -> list[str]:
-        """Extrapolation warnings of the incident scenario (``responsesim.sanity``)."""
-        return extrapolation_warnings(self.replay.scenario)
+
+def _describe(u: DivergentUnit, rec: IncidentRecord) -> str:
+    if u.divergence.event == "no_withdrawal":
+        return f"{u.actor} kept advancing instead of withdrawing at {rec.clock(u.anchor_s)}" + (
+            f" ({u.divergence.delay_s:g} s later)" if u.divergence.delay_s else ""
+        )
+    return f"{u.actor} entered {u.divergence.delay_s:g} s after arriving ({rec.clock(u.diverge_s)})"
 
 
-def _load_incident(path: Path) -> tuple[IncidentSpec, str]:
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except OSError as exc:
-        raise ReviewInputError(str(path), None, None, f"cannot read incident file ({exc.strerror})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ReviewInputError(str(path), None, None, f"TOML syntax error: {exc}") from exc
-    try:
-        return IncidentSpec.model_validate(data), text
-    except ValidationError as exc:
-        e = exc.errors()[0]
-        loc = tuple(e["loc"])
-        field = ".".join(str(x) for x in loc)
-        raise ReviewInputError(str(path), locate_toml_line(text, loc), field, e["msg"]) from exc
-
-
-def compile_replay(path: Path, spec: CounterfactualSpec) -> tuple[Replay, IncidentSpec]:
-    """Build the two arms' engine parameters from an incident file and a counterfactual."""
-    inc, text = _load_incident(path)
-    tl: Timeline = load_timeline(path.parent / inc.timeline)
-    rows = tl.rows
-    attacker_rows = [r for r in rows if r.role == "attacker"]
-    if inc.start is not None:
-        try:
-            start = parse_time(inc.start)
-        except ValueError as exc:
-            raise ReviewInputError(str(path), locate_toml_line(text, ("start",)), "start", str(exc)) from exc
-    else:
-        entered = [r for r in attacker_rows if r.event == "entered_building"]
-        if not entered:
-            raise ReviewInputError(str(path), None, "start", "no attacker entered_building row: give 'start'")
-        start = entered[0].time
-
-    def rel(t: datetime) -> float:
-        return (t - start).total_seconds()
-
-    # officers: SRO first (the scenario's SRO unit), then every other officer as a patrol unit
-    officers: dict[str, list[Any]] = {}
-    for r in rows:
-        if r.role in OFFICER_ROLES:
-            officers.setdefault(r.actor, []).append(r)
-    if spec.actor not in officers:
+def _check_facts(inc: IncidentFile, rec: IncidentRecord) -> None:
+    facts = inc.spec.facts
+    for key, have in (("killed", rec.killed), ("wounded", rec.wounded)):
+        want = getattr(facts, key)
+        if want is not None and want != have:
+            rows = [c.line for c in rec.casualties if c.killed == (key == "killed")]
+            raise inc.error(
+                ("facts", key),
+                f"the timeline's victim_{key} rows add up to {have} "
+                f"(lines {', '.join(map(str, rows)) or 'none'}) "
+                f"but the facts say {want}: fix the counts (count=N) or the facts",
+            )  # fmt: skip
+    if rec.killed == 0:
         raise ReviewInputError(
-            str(path.parent / inc.timeline), None, "actor",
-            f"counterfactual actor {spec.actor!r} is not an officer in the timeline "
-            f"(officers: {', '.join(officers) or 'none'})",
+            inc.timeline.file, None, "event",
+            "no victim_killed rows: the counterfactual stands on the record's casualties (add rows with "
+            "count=N and, for a phase, until=HH:MM:SS)",
         )  # fmt: skip
-    sro = [a for a, rs in officers.items() if rs[0].role == "sro"][:1]
-    others = [a for a in officers if a not in sro]
-    units = tuple(sro + others)
 
-    scen: dict[str, Any] = {
-        **inc.scenario,
-        "name": inc.name,
-        "seed": inc.seed,
-        "replications": inc.replications,
+
+def _check_survival(inc: IncidentFile) -> dict[str, tuple[float, float]]:
+    known = {p.name for p in RECORD_PARAMETERS}
+    for key, (lo, hi) in inc.spec.survival.items():
+        if key not in known:
+            raise inc.error(("survival", key), f"unknown parameter (known: {', '.join(sorted(known))})")
+        if not 0 <= lo <= hi <= 1:
+            raise inc.error(("survival", key), f"[{lo:g}, {hi:g}]: need 0 <= low <= high <= 1")
+    return dict(inc.spec.survival)
+
+
+def _theta(sc: Scenario, n: int, seed: int) -> tuple[dict[str, np.ndarray] | None, dict[str, Any]]:
+    post = load_posterior(sc.calibration)
+    if post is None:
+        return None, {"mode": "point", "note": "the calibration has no posterior: every draw at its values"}
+    idx = post.draw(n, seed=seed)
+    theta = {name: post.particles[idx, j].astype(float) for j, name in enumerate(post.names)}
+    info = {
+        "mode": "posterior",
+        "posterior_version": sc.calibration.version,
+        "particles": len(post),
+        "effective_sample_size": round(float(post.effective_size()), 1),
     }
-    resp = dict(scen.get("responders", {}))
-    resp["sro"] = {**dict(resp.get("sro", {})), "present": bool(sro)}
-    resp["patrol"] = {**dict(resp.get("patrol", {})), "count": len(others)}
-    resp["tactical"] = {**dict(resp.get("tactical", {})), "enabled": False}
-    scen["responders"] = resp
-    try:
-        sspec = ScenarioSpec.model_validate(scen)
-        sc = build(sspec, str(path), text, base_dir=path.parent)
-    except ValidationError as exc:
-        e = exc.errors()[0]
-        loc = ("scenario", *e["loc"])
-        raise ReviewInputError(
-            str(path), locate_toml_line(text, loc), ".".join(map(str, loc)), e["msg"]
-        ) from exc
-    except ScenarioError as exc:
-        raise ReviewInputError(str(path), exc.line, f"scenario.{exc.field}", exc.message) from exc
-
-    g = sc.building
-    script_t: list[float] = []
-    script_space: list[int] = []
-    script_shot: list[bool] = []
-    for r in attacker_rows:
-        if r.location in inc.locations:
-            sid = inc.locations[r.location]
-            if sid not in g.space_ids:
-                raise ReviewInputError(
-                    str(path), locate_toml_line(text, ("locations", r.location)), f"locations.{r.location}",
-                    f"unknown space {sid!r} in building {g.name!r}",
-                )  # fmt: skip
-            if rel(r.time) >= 0:
-                script_t.append(rel(r.time))
-                script_space.append(g.index(sid))
-                script_shot.append(r.event == "shots_fired")
-    left = [r for r in attacker_rows if r.event == "left_building"]
-    end_s = rel(left[0].time) if left else math.inf
-
-    arrival = []
-    entry = []
-    for a in units:
-        rs = officers[a]
-        arrival.append(rel(rs[0].time))
-        ent = [r for r in rs if r.event in ENTRY_EVENTS]
-        entry.append(rel(ent[0].time) if ent else math.inf)
-    params = sc.params
-    assert params.n_units == len(units)
-    if bool(sro):
-        assert params.unit_role[0] == ROLE_SRO
-    forcing = Forcing(
-        wp_t=np.asarray(script_t, dtype=np.float64),
-        wp_space=np.asarray(script_space, dtype=np.int64),
-        wp_shot=np.asarray(script_shot, dtype=bool),
-        end_t=end_s,
-        arrival_t=np.asarray(arrival, dtype=np.float64),
-        entry_t=np.asarray(entry, dtype=np.float64),
-        withdraw_t=np.full(len(units), np.nan),
-    )
-    observed = dataclasses.replace(params, forcing=forcing)
-    j = units.index(spec.actor)
-    divergence = arrival[j]
-    entry_cf = list(entry)
-    entry_cf[j] = min(entry[j], divergence + spec.delay_s)
-    protocol = dataclasses.replace(
-        params, forcing=forcing._replace(entry_t=np.asarray(entry_cf, dtype=np.float64))
-    )
-    shots = tuple(rel(r.time) for r in attacker_rows if r.event == "shots_fired" and rel(r.time) > divergence)
-    return Replay(sc, observed, protocol, start, divergence, shots, spec.actor, units), inc
+    return theta, info
 
 
-METRICS = ("deaths", "killed", "died_awaiting_care", "wounded")
+def _per_draw(sc: Scenario, theta: dict[str, np.ndarray] | None, name: str, n: int) -> np.ndarray:
+    if theta is not None and name in theta:
+        return theta[name]
+    return np.full(n, float(sc.params.model.get(name, DEFAULTS[name])))
 
 
 def run_counterfactual(
-    path: Path, counterfactual: str | None = None, replications: int | None = None, workers: int | None = 1
+    path: Path, counterfactual: str | list[str] | None = None, replications: int | None = None
 ) -> CounterfactualResult:
-    """Simulate the observed and the protocol response (common random numbers) and compare them."""
-    inc_text = counterfactual
-    if inc_text is None:
-        inc, _ = _load_incident(path)
-        if inc.counterfactual is None:
-            raise ReviewInputError(str(path), None, "counterfactual", "no counterfactual given")
-        inc_text = inc.counterfactual
-    spec = parse_counterfactual(inc_text)
-    replay, inc = compile_replay(path, spec)
-    n = replications or inc.replications
-    obs = simulate(replay.observed, n, workers=workers)
-    pro = simulate(replay.protocol, n, workers=workers)
-    obs, pro = paired_incidents(obs, pro)  # an incident starts at the first shot (analysis/incidents.py)
-    k = len(obs)
-    rows = []
-    for m in METRICS:
-        d = obs[m].to_numpy(float) - pro[m].to_numpy(float)
-        mean = float(d.mean()) if k else math.nan
-        se = float(d.std(ddof=1) / math.sqrt(k)) if k > 1 else math.nan
-        half = float(stats.t.ppf(0.975, k - 1) * se) if se > 0 else 0.0
-        rows.append(
-            {"metric": m, "observed_mean": float(obs[m].mean()), "protocol_mean": float(pro[m].mean()),
-             "difference": mean, "ci_low": mean - half, "ci_high": mean + half}
+    """The record, the protocol arm's stop times, and their effect on the people in the record."""
+    inc = load_incident(Path(path))
+    rec = read_record(inc.timeline, inc.start)
+    _check_facts(inc, rec)
+    overrides = _check_survival(inc)
+    text = counterfactual if counterfactual is not None else inc.spec.counterfactual
+    if text is None:
+        raise ReviewInputError(str(path), None, "counterfactual", "no counterfactual given")
+    divs = parse_divergences(text, "--counterfactual" if counterfactual is not None else str(path))
+    n = replications or inc.spec.replications
+    seed = inc.spec.seed
+    sc = build_scenario(inc, sro=False, patrol=1)  # the building, calibration and care settings
+    units = resolve(rec, inc, sc, divs)
+    theta, info = _theta(sc, n, seed)
+    people = draw_people(
+        rec, n, seed,
+        median_s=_per_draw(sc, theta, "critical_survival_median_s", n),
+        sigma=_per_draw(sc, theta, "critical_survival_sigma", n),
+        access_median_s=sc.params.rtf_access_median_s,
+        access_sigma=sc.params.ems_access_sigma,
+        overrides=overrides,
+    )  # fmt: skip
+    stops = simulate_stop(rec, inc, units, n, theta)
+    effect = apply_stop(rec, people, stops.t_stop)
+
+    # the delay curve: the same draws at entry delays from 0 to the observed delay
+    far = max(u.observed_delay_s for u in units)
+    curve = []
+    for d in np.linspace(0.0, far, inc.spec.curve_points):
+        st = simulate_stop(rec, inc, tuple(u.at_delay(float(d)) for u in units), n, theta)
+        ef = apply_stop(rec, people, st.t_stop)
+        ls = Interval.of(ef.lives_saved)
+        ps = Proportion.of(st.officer_shot)
+        curve.append(
+            {"delay_s": round(float(d), 1), "lives_saved": round(ls.mean, 4), "low": ls.low, "high": ls.high,
+             "not_shot": round(float(ef.not_shot.mean()), 4),
+             "survived_care": round(float(ef.survived_care.mean()), 4),
+             "p_officer_shot": round(ps.p, 4), "p_officer_shot_low": round(ps.low, 4),
+             "p_officer_shot_high": round(ps.high, 4)}
         )  # fmt: skip
-    end = (pro["first_shot_s"].fillna(0) + pro["attack_duration_s"]).to_numpy(float)
-    stopped = [
-        {"time": (replay.start + pd.Timedelta(seconds=s)).strftime("%H:%M:%S"), "t_s": s,
-         "share_stopped_before": float((end < s).mean())}
-        for s in replay.later_shots_s
-    ]  # fmt: skip
+    first_div = min(u.diverge_s for u in units)
+    later = [s for s in rec.shots_s if s > first_div]
+    stopped = pd.DataFrame(
+        [{"time": rec.clock(s), "t_s": s, "observed": 0.0,
+          "protocol": round(float((stops.t_stop < s).mean()), 4)} for s in later],
+        columns=["time", "t_s", "observed", "protocol"],
+    )  # fmt: skip
+    rows = []
+    flags = []
+    for k, c in enumerate(rec.casualties):
+        ns = float(effect.row_not_shot[:, k].mean())
+        sv = float(effect.row_survived[:, k].mean())
+        window = rec.clock(c.t0_s) + ("" if c.t1_s == c.t0_s else f"-{rec.clock(c.t1_s)}")
+        rows.append(
+            {"line": c.line, "outcome": "killed" if c.killed else "wounded", "count": c.count,
+             "window": window, "location": c.location, "died": c.died, "not_shot": round(ns, 4),
+             "survived_care": round(sv, 4), "care_assumed": k in effect.care_assumed, "flagged": c.flagged,
+             "source": c.source}
+        )  # fmt: skip
+        if c.flagged and (ns > 0 or sv > 0):
+            flags.append(f"line {c.line} ({c.count} {rows[-1]['outcome']}, {window}, time uncertain)")
+        if k in effect.care_assumed and sv > 0:
+            flags.append(f"line {c.line}: care time not in the record, assumed the recorded end plus access")
+    conduct = {
+        a: [{"time": rec.clock(s.t_s), "state": s.state, "line": s.line, "location": s.location}
+            for s in conduct_of(rec, a)]
+        for a in rec.officers
+    }  # fmt: skip
+    params = {
+        "engine": info,
+        "record_model": {
+            p.name: {"range": list(overrides.get(p.name, (p.low, p.high))), "source": p.source}
+            for p in RECORD_PARAMETERS
+        },
+        "care_access_median_s": sc.params.rtf_access_median_s,
+        "care_access_sigma": sc.params.ems_access_sigma,
+    }
     return CounterfactualResult(
-        replay, spec, n, inc.seed, obs, pro, pd.DataFrame(rows), pd.DataFrame(stopped, columns=["time", "t_s",
-        "share_stopped_before"])
+        name=inc.spec.name, divergences=divs, units=units, record=rec, n=n, seed=seed, parameters=params,
+        stops=stops, effect=effect, curve=pd.DataFrame(curve), stopped_before=stopped,
+        rows=pd.DataFrame(rows),
+        conduct=conduct, calibration=sc.calibration.version, flags=flags,
     )  # fmt: skip

@@ -24,7 +24,8 @@ def _e(x: object) -> str:
     return escape(str(x))
 
 
-def render_html(rv: Review, png: Path | None) -> str:
+def render_html(rv: Review, png: Path | None, extra: str = "") -> str:
+    """The page; ``extra`` is an already escaped HTML section appended (the counterfactual's)."""
     tl = rv.timeline
     out: list[str] = [
         "<!doctype html><html><head><meta charset='utf-8'>",
@@ -85,5 +86,7 @@ def render_html(rv: Review, png: Path | None) -> str:
                 f"<td>{_e(ev.certainty)}</td><td>{_e(ev.source)}</td><td>{_e(ev.why)}</td></tr>"
             )
         out.append("</table></div>")
+    if extra:
+        out.append(extra)
     out.append("</body></html>")
     return "\n".join(out)

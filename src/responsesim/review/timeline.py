@@ -19,11 +19,14 @@ from responsesim.review.errors import ReviewInputError, read_review_text
 
 __all__ = [
     "CASUALTY_EVENTS",
+    "CASUALTY_KEYS",
     "CERTAINTIES",
     "COLUMNS",
     "DEFAULT_EVENTS",
     "DEFAULT_ROLES",
+    "DIED",
     "FLAGGED_CERTAINTIES",
+    "CasualtyDetail",
     "Timeline",
     "TimelineRow",
     "Vocabulary",
@@ -53,17 +56,28 @@ DEFAULT_EVENTS: dict[str, str] = {
     "moved_toward_threat": "a responder moves toward the attacker or the sound of gunfire",
     "moved_away_from_threat": "a responder moves away from the attacker",
     "engaged_attacker": "a responder engages the attacker (fire, contact)",
+    "fired_upon": "a responder is fired on by the attacker",
+    "officer_wounded": "a responder is hit by gunfire (count=N in detail for several)",
     "attacker_stopped": "the attacker is stopped (shot, restrained)",
     "self_terminated": "the attacker kills himself",
     "surrendered": "the attacker surrenders",
     "barricaded": "the attacker barricades in a room",
     "apprehended": "the attacker is arrested",
     "casualty_care_started": "care (tourniquet, hemorrhage control, evacuation) reaches a casualty",
-    "victim_killed": "a person is killed (count=N in detail for several)",
-    "victim_wounded": "a person is wounded (count=N in detail for several)",
+    "victim_killed": "people killed: detail tokens count=N, until=HH:MM:SS (window end), died=, care=",
+    "victim_wounded": "people wounded who survived: detail tokens count=N, until=HH:MM:SS, care=HH:MM:SS",
     "evacuated": "occupants leave the building",
+    "requested_entry": "a rescue team or EMS asks to enter the building or warm zone",
+    "entry_refused": "a request to enter is refused (who refused in detail)",
+    "entered_warm_zone": "a rescue task force or EMS enters the warm zone",
+    "patient_transported": "a patient leaves the scene for a hospital (count=N for several)",
+    "arrived_at_hospital": "a patient arrives at a hospital (count=N for several)",
     "tip_received": "a tip about the attacker reaches an agency",
     "tip_assessed": "the agency assesses a tip",
+    "tip_forwarded": "a tip is passed to the agency or office that can act on it",
+    "tip_closed": "a tip is closed (with or without action: detail says which)",
+    "visit": "police or social services visit the person of concern (home, school)",
+    "warning_sign": "a warning sign seen by others (posts, threats, statements)",
 }
 
 CASUALTY_EVENTS: frozenset[str] = frozenset({"victim_killed", "victim_wounded"})
@@ -83,6 +97,8 @@ DEFAULT_ROLES: tuple[str, ...] = (
     "student",
     "victim",
     "bystander",
+    "tipster",
+    "agency",
 )
 
 #: how precisely a row's time is known
@@ -94,6 +110,15 @@ CERTAINTIES: dict[str, str] = {
     "approximate": "an estimate; used, but every finding that rests on it is flagged",
 }
 FLAGGED_CERTAINTIES: frozenset[str] = frozenset({"approximate"})
+
+#: ``died=`` on a ``victim_killed`` row: how the person died, as far as the sources say
+DIED: dict[str, str] = {
+    "at_once": "died at once (no care could have helped)",
+    "at_scene": "died at the scene; how soon is not known (the default)",
+    "later": "lived for a while after being shot and died later (at the scene awaiting care or in hospital)",
+    "in_hospital": "died in hospital (counted as 'later')",
+}
+CASUALTY_KEYS: tuple[str, ...] = ("count", "until", "died", "care")
 
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 
@@ -183,14 +208,83 @@ class TimelineRow:
         return self.certainty in FLAGGED_CERTAINTIES
 
     def count(self) -> int:
-        """People a casualty row stands for: ``count=N`` in the detail, else 1."""
+        """People a row stands for: ``count=N`` in the detail, else 1."""
+        text = self.tokens().get("count", "1")
+        return int(text) if text.isdigit() else 1
+
+    def tokens(self) -> dict[str, str]:
+        """The ``key=value`` tokens of the detail whose key is a casualty key (``CASUALTY_KEYS``)."""
+        out: dict[str, str] = {}
         for token in self.detail.replace(";", " ").replace(",", " ").split():
-            if token.startswith("count="):
-                try:
-                    return int(token.removeprefix("count="))
-                except ValueError:
-                    return 1
-        return 1
+            key, eq, value = token.partition("=")
+            if eq and key in CASUALTY_KEYS:
+                out.setdefault(key, value.rstrip(".)"))
+        return out
+
+    def casualty(self, file: str) -> CasualtyDetail:
+        """The casualty detail of a ``victim_killed`` / ``victim_wounded`` row, checked."""
+        return casualty_detail(self, file)
+
+
+@dataclass(frozen=True)
+class CasualtyDetail:
+    """What a casualty row says: ``count`` people, hit between the row's time and ``until`` (the same time
+    when the sources give one), how they died (``DIED``; "" for the wounded) and when care reached them."""
+
+    count: int
+    start: datetime
+    until: datetime
+    died: str
+    care: datetime | None
+
+    @property
+    def window_s(self) -> float:
+        return (self.until - self.start).total_seconds()
+
+
+def _clock(value: str, day: datetime) -> datetime:
+    """``HH:MM:SS`` on the row's day, or a full ``YYYY-MM-DDTHH:MM:SS``."""
+    if "T" in value or len(value) > 8:
+        return parse_time(value)
+    return datetime.combine(day.date(), datetime.strptime(value, "%H:%M:%S").time())
+
+
+def casualty_detail(row: TimelineRow, file: str) -> CasualtyDetail:
+    """Parse and check the tokens of a casualty row (``ReviewInputError`` naming the line and token)."""
+    tok = row.tokens()
+    count_text = tok.get("count", "1")
+    if not count_text.isdigit() or int(count_text) < 1:
+        raise ReviewInputError(file, row.line, "detail", f"count={count_text}: must be a whole number >= 1")
+    until = row.time
+    care = None
+    for key in ("until", "care"):
+        if key not in tok:
+            continue
+        try:
+            when = _clock(tok[key], row.time)
+        except ValueError:
+            raise ReviewInputError(
+                file, row.line, "detail", f"{key}={tok[key]}: expected HH:MM:SS (or YYYY-MM-DDTHH:MM:SS)"
+            ) from None
+        if when < row.time:
+            what = "the window ends" if key == "until" else "care reaches them"
+            raise ReviewInputError(
+                file, row.line, "detail",
+                f"{key}={tok[key]}: {what} before the row's time {row.time:%H:%M:%S} (where the window "
+                "starts)",
+            )  # fmt: skip
+        if key == "until":
+            until = when
+        else:
+            care = when
+    died = tok.get("died", "at_scene" if row.event == "victim_killed" else "")
+    if row.event == "victim_wounded" and "died" in tok:
+        raise ReviewInputError(file, row.line, "detail", "died= on a victim_wounded row: use victim_killed")
+    if row.event == "victim_killed" and died not in DIED:
+        raise ReviewInputError(file, row.line, "detail", f"died={died}: one of {', '.join(DIED)}")
+    if died == "in_hospital":
+        died = "later"
+    return CasualtyDetail(int(count_text), row.time, until, died, care)
 
 
 @dataclass(frozen=True)
@@ -306,7 +400,10 @@ def parse_timeline(text: str, file: str, vocabulary: Vocabulary | None = None) -
                 f"row out of order: {val['time']} is earlier than {rows[-1].time:%Y-%m-%d %H:%M:%S} "
                 f"on line {rows[-1].line} (times are never reordered)",
             )
-        rows.append(TimelineRow(start_line, t, *(val[c] for c in COLUMNS[1:])))
+        row = TimelineRow(start_line, t, *(val[c] for c in COLUMNS[1:]))
+        if row.event in CASUALTY_EVENTS:
+            casualty_detail(row, file)
+        rows.append(row)
     if not rows:
         raise _err(file, prev_end, None, "no rows after the header")
     return Timeline(file, tuple(rows), vocab)

@@ -99,8 +99,7 @@ def plot_delay(reps: pd.DataFrame, path: Path, title: str = "", x: str = DELAY) 
         }
     d = figures["deaths"]
     ax.set_title(
-        (title + "\n" if title else "")
-        + f"deaths per minute of delay: {d['per_minute']:.3f} "
+        (title + "\n" if title else "") + f"deaths per minute of delay: {d['per_minute']:.3f} "
         f"(95% {'interval' if d.get('interval') == 'total' else 'CI'} "
         f"{d['ci_low']:.3f} to {d['ci_high']:.3f})",
         fontsize=10,

@@ -58,7 +58,6 @@ def _clean(v: Any) -> Any:
     return v
 
 
-
 def deaths_fields(summary: dict[str, Any]) -> dict[str, Any]:
     """Mean deaths per replication and its 95% interval from a stored run summary (None when absent)."""
     d = (summary.get("metrics") or {}).get("deaths") or {}
