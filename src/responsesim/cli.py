@@ -425,7 +425,7 @@ def review_cmd(
 
     try:
         rv = run_review(timeline, protocol, vocabulary)
-        cf = run_counterfactual(incident, counterfactual or None, replications)
+        cf = run_counterfactual(incident, counterfactual or None, replications, workers=workers or None)
     except ReviewInputError as exc:
         _fail(str(exc))
         return

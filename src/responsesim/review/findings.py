@@ -382,11 +382,12 @@ def _prohibited(
                 )
             else:
                 state_end = f"left at {span.end:%H:%M:%S}"
-            ends = (
-                f"the attacker's {w.end_row.event} ended the active period"
-                if w.end_row is not None
-                else "the timeline ended"
-            )
+            if span.end is not None and span.end <= e:
+                ends = "the state was left"
+            elif w.end_row is not None:
+                ends = f"the attacker's {w.end_row.event} ended the active period"
+            else:
+                ends = "the timeline ended"
             f.summary = (
                 f"{actor} ({role}) in state {rule.state!r} from {span.start:%H:%M:%S} while the attacker was "
                 f"active: {fmt_duration(f.duration_s)} in the active window (to {e:%H:%M:%S}, when {ends}); "
