@@ -558,6 +558,50 @@ def test_review_bad_inputs(client: TestClient) -> None:
     _error(client.post("/api/review", files=_review_files(big, protocol)), 413)
 
 
+def test_review_with_incident_gives_the_counterfactual(client: TestClient, root: Path) -> None:
+    """The incident's own timeline key is ignored: the uploaded record is used; the curve is kept."""
+    files = _review_files(
+        (EXAMPLES / "parkland" / "record.csv").read_bytes(),
+        (EXAMPLES / "protocols" / "post1999_doctrine.toml").read_bytes(),
+    )
+    text = (EXAMPLES / "parkland" / "incident.toml").read_text()
+    files["incident"] = ("parkland.toml", text.replace("replications = 2000", "replications = 200").encode())
+    body = client.post("/api/review", files=files, data={"change": "SRO:entered_building@+0s"}).json()
+    cf = body["counterfactual"]
+    assert cf["counterfactual"] == ["SRO:entered_building@+0s"] and cf["draws"] == 200
+    assert cf["observed"]["killed"] == 17 and 0 <= cf["lives_saved"]["low"] <= cf["lives_saved"]["high"]
+    assert "does not judge culpability" in cf["summary"]
+    png = client.get(body["curve_url"])
+    assert png.status_code == 200 and png.content[:4] == b"\x89PNG"
+    folder = root / "data" / "reviews" / body["review_id"]
+    assert {"incident.toml", "curve.png"} <= {p.name for p in folder.iterdir()}
+
+
+def test_review_incident_bad_input_names_the_client_file(client: TestClient, root: Path) -> None:
+    files = _review_files(
+        (EXAMPLES / "parkland" / "record.csv").read_bytes(),
+        (EXAMPLES / "protocols" / "post1999_doctrine.toml").read_bytes(),
+    )
+    before = set((root / "data" / "reviews").glob("*")) if (root / "data" / "reviews").exists() else set()
+    text = (EXAMPLES / "parkland" / "incident.toml").read_text()
+    files["incident"] = ("mine.toml", text.replace("killed = 17", "killed = 18").encode())
+    err = _error(client.post("/api/review", files=files), 400)
+    assert err["error"].startswith("mine.toml:") and err["field"] == "facts.killed"
+    assert str(root) not in err["error"]
+    files["incident"] = ("mine.toml", text.encode())
+    err = _error(client.post("/api/review", files=files, data={"change": "NOBODY:entered_building@+5s"}), 400)
+    assert "NOBODY" in err["error"] and str(root) not in err["error"]
+    building = text.replace('building = { template = "three_floor_school", hard_corners = false }',
+                            'building = { file = "/etc/passwd" }')  # fmt: skip
+    files["incident"] = ("mine.toml", building.encode())
+    err = _error(client.post("/api/review", files=files), 400)
+    assert err["field"] == "scenario.building.file" and "built-in building" in err["error"]
+    files.pop("incident")
+    _error(client.post("/api/review", files=files, data={"change": "SRO:entered_building@+0s"}), 400)
+    after = set((root / "data" / "reviews").glob("*")) if (root / "data" / "reviews").exists() else set()
+    assert after == before  # nothing kept from refused requests
+
+
 def test_uploads_stay_in_the_data_folder(client: TestClient, root: Path, run_a: str) -> None:
     """Everything the server wrote is under the data folder, except the store itself."""
     written = {p for p in root.rglob("*") if p.is_file()}

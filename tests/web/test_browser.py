@@ -376,3 +376,30 @@ def test_review_upload_shows_findings_and_swimlane(tab: Tab) -> None:
     tab.screenshot("review")
     tab.assert_local_only()
     tab.assert_no_console_errors()
+
+
+def test_review_with_incident_shows_the_counterfactual(tab: Tab, tmp_path: Path) -> None:
+    """Upload the Parkland record, protocol and incident: lives saved with its range, the responder's risk,
+    the curve and the duty note are on the page, at desktop and phone width."""
+    incident = tmp_path / "parkland.toml"
+    text = (EXAMPLES / "parkland" / "incident.toml").read_text()
+    incident.write_text(text.replace("replications = 2000", "replications = 300"))
+    tab.goto()
+    page = tab.page
+    page.get_by_role("tab", name="After-action review").click()
+    page.locator("#review-timeline").set_input_files(str(EXAMPLES / "parkland" / "record.csv"))
+    page.locator("#review-protocol").set_input_files(str(EXAMPLES / "protocols" / "post1999_doctrine.toml"))
+    page.locator("#review-incident").set_input_files(str(incident))
+    page.get_by_role("button", name="Review", exact=True).click()
+    page.wait_for_selector("text=Counterfactual on the record", timeout=60_000)
+    text = page.locator("#review-result").inner_text()
+    assert "Lives saved" in text and "The responder shot" in text and "does not judge culpability" in text
+    assert "95% of draws" in text
+    img_loaded(page, "img[alt^='Lives saved and the responder']")
+    tab.screenshot("review-counterfactual")
+    page.set_viewport_size({"width": 390, "height": 844})
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 390 + 1, f"the page is {wide} px wide on a phone"
+    tab.screenshot("review-counterfactual-phone")
+    tab.assert_local_only()
+    tab.assert_no_console_errors()

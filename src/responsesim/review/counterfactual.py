@@ -279,10 +279,11 @@ def run_counterfactual(
     counterfactual: str | list[str] | None = None,
     replications: int | None = None,
     workers: int | None = None,
+    timeline: Path | None = None,
 ) -> CounterfactualResult:
     """The record, the protocol arm's stop times, and their effect on the people in the record
-    (``workers`` threads for the engine runs; None = all cores)."""
-    inc = load_incident(Path(path))
+    (``workers`` threads for the engine runs, None = all cores; ``timeline`` replaces the incident file's)."""
+    inc = load_incident(Path(path), timeline)
     rec = read_record(inc.timeline, inc.start)
     _check_facts(inc, rec)
     overrides = _check_survival(inc)

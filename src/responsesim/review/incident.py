@@ -70,8 +70,9 @@ class IncidentFile:
         return (t - self.start).total_seconds()
 
 
-def load_incident(path: Path) -> IncidentFile:
-    """Read and check an incident file and its timeline (``ReviewInputError`` with file, line, field)."""
+def load_incident(path: Path, timeline: Path | None = None) -> IncidentFile:
+    """Read and check an incident file and its timeline (``ReviewInputError`` with file, line, field);
+    ``timeline`` replaces the file's own (the web page's uploaded timeline)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -88,7 +89,7 @@ def load_incident(path: Path) -> IncidentFile:
         e = exc.errors()[0]
         loc = tuple(str(x) for x in e["loc"])
         raise ReviewInputError(str(path), locate_toml_line(text, loc), ".".join(loc), e["msg"]) from exc
-    tl = load_timeline(path.parent / spec.timeline)
+    tl = load_timeline(timeline if timeline is not None else path.parent / spec.timeline)
     if spec.start is not None:
         try:
             start = parse_time(spec.start)

@@ -356,22 +356,31 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     # ---------------------------------------------------------------------------------------- review
     @app.post("/api/review")
     async def post_review(request: Request) -> dict[str, Any]:
-        form = await read_multipart(request, settings.max_upload_bytes, max_files=2)
+        form = await read_multipart(request, settings.max_upload_bytes, max_files=3)
         try:
             timeline_name, timeline = await upload_text(form, "timeline", "timeline.csv")
             protocol_name, protocol = await upload_text(form, "protocol", "protocol.toml")
+            incident = await upload_text(form, "incident", "incident.toml") if form.get("incident") else None
+            change_field = form.get("change")
+            change = change_field.strip() if isinstance(change_field, str) and change_field.strip() else None
         finally:
             await form.close()  # the in-memory upload files (no ResourceWarning)
+        if change is not None and (len(change) > 500 or incident is None):
+            raise ApiError(400, "change: needs an incident file and at most 500 characters", field="change")
 
         def run() -> dict[str, Any]:
             with draw_slots.slot():
-                return reviews.run(timeline_name, timeline, protocol_name, protocol)
+                return reviews.run(timeline_name, timeline, protocol_name, protocol, incident, change)
 
         return await asyncio.to_thread(run)
 
     @app.get("/api/review/{review_id}/swimlane.png")
     def review_swimlane(review_id: str) -> FileResponse:
         return FileResponse(reviews.swimlane(review_id), media_type="image/png")
+
+    @app.get("/api/review/{review_id}/curve.png")
+    def review_curve(review_id: str) -> FileResponse:
+        return FileResponse(reviews.swimlane(review_id, "curve.png"), media_type="image/png")
 
     # ---------------------------------------------------------------------------------------- page
     @app.get("/", include_in_schema=False)

@@ -609,8 +609,16 @@ async function onReview(ev) {
   const fd = new FormData();
   fd.append("timeline", tl, tl.name);
   fd.append("protocol", pr, pr.name);
+  const inc = $("#review-incident").files[0];
+  const change = $("#review-change").value.trim();
+  if (change && !inc) {
+    showError(errEl, { message: "A change needs an incident file (which building, which spaces, the casualty facts)." });
+    return;
+  }
+  if (inc) fd.append("incident", inc, inc.name);
+  if (change) fd.append("change", change);
   const out = $("#review-result");
-  out.innerHTML = `<p class="hint">Reviewing…</p>`;
+  out.innerHTML = `<p class="hint">${inc ? "Reviewing and simulating the change (up to about 15 s)…" : "Reviewing…"}</p>`;
   $("#review-button").disabled = true;
   try {
     const rv = await api.review(fd);
@@ -643,9 +651,57 @@ function renderFinding(f) {
     `<p class="hint"><strong>Standard:</strong> ${esc(f.rule_text)} <em>(${esc(f.source)})</em></p>${notes}${meanwhile}${evidence}</li>`;
 }
 
+function pct(p) {
+  return `${(100 * p).toFixed(0)}%`;
+}
+
+function renderCounterfactual(cf, curveUrl) {
+  const iv = (x) => `${x.mean.toFixed(2)} <span class="note">(95% of draws: ${x.low.toFixed(0)} to ${x.high.toFixed(0)})</span>`;
+  const pr = (x) => `${pct(x.p)} <span class="note">(${(100 * x.low).toFixed(1)}–${(100 * x.high).toFixed(1)}%)</span>`;
+  const o = cf.observed;
+  const head = `<div class="table-wrap"><table class="data"><caption>What the change would likely have done, ` +
+    `${cf.draws.toLocaleString("en-US")} paired draws (parameters, uncertain times and chance together)</caption>` +
+    `<thead><tr><th scope="col">Outcome</th><th scope="col">Record</th><th scope="col">With the change</th></tr></thead><tbody>` +
+    `<tr><th scope="row">Lives saved</th><td class="num">0 of ${esc(o.killed)} killed</td><td class="num">${iv(cf.lives_saved)}</td></tr>` +
+    `<tr><th scope="row">… not shot</th><td class="num">0</td><td class="num">${iv(cf.not_shot)}</td></tr>` +
+    `<tr><th scope="row">… survived with earlier care</th><td class="num">0</td><td class="num">${iv(cf.survived_care)}</td></tr>` +
+    `<tr><th scope="row">Wounded who would not have been shot</th><td class="num">0 of ${esc(o.wounded)}</td><td class="num">${iv(cf.wounded_not_shot)}</td></tr>` +
+    `<tr><th scope="row">At least one life saved</th><td class="num">no</td><td class="num">${pr(cf.p_any_life_saved)}</td></tr>` +
+    `<tr><th scope="row">Attack stopped before ${esc(o.attack_end)}</th><td class="num">no</td><td class="num">${pr(cf.p_stopped_before_recorded_end)}</td></tr>` +
+    `<tr><th scope="row">The responder shot</th><td class="num">—</td><td class="num">${pr(cf.p_officer_shot)}</td></tr>` +
+    "</tbody></table></div>";
+  const shots = (cf.stopped_before_later_shots || []).map((s) =>
+    `<li>recorded shot at ${esc(s.time)}: attack already stopped in ${(100 * s.protocol).toFixed(1)}% of draws (record: 0%)</li>`).join("");
+  const curve = `<div class="table-wrap"><table class="data"><caption>Against the delay (s after ` +
+    `${cf.counterfactual.some((c) => c.includes("no_withdrawal")) ? "withdrawing" : "arriving"})</caption><thead><tr>` +
+    "<th scope=\"col\">Delay</th><th scope=\"col\">Lives saved</th><th scope=\"col\">95% of draws</th><th scope=\"col\">Responder shot</th></tr></thead><tbody>" +
+    cf.delay_curve.map((c) => `<tr><td class="num">${c.delay_s.toFixed(0)} s</td><td class="num">${c.lives_saved.toFixed(2)}</td>` +
+      `<td class="num">${c.low.toFixed(0)}–${c.high.toFixed(0)}</td><td class="num">${pct(c.p_officer_shot)}</td></tr>`).join("") +
+    "</tbody></table></div>";
+  const rows = `<details><summary>Per casualty row (${cf.casualty_rows.length})</summary><div class="table-wrap"><table class="data"><thead><tr>` +
+    "<th scope=\"col\">Line</th><th scope=\"col\">Who</th><th scope=\"col\">Window</th><th scope=\"col\">Location</th>" +
+    "<th scope=\"col\">Not shot</th><th scope=\"col\">Survived with care</th><th scope=\"col\">Care time</th><th scope=\"col\">Source</th></tr></thead><tbody>" +
+    cf.casualty_rows.map((r) => `<tr><td class="num">${esc(r.line)}</td><td>${esc(r.count)} ${esc(r.outcome)}</td>` +
+      `<td>${esc(r.window)}${r.flagged ? " ⚠" : ""}</td><td>${esc(r.location)}</td><td class="num">${r.not_shot.toFixed(2)}</td>` +
+      `<td class="num">${r.survived_care.toFixed(2)}</td><td>${r.care_assumed ? "assumed" : "recorded"}</td><td>${esc(r.source)}</td></tr>`).join("") +
+    "</tbody></table></div></details>";
+  const conduct = `<details><summary>Observed conduct of the officers</summary><ul>` +
+    Object.entries(cf.conduct).map(([a, spans]) => `<li><strong>${esc(a)}</strong>: ` +
+      spans.map((s) => `${esc(s.time)} ${esc(s.state.replaceAll("_", " "))}`).join("; ") + "</li>").join("") + "</ul></details>";
+  const flags = cf.flags.length ? `<p class="hint">⚠ Rests on uncertain times: ${cf.flags.map(esc).join("; ")}.</p>` : "";
+  const assumptions = `<details><summary>Assumptions and sources</summary><ul>${cf.assumptions.map((a) => `<li>${esc(a)}</li>`).join("")}` +
+    Object.entries(cf.parameters.record_model).map(([k, v]) => `<li>${esc(k)}: ${esc(v.range[0])}–${esc(v.range[1])}. ${esc(v.source)}</li>`).join("") +
+    `<li>Calibration ${esc(cf.calibration)} (${esc(cf.parameters.engine.mode)} parameters).</li></ul></details>`;
+  return `<h3>Counterfactual on the record: ${esc(cf.change)}</h3><p class="review-summary">${esc(cf.summary)}</p>` +
+    head + (shots ? `<ul>${shots}</ul>` : "") +
+    (curveUrl ? `<div class="swimlane"><img src="${esc(curveUrl)}" alt="Lives saved and the responder's risk against the delay of the change"></div>` : "") +
+    curve + rows + conduct + flags + assumptions;
+}
+
 function renderReview(rv) {
   const findings = rv.findings || [];
   return `<h3>Summary</h3><p class="review-summary">${esc(rv.summary)}</p>` +
+    (rv.counterfactual ? renderCounterfactual(rv.counterfactual, rv.curve_url) : "") +
     `<h3>Findings (${findings.length})</h3>` +
     (findings.length ? `<ul class="findings">${findings.map(renderFinding).join("")}</ul>` : "<p>No deviation from the protocol was found.</p>") +
     (rv.swimlane_url ? `<h3>Swimlane chart</h3><div class="swimlane"><img src="${esc(rv.swimlane_url)}" ` +
