@@ -44,7 +44,10 @@ from responsesim.review.timeline import (
     load_vocabulary,
 )
 
-TIMELINES = tuple(p.read_text(encoding="utf-8") for p in sorted((REPO / "examples/parkland").glob("*.csv")))
+TIMELINES = tuple(
+    p.read_text(encoding="utf-8")
+    for p in sorted([*(REPO / "examples/parkland").glob("*.csv"), *(REPO / "examples/uvalde").glob("*.csv")])
+)
 PROTOCOLS = tuple(p.read_text(encoding="utf-8") for p in sorted((REPO / "examples/protocols").glob("*.toml")))
 VOCABULARY = '[vocabulary]\nevents = ["door_breached", "alarm_pulled"]\nroles = ["teacher"]\n'
 
@@ -63,6 +66,9 @@ def assert_timeline_sane(tl: Timeline) -> None:
         assert row.role in tl.vocabulary.roles and row.event in tl.vocabulary.events
         assert row.certainty in CERTAINTIES and row.actor and row.line >= 2
         assert row.count() >= -(2**63)
+        if row.event in ("victim_killed", "victim_wounded"):
+            c = row.casualty(tl.file)  # parsed and checked when loaded: never raises afterwards
+            assert c.count >= 1 and c.until >= c.start and (c.care is None or c.care >= c.start)
 
 
 def _timeline(path: Path, data: bytes) -> None:
@@ -81,6 +87,25 @@ def _timeline(path: Path, data: bytes) -> None:
 @given(data=st.sampled_from(TIMELINES).flatmap(mutated_csv))
 def test_mutated_timelines(workdir: Path, data: bytes) -> None:
     _timeline(workdir / "timeline.csv", data)
+
+
+TOKEN_VALUES = st.one_of(
+    st.sampled_from(["1", "0", "-3", "x", "99999999999999999999", "14:27:10", "25:61:00",
+                     "2018-02-14T14:30:00", "at_once", "at_scene", "later", "in_hospital", "maybe", ""]),
+    st.text(alphabet="0123456789:T-x", max_size=12),
+)  # fmt: skip
+
+
+@fuzz_settings(80)
+@given(
+    tokens=st.lists(st.tuples(st.sampled_from(["count", "until", "died", "care"]), TOKEN_VALUES), max_size=5),
+    event=st.sampled_from(["victim_killed", "victim_wounded"]),
+)
+def test_casualty_detail_tokens(workdir: Path, tokens: list[tuple[str, str]], event: str) -> None:
+    """Any mix of casualty tokens loads or is refused with a clear error naming the line and the detail."""
+    detail = " ".join(f"{k}={v}" for k, v in tokens) + "; free text"
+    data = f"{','.join(COLUMNS)}\n2018-02-14 14:24:15,V,victim,{event},B12,{detail},second,s\n".encode()
+    _timeline(workdir / "casualty.csv", data)
 
 
 @fuzz_settings(80)
