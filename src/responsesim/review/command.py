@@ -102,17 +102,18 @@ def review_command(
         for n in rv.notes:
             console.print(f"[italic]{n}[/]", highlight=False)
         table = Table(title=f"{len(rv.findings)} finding(s): {Path(timeline).name} vs {rv.protocol.name}")
-        for col in ("#", "rule", "severity", "actor", "start", "end", "duration", "shots", "approx."):
-            table.add_column(col)
+        # fits 80 columns: long names fold onto the next line instead of being cut
+        for col, width in (("#", 2), ("rule", 16), ("actor", 13), ("from/to", 8), ("lasted", 7),
+                           ("shots", 5), ("appr.", 5)):  # fmt: skip
+            table.add_column(col, overflow="fold", min_width=width)
         for k, f in enumerate(rv.findings, 1):
+            secs = int(round(f.duration_s))
             table.add_row(
                 str(k),
-                f.rule_id,
-                f.severity,
-                f"{f.actor} ({f.role})",
-                f"{f.start:%H:%M:%S}",
-                f"{f.end:%H:%M:%S}" + (" (timeline end)" if f.open_ended else ""),
-                fmt_duration(f.duration_s),
+                f"{f.rule_id}\n{f.severity}",
+                f"{f.actor}\n({f.role})",
+                f"{f.start:%H:%M:%S}\n{f.end:%H:%M:%S}" + ("\n(end of\nrecord)" if f.open_ended else ""),
+                f"{secs // 3600}:{secs % 3600 // 60:02d}:{secs % 60:02d}",
                 str(f.shots_fired),
                 "yes" if f.approximate else "",
             )
