@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 
 from responsesim.review.errors import ReviewInputError
+from responsesim.review.findings import Review, review
+from responsesim.review.protocol import load_protocol
+from responsesim.review.timeline import load_timeline, load_vocabulary
 
 if TYPE_CHECKING:
     from responsesim.review.counterfactual import CounterfactualResult
-from responsesim.review.findings import Review, fmt_duration, review
-from responsesim.review.protocol import load_protocol
-from responsesim.review.timeline import load_timeline, load_vocabulary
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "review_command", "run_review", "write_report"]
 
@@ -107,7 +107,7 @@ def review_command(
                            ("shots", 5), ("appr.", 5)):  # fmt: skip
             table.add_column(col, overflow="fold", min_width=width)
         for k, f in enumerate(rv.findings, 1):
-            secs = int(round(f.duration_s))
+            secs = round(f.duration_s)
             table.add_row(
                 str(k),
                 f"{f.rule_id}\n{f.severity}",
