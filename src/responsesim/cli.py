@@ -655,6 +655,10 @@ def serve_cmd(
     backend: Annotated[
         str, typer.Option("--backend", help="engine for the page's runs: numba (the compiled engine)")
     ] = "numba",
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option("--allowed-host", help="a host name the page may be opened by (repeat); others get 421"),
+    ] = None,
 ) -> None:
     """Start the local web page: build a scenario, run it, replay it, compare runs, review a timeline."""
     from responsesim.web.serve import RemoteRefusedError, serve
@@ -673,6 +677,7 @@ def serve_cmd(
             max_queued_jobs=max_queued_jobs,
             allow_remote=allow_remote,
             backend=backend,
+            allowed_hosts=tuple(allowed_host or ()),
         )
     except (RemoteRefusedError, ValueError) as exc:
         _fail(str(exc))

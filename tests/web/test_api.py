@@ -50,7 +50,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(root: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(_settings(root, max_replay_frames=50))) as c:
+    with TestClient(create_app(_settings(root, max_replay_frames=50)), base_url="http://127.0.0.1") as c:
         yield c
 
 
@@ -183,7 +183,10 @@ def test_bad_bodies(client: TestClient) -> None:
         client.post("/api/validate", content=b"{not json", headers={"content-type": "application/json"}), 400
     )
     _error(client.post("/api/validate", json=[1, 2]), 400)
-    _error(client.post("/api/validate", content=b""), 400)
+    _error(client.post("/api/validate", content=b"", headers={"content-type": "application/json"}), 400)
+    _error(client.post("/api/validate", content=b'{"toml": ""}'), 415)  # no content type
+    plain = {"content-type": "text/plain"}
+    _error(client.post("/api/runs", content=b'{"scenario_id": "default"}', headers=plain), 415)
     _error(client.post("/api/validate", json={"toml": 5}), 400)
     _error(client.post("/api/runs", json={"scenario_id": "default", "toml": "name='x'"}), 400)
     _error(client.post("/api/runs", json={"scenario_id": "no-such-scenario"}), 400)
@@ -602,6 +605,54 @@ def test_review_incident_bad_input_names_the_client_file(client: TestClient, roo
     assert after == before  # nothing kept from refused requests
 
 
+def test_foreign_host_is_refused(client: TestClient) -> None:
+    """DNS rebinding: a Host the server was not started for gets 421 and a JSON error."""
+    r = client.get("/api/health", headers={"host": "evil.example.com"})
+    body = _error(r, 421)
+    assert "evil.example.com" in body["error"]
+    assert client.get("/api/health", headers={"host": "localhost:8000"}).status_code == 200
+
+
+def test_cross_site_writes_are_refused(client: TestClient, root: Path) -> None:
+    """A page on another origin cannot start a run (text/plain or JSON), upload, or cancel."""
+    body = b'{"scenario_id": "default", "form": {"replications": 20}}'
+    for headers in (
+        {"origin": "http://evil.example.com", "content-type": "text/plain"},
+        {"origin": "http://evil.example.com", "content-type": "application/json"},
+        {"sec-fetch-site": "cross-site", "content-type": "application/json"},
+        {"origin": "null", "content-type": "application/json"},
+    ):
+        _error(client.post("/api/runs", content=body, headers=headers), 403)
+    # the page's own origin passes
+    same = client.post("/api/validate", content=b'{"toml": ""}',
+                       headers={"origin": "http://127.0.0.1", "sec-fetch-site": "same-origin",
+                                "content-type": "application/json"})  # fmt: skip
+    assert same.status_code != 403
+
+
+def test_security_headers_and_no_openapi(client: TestClient) -> None:
+    r = client.get("/")
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert client.get("/api/health").headers["x-content-type-options"] == "nosniff"
+    _error(client.get("/openapi.json"), 404)
+    _error(client.get("/docs"), 404)
+
+
+def test_too_many_requests_in_flight_get_json_503(tmp_path: Path) -> None:
+    app = create_app(_settings(tmp_path, max_connections=1))
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        c.get("/api/health")  # builds the middleware stack
+        mw = app.middleware_stack
+        while not hasattr(mw, "in_flight"):
+            mw = mw.app  # type: ignore[union-attr]  # down to the security middleware
+        mw.in_flight = 1  # one request already open: the limit is reached
+        r = c.get("/api/health")
+        body = _error(r, 503)
+        assert "busy" in body["error"] and r.headers["retry-after"] == "5"
+
+
 def test_uploads_stay_in_the_data_folder(client: TestClient, root: Path, run_a: str) -> None:
     """Everything the server wrote is under the data folder, except the store itself."""
     written = {p for p in root.rglob("*") if p.is_file()}
@@ -654,7 +705,7 @@ def test_serve_refuses_remote_hosts(capsys: pytest.CaptureFixture[str]) -> None:
 def test_numba_backend_server_stores_the_same_numbers(tmp_path: Path) -> None:
     """A server started with backend="numba" records that backend and stores, cell for cell, the numbers
     the numpy engine gives for the scenario and seed it stored."""
-    with TestClient(create_app(_settings(tmp_path, backend="numba"))) as fast:
+    with TestClient(create_app(_settings(tmp_path, backend="numba")), base_url="http://127.0.0.1") as fast:
         run_id = _run(fast, scenario_id="default", form={"replications": SMALL, "seed": 7})
         meta = fast.get(f"/api/runs/{run_id}").json()["meta"]
     assert meta["backend"] == "numba"

@@ -39,7 +39,8 @@ def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail(
             f"{CHROMIUM} is missing: the browser tests need Debian's chromium. "
-            "Run .ci/run (it installs it) or `apt-get install chromium`."
+            "Run `bash scripts/test.sh` (the README's test command installs it) or "
+            "`apt-get install -y chromium`."
         )
     from playwright.sync_api import sync_playwright
 
@@ -258,7 +259,8 @@ def test_replay_plays_on_the_canvas_without_fetching_per_frame(tab: Tab, two_run
     api_calls = len([u for _, u in tab.requests if "/api/" in u])
     page.locator("#replay-speed").select_option("60")
     page.get_by_role("button", name="Play", exact=True).click()
-    page.wait_for_function(f"Number(document.querySelector('#replay-slider').value) > {t0} + 30")
+    # a function, not an expression string: the page's CSP forbids eval (Playwright evals bare expressions)
+    page.wait_for_function("t0 => Number(document.querySelector('#replay-slider').value) > t0 + 30", arg=t0)
     page.get_by_role("button", name="Pause", exact=True).click()
     t1 = float(page.locator("#replay-slider").input_value())
     frame1 = page.evaluate("document.querySelector('#replay-canvas').toDataURL()")
@@ -306,7 +308,7 @@ def test_cancel_a_bigger_run(tab: Tab, live_server: Any) -> None:
     page = tab.page
     page.locator("#f-reps").fill("20000")
     page.get_by_role("button", name="Run simulation").click()
-    page.wait_for_function("Number(document.querySelector('#run-progress').value) > 0")
+    page.wait_for_function("() => Number(document.querySelector('#run-progress').value) > 0")
     page.get_by_role("button", name="Cancel run").click()
     page.wait_for_selector("#progress-text.cancelled")
     assert "Cancelled" in page.locator("#progress-text").inner_text()
@@ -402,4 +404,95 @@ def test_review_with_incident_shows_the_counterfactual(tab: Tab, tmp_path: Path)
     assert wide <= 390 + 1, f"the page is {wide} px wide on a phone"
     tab.screenshot("review-counterfactual-phone")
     tab.assert_local_only()
+    tab.assert_no_console_errors()
+
+
+def test_a_page_on_another_origin_cannot_start_a_run(browser: Any, live_server: Any) -> None:
+    """A page served from another origin (another port) posts to the API as a hostile site would, with
+    text/plain JSON (no preflight) and with fetch's no-cors mode: the server refuses both, no run is
+    stored, and the same request from the page's own origin would pass."""
+    import http.server
+    import threading
+
+    attack = (b"<!doctype html><html><body><script>window.attack = async (url) => {"
+              b"const body = JSON.stringify({scenario_id: 'default', form: {replications: 20}});"
+              b"const r = await fetch(url, {method: 'POST', body, headers: {'content-type': 'text/plain'}})"
+              b".then((r) => r.status, () => 'blocked');"
+              b"await fetch(url, {method: 'POST', mode: 'no-cors', body}).catch(() => null);"
+              b"return r; };</script></body></html>")  # fmt: skip
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "text/html")
+            self.end_headers()
+            self.wfile.write(attack)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        before = httpx.get(f"{live_server.url}/api/runs", timeout=30).json()
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{other.server_address[1]}/")
+        status = page.evaluate("(url) => window.attack(url)", f"{live_server.url}/api/runs")
+        context.close()
+        assert status in (403, "blocked"), status
+        after = httpx.get(f"{live_server.url}/api/runs", timeout=30).json()
+        assert after == before, "a cross-site request stored a run"
+    finally:
+        other.shutdown()
+
+
+def _fresh_tab(browser: Any, server: Any) -> Tab:
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    t = Tab(page, server.url)
+    page.on("console", lambda m: t.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: t.console_errors.append(f"uncaught: {exc}"))
+    return t
+
+
+def _run_on_page(page: Any, reps: int) -> str:
+    """Press Run simulation and wait for the results; the new run's id."""
+    page.locator("#f-reps").fill(str(reps))
+    page.get_by_role("button", name="Run simulation").click()
+    page.wait_for_selector("#progress-text.done")
+    page.wait_for_function("() => /#run=/.test(location.hash)")
+    return str(re.search(r"#run=([0-9a-f-]+)", page.url).group(1))  # type: ignore[union-attr]
+
+
+def test_compare_defaults_to_the_two_runs_just_made(browser: Any, start_live_server: Any) -> None:
+    """Empty store: run the default, switch to perimeter, run again, open Compare and press Compare: A is
+    the first run, B the second (was: both the first, every difference 0.00). The results of a run are
+    scrolled into view."""
+    server = start_live_server()
+    tab = _fresh_tab(browser, server)
+    tab.goto()
+    page = tab.page
+    first = _run_on_page(page, 40)
+    page.locator("#f-doctrine").select_option("perimeter")
+    second = _run_on_page(page, 40)
+    assert first != second
+    top = page.locator("#results-body").evaluate("e => e.getBoundingClientRect().top")
+    assert 0 <= top < page.viewport_size["height"], "the results are out of view after Run"
+    page.get_by_role("tab", name="Compare two runs").click()
+    assert page.locator("#compare-a").input_value() == first
+    assert page.locator("#compare-b").input_value() == second
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.wait_for_selector(".compare-table tbody tr")
+    tab.assert_no_console_errors()
+
+
+def test_changing_the_run_in_the_address_opens_it(tab: Tab, two_runs: tuple[str, str]) -> None:
+    a, b = two_runs
+    tab.goto(f"/#run={a}")
+    page = tab.page
+    page.wait_for_function("() => document.querySelector('.run-title')?.textContent.includes('no entry')")
+    page.evaluate("id => { location.hash = 'run=' + id; }", b)
+    page.wait_for_function("() => document.querySelector('.run-title')?.textContent.includes('solo entry')")
     tab.assert_no_console_errors()

@@ -42,6 +42,7 @@ from responsesim.web.plots import PLOT_METRICS, histogram_png, plot_path, prune_
 from responsesim.web.replay import replay
 from responsesim.web.review import ReviewStore
 from responsesim.web.runs import RunNotFoundError, RunStore, deaths_fields, meta_json
+from responsesim.web.security import SecurityMiddleware, allowed_hosts
 from responsesim.web.settings import WebSettings
 from responsesim.web.uploads import read_json, read_multipart, safe_filename, upload_text
 
@@ -115,11 +116,22 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             await asyncio.to_thread(jobs.shutdown)
             store.close()
 
-    app = FastAPI(title="responsesim", version=version, docs_url=None, redoc_url=None, lifespan=lifespan)
+    app = FastAPI(
+        title="responsesim",
+        version=version,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
     app.state.settings = settings
     app.state.jobs = jobs
     app.state.store = store
     app.add_middleware(BodySizeLimit, limit=settings.max_upload_bytes)
+    # outermost: host, origin and connection checks before anything reads the body (web/security.py)
+    app.add_middleware(
+        SecurityMiddleware, hosts=allowed_hosts(settings), max_connections=settings.max_connections
+    )
 
     # ---------------------------------------------------------------------------------------- errors
     @app.exception_handler(ApiError)

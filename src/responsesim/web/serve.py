@@ -38,6 +38,7 @@ def serve(
     allow_remote: bool = False,
     log_level: str = "info",
     backend: str = "numba",
+    allowed_hosts: tuple[str, ...] = (),
 ) -> None:
     """Serve the page and API on ``host:port`` until interrupted (blocks).
 
@@ -59,6 +60,7 @@ def serve(
         max_queued_jobs=max_queued_jobs,
         allow_remote=allow_remote,
         backend=check_backend(backend),
+        allowed_hosts=allowed_hosts,
     )
     uvicorn.Server(uvicorn_config(settings, log_level=log_level)).run()
 
@@ -76,6 +78,8 @@ def uvicorn_config(settings: WebSettings, log_level: str = "info") -> Any:
         port=settings.port,
         log_level=log_level,
         lifespan="on",
-        limit_concurrency=settings.max_connections,
+        # the app answers over max_connections with a JSON 503 (web/security.py); uvicorn's plain-text limit
+        # is only a backstop
+        limit_concurrency=settings.max_connections + 50,
         timeout_graceful_shutdown=5,
     )

@@ -36,6 +36,8 @@ class WebSettings:
     replay simulations at once (more wait up to 20 s, then 503); ``max_cached_replays``: replay files
     kept in the data folder (oldest deleted). ``max_connections``: open connections
     uvicorn accepts before answering 503. ``sse_poll_s``: how often an event stream checks its job (s).
+    ``allowed_hosts``: host names the server answers to besides the one it listens on and the loopback
+    names (``web/security.py``: other ``Host`` headers get 421).
     """
 
     host: str = "127.0.0.1"
@@ -55,6 +57,7 @@ class WebSettings:
     max_cached_replays: int = 200
     max_connections: int = 200
     sse_poll_s: float = 0.1
+    allowed_hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("max_replications", "max_upload_bytes", "max_concurrent_jobs", "chunk_size",

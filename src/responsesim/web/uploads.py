@@ -52,6 +52,10 @@ def safe_filename(name: Any, default: str, field: str = "filename") -> str:
 
 async def read_json(request: Request) -> dict[str, Any]:
     """The request body as a JSON object (the size cap is enforced by ``BodySizeLimit``); 400 otherwise."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        got = ctype or "no content type"
+        raise ApiError(415, f"send the body as application/json (got {got})", field="body")
     raw = await request.body()
     if not raw:
         raise ApiError(400, "the request body is empty: send a JSON object", field="body")

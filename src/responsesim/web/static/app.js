@@ -43,6 +43,8 @@ const state = {
   runs: [],
   run: null, // the run shown in Results
   replay: null,
+  sessionRuns: [], // run ids made on this page, oldest first: the compare tab's default pair
+  picked: { a: false, b: false }, // the user chose a compare run: keep it
 };
 
 // ---------------------------------------------------------------------------------------------- helpers
@@ -316,9 +318,11 @@ async function onRun(ev) {
   state.jobId = null;
   setRunning(false);
   if (result.status === "done") {
+    state.sessionRuns.push(result.run_id);
     setProgress(total, total, `Finished ${total.toLocaleString("en-US")} replications; loading the results…`);
     await openRun(result.run_id);
     setProgress(total, total, `Done: ${total.toLocaleString("en-US")} replications.`, "done");
+    $("#results-body").scrollIntoView({ block: "start", behavior: "smooth" }); // the results, not the form
   } else if (result.status === "cancelled") {
     const bar = $("#run-progress");
     setProgress(Number(bar.value), total, `Cancelled after ${Number(bar.value).toLocaleString("en-US")} of ${total.toLocaleString("en-US")} replications; nothing was stored.`, "cancelled");
@@ -421,6 +425,11 @@ function renderRun(run) {
   $("#results-status").textContent = `Results shown for ${s.scenario ?? "the run"}${s.warnings?.length ? " (an extrapolation: see the warning)" : ""}.`;
 }
 
+function openRunFromHash() {
+  const m = /#run=([0-9a-f-]+)/.exec(location.hash);
+  if (m && decodeURIComponent(m[1]) !== state.run?.run_id) openRun(decodeURIComponent(m[1]));
+}
+
 async function openRun(runId, switchTab = true) {
   try {
     const run = await api.run(runId);
@@ -448,6 +457,16 @@ function fillRunSelect(sel, preferred) {
   if (state.runs.some((r) => r.run_id === keep)) sel.value = keep;
 }
 
+/** The compare tab's default pair: the last two runs made on this page (B the newest), else the newest
+ * run and the one before it in the store. */
+function defaultPair() {
+  const ids = state.runs.map((r) => r.run_id);
+  const mine = state.sessionRuns.filter((id) => ids.includes(id));
+  const b = mine.at(-1) ?? ids[0];
+  const a = mine.length >= 2 ? mine.at(-2) : ids.find((id) => id !== b);
+  return [a, b];
+}
+
 async function refreshRuns() {
   const errEl = $("#runs-error");
   try {
@@ -466,8 +485,9 @@ async function refreshRuns() {
     `<button type="button" class="small" data-action="replay">Replay</button></td></tr>`).join("")
     : `<tr><td colspan="8">No runs stored yet.</td></tr>`;
   const current = state.run?.run_id;
-  fillRunSelect($("#compare-a"), $("#compare-a").value || state.runs[1]?.run_id);
-  fillRunSelect($("#compare-b"), $("#compare-b").value || current || state.runs[0]?.run_id);
+  const [da, db] = defaultPair();
+  fillRunSelect($("#compare-a"), state.picked.a ? $("#compare-a").value : da);
+  fillRunSelect($("#compare-b"), state.picked.b ? $("#compare-b").value : db);
   fillRunSelect($("#replay-run"), current);
   syncReplayMax();
 }
@@ -745,6 +765,8 @@ async function init() {
     }
   });
   $("#compare-form").addEventListener("submit", onCompare);
+  $("#compare-a").addEventListener("change", () => { state.picked.a = true; });
+  $("#compare-b").addEventListener("change", () => { state.picked.b = true; });
   $("#replay-form").addEventListener("submit", onReplaySubmit);
   $("#replay-run").addEventListener("change", syncReplayMax);
   $("#review-form").addEventListener("submit", onReview);
@@ -770,8 +792,9 @@ async function init() {
     return;
   }
   await refreshRuns();
-  const m = /#run=([0-9a-f-]+)/.exec(location.hash);
-  if (m) openRun(decodeURIComponent(m[1]));
+  openRunFromHash();
+  // a #run=ID typed or pasted into the address bar of this tab opens that run
+  window.addEventListener("hashchange", openRunFromHash);
   document.body.dataset.ready = "true";
 }
 
