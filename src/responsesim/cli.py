@@ -98,6 +98,8 @@ def _table(res: RunResult) -> Table:
 
 def _notes(res: RunResult) -> list[str]:
     """What the table's figures are, and what produced them (printed under it, wrapped)."""
+    from responsesim.analysis.summary import MIN_RELIABLE_N
+
     sc = res.scenario
     fitted = "fitted" if sc.calibration.fitted else "prior values, not yet fitted"
     draws = res.draws
@@ -113,7 +115,12 @@ def _notes(res: RunResult) -> list[str]:
             "Mean with the 95% confidence interval of the mean (Wilson interval for shares): chance only, "
             f"not the calibration's own uncertainty ({why})."
         )
+    rough = [
+        f"Only {res.attempts.incidents:,} incidents: with fewer than {MIN_RELIABLE_N} the intervals are "
+        "rough (they assume a roughly normal mean); run at least 1,000 replications before quoting a figure."
+    ] if 0 < res.attempts.incidents < MIN_RELIABLE_N else []  # fmt: skip
     return [
+        *rough,
         what + " Median and interquartile range (IQR) of the incidents. Times are from the first shot; "
         "n = incidents with a value, where some have none.",
         res.attempts.sentence() + ".",

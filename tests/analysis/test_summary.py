@@ -242,3 +242,25 @@ def test_parameter_spread_recovers_the_between_draw_sd() -> None:
         assert abs(between**2 - tau**2) < 5 * sd_est, (tau, between)
         # the pooled mean's standard error: sqrt(var(draw means) / K)
         assert se == pytest.approx(np.sqrt((tau**2 + sigma**2 / m) / k), rel=0.25)
+
+
+def test_intervals_respect_the_range_of_the_quantity() -> None:
+    """Three incidents with deaths 0, 0, 12: the t interval of the mean would reach below 0 (about -13);
+    deaths cannot be negative, so the interval starts at 0. Shares stay within 0-1; a time that can be
+    negative (first entry before the first shot) is not clipped."""
+    import pandas as pd
+
+    from responsesim.analysis.summary import DEFAULT_METRICS, summarize
+
+    df = pd.DataFrame({
+        "killed": [0, 0, 12], "died_awaiting_care": [0, 0, 1], "deaths": [0, 0, 13], "wounded": [0, 1, 9],
+        "evacuated": [0, 300, 0], "attack_duration_s": [5.0, 10.0, 900.0],
+        "first_entry_s": [-60.0, -50.0, 40.0],
+        "officers_shot": [0, 0, 1], "ended_before_police": [True, False, False],
+    })  # fmt: skip
+    out = {s.name: s for s in summarize(df, DEFAULT_METRICS)}
+    for name in ("killed", "deaths", "evacuated", "attack_duration_s", "officers_shot"):
+        assert out[name].ci_low >= 0, name
+        assert out[name].ci_high > out[name].mean
+    assert out["first_entry_s"].ci_low < -50  # unbounded below: the plain t interval
+    assert 0 <= out["ended_before_police"].ci_low <= out["ended_before_police"].ci_high <= 1

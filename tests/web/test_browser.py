@@ -496,3 +496,18 @@ def test_changing_the_run_in_the_address_opens_it(tab: Tab, two_runs: tuple[str,
     page.evaluate("id => { location.hash = 'run=' + id; }", b)
     page.wait_for_function("() => document.querySelector('.run-title')?.textContent.includes('solo entry')")
     tab.assert_no_console_errors()
+
+
+def test_few_replications_say_so_and_never_show_a_negative_interval(tab: Tab, live_server: Any) -> None:
+    run_id = make_run(live_server, {"replications": 5, "seed": 3}, label="tiny")
+    tab.goto(f"/#run={run_id}")
+    page = tab.page
+    page.wait_for_selector(".summary-table")
+    assert "intervals are rough" in page.locator("#results-body .rough").inner_text()
+    rows = page.locator(".summary-table tbody tr")
+    for i in range(rows.count()):
+        name = rows.nth(i).get_attribute("data-metric")
+        cell = rows.nth(i).locator(".ci-cell").inner_text().strip()
+        if name != "first_entry_s":  # a time that may precede the first shot
+            assert not cell.startswith("-") and " to -" not in cell, (name, cell)
+    tab.assert_no_console_errors()

@@ -21,14 +21,20 @@ KINDS: tuple[Kind, ...] = ("count", "time", "share")
 NAN = float("nan")
 
 
+#: fewer incidents than this and the intervals are rough: the CLI and the page say so
+MIN_RELIABLE_N = 30
+
+
 @dataclass(frozen=True)
 class Metric:
-    """One outcome column to summarize: ``unit`` is e.g. ``"people"``, ``"s"`` or ``""`` (shares)."""
+    """One outcome column to summarize: ``unit`` is e.g. ``"people"``, ``"s"`` or ``""`` (shares).
+    ``floor``: the smallest value the quantity can take (intervals never go below it); None if unbounded."""
 
     column: str
     label: str
     unit: str
     kind: Kind
+    floor: float | None = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -42,7 +48,7 @@ DEFAULT_METRICS: tuple[Metric, ...] = (
     Metric("wounded", "wounded and survived", "people", "count"),
     Metric("evacuated", "evacuated", "people", "count"),
     Metric("attack_duration_s", "attack duration", "s", "time"),
-    Metric("first_entry_s", "time to first officer entry (after first shot)", "s", "time"),
+    Metric("first_entry_s", "time to first officer entry (after first shot)", "s", "time", floor=None),
     Metric("officers_shot", "officers shot", "officers", "count"),
     Metric("ended_before_police", "attack ended before police arrived", "", "share"),
 )
@@ -150,6 +156,8 @@ def _summarize_one(df: pd.DataFrame, metric: Metric, confidence: float) -> Summa
         if n:
             mean = float(values[0]) if np.all(values == values[0]) else float(np.mean(values))
             low, high = t_ci(values, confidence)
+            if metric.floor is not None and not math.isnan(low):
+                low = max(low, metric.floor)  # a mean of non-negative values is never negative
             q25, median, q75 = (float(q) for q in np.percentile(values, [25.0, 50.0, 75.0]))
     return Summary(
         name=metric.column,

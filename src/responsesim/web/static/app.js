@@ -387,7 +387,10 @@ function summaryTable(summary) {
       `<td class="num ci-cell">${interval(info.kind, m.ci_low, m.ci_high)}</td>` +
       `<td class="num">${spread}</td><td class="unit">${esc(info.unit)}</td></tr>`;
   });
-  return `<div class="table-wrap"><table class="data summary-table"><caption class="sr-only">Outcomes: mean with 95% interval</caption>` +
+  const n = Math.max(0, ...Object.values(summary.metrics || {}).map((m) => (m.n ?? 0) + (m.n_missing ?? 0)));
+  const rough = n > 0 && n < 30 ? `<p class="warn rough">Only ${n} incidents: with fewer than 30 the intervals ` +
+    "are rough. Run at least 1,000 replications before quoting a figure.</p>" : "";
+  return rough + `<div class="table-wrap"><table class="data summary-table"><caption class="sr-only">Outcomes: mean with 95% interval</caption>` +
     `<thead><tr><th scope="col">Outcome</th><th scope="col" class="num">Mean</th><th scope="col" class="num">95% interval</th>` +
     `<th scope="col" class="num">Median (middle half)</th><th scope="col">Unit</th></tr></thead><tbody>${rows.join("")}</tbody></table></div>`;
 }
