@@ -702,3 +702,8 @@ def reproduce_cmd(
     from responsesim.reproduce import reproduce_command
 
     raise typer.Exit(reproduce_command(run_id, store, workers=workers or 0))
+
+
+from responsesim.buildings.cli import building_app  # noqa: E402  (the building sub-commands)
+
+app.add_typer(building_app, name="building")

@@ -63,6 +63,12 @@ class SpaceSpec(Strict):
     occupants: int = Field(default=0, ge=0, le=1_000_000, description="people in the space at the start")
     x: float = Field(default=0.0, allow_inf_nan=False, description="floor-plan position (m)")
     y: float = Field(default=0.0, allow_inf_nan=False, description="floor-plan position (m)")
+    polygon: tuple[tuple[float, float], ...] | None = Field(
+        default=None,
+        min_length=3,
+        max_length=10_000,
+        description="floor-plan outline [(x, y), ...] (m), for drawing only; the engine ignores it",
+    )
 
     @model_validator(mode="before")
     @classmethod
