@@ -478,8 +478,10 @@ def test_compare_defaults_to_the_two_runs_just_made(browser: Any, start_live_ser
     page.locator("#f-doctrine").select_option("perimeter")
     second = _run_on_page(page, 40)
     assert first != second
-    top = page.locator("#results-body").evaluate("e => e.getBoundingClientRect().top")
-    assert 0 <= top < page.viewport_size["height"], "the results are out of view after Run"
+    page.wait_for_function(  # the results, not the form, are in view after Run
+        "() => { const t = document.querySelector('#results-body').getBoundingClientRect().top;"
+        " return t >= 0 && t < window.innerHeight; }"
+    )
     page.get_by_role("tab", name="Compare two runs").click()
     assert page.locator("#compare-a").input_value() == first
     assert page.locator("#compare-b").input_value() == second
@@ -510,4 +512,34 @@ def test_few_replications_say_so_and_never_show_a_negative_interval(tab: Tab, li
         cell = rows.nth(i).locator(".ci-cell").inner_text().strip()
         if name != "first_entry_s":  # a time that may precede the first shot
             assert not cell.startswith("-") and " to -" not in cell, (name, cell)
+    tab.assert_no_console_errors()
+
+
+def test_runs_say_what_they_were(tab: Tab, live_server: Any) -> None:
+    """A perimeter run without an SRO says so in Results, Past runs, the compare options and the compare
+    heads; a worse outcome in B is marked worse, not with a green 'yes'; runs of two different scenarios
+    are flagged as such."""
+    a = make_run(live_server, {"replications": 40, "seed": 5}, label=None)
+    b = make_run(live_server, {"replications": 40, "seed": 5, "doctrine": "perimeter", "sro_present": False})
+    tab.goto(f"/#run={b}")
+    page = tab.page
+    page.wait_for_selector(".run-levers")
+    assert "doctrine: perimeter" in page.locator("#results-body .run-levers").inner_text()
+    assert "no SRO" in page.locator("#results-body .run-levers").inner_text()
+    page.get_by_role("tab", name="Past runs").click()
+    assert "doctrine: perimeter" in page.locator(f"#runs-table tr[data-run='{b}']").inner_text()
+    options = page.locator("#compare-b option").all_inner_texts()
+    mine = [o for o in options if "doctrine: perimeter" in o]
+    assert mine and mine[0].startswith("doctrine: perimeter"), options  # levers first: never cut off
+    page.get_by_role("tab", name="Compare two runs").click()
+    page.locator("#compare-a").select_option(a)
+    page.locator("#compare-b").select_option(b)
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.wait_for_selector(".compare-table tbody tr")
+    heads = page.locator(".compare-heads").inner_text()
+    assert "as written" in heads and "doctrine: perimeter" in heads
+    deaths = page.locator(".compare-table tbody tr").first.inner_text()
+    assert "yes" not in deaths.split()
+    assert page.locator(".different-scenarios").count() == 0  # same scenario, different levers
+    assert page.locator(".badge.better, .badge.worse, .badge.no, .badge.neutral").count() >= 1
     tab.assert_no_console_errors()

@@ -35,7 +35,7 @@ from responsesim.scenario.load import Scenario
 from responsesim.web.catalog import Catalog, load_upload
 from responsesim.web.comparison import compare_rows
 from responsesim.web.errors import ApiError, error_body
-from responsesim.web.forms import apply_form, check_replications, doctrine_list, scenario_form
+from responsesim.web.forms import apply_form, check_replications, doctrine_list, lever_changes, scenario_form
 from responsesim.web.jobs import FINAL, Job, JobManager, QueueFullError
 from responsesim.web.limits import BodySizeLimit
 from responsesim.web.plots import PLOT_METRICS, histogram_png, plot_path, prune_oldest, write_atomically
@@ -83,6 +83,8 @@ def _run_header(run_id: str, meta: Any, summary: dict[str, Any], created: str) -
         "seed": int(meta.seed),
         "backend": meta.backend,
         "label": summary.get("label"),
+        "levers": summary.get("levers"),
+        "base_scenario": summary.get("base_scenario"),
         **deaths_fields(summary),
     }
 
@@ -199,7 +201,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         return {"ok": True, "name": sc.spec.name, "form": scenario_form(sc), "warnings": warnings}
 
     # ---------------------------------------------------------------------------------------- runs
-    def _scenario_for_run(body: dict[str, Any]) -> Scenario:
+    def _scenario_for_run(body: dict[str, Any]) -> tuple[Scenario, Scenario]:
+        """(the run's scenario with the form applied, the scenario as written)."""
         toml, scenario_id = body.get("toml"), body.get("scenario_id")
         if toml is not None and scenario_id is not None:
             raise ApiError(400, "give either toml or scenario_id, not both", field="scenario_id")
@@ -210,9 +213,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                 raise ApiError(400, "scenario_id must be a string", field="scenario_id")
             sc = catalog.load(scenario_id or "default", missing_status=400)
         form = body.get("form")
+        base = sc
         sc = apply_form(sc, form or {}, settings.max_replications)
         check_replications(sc, settings.max_replications)
-        return sc
+        return sc, base
 
     @app.post("/api/runs", status_code=202)
     async def start_run(request: Request) -> JSONResponse:
@@ -223,9 +227,13 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         unknown = sorted(set(body) - {"toml", "scenario_id", "filename", "form", "label"})
         if unknown:
             raise ApiError(400, f"unknown key(s) in the request: {', '.join(unknown)}", field=unknown[0])
-        sc = await asyncio.to_thread(_scenario_for_run, body)
+        sc, base = await asyncio.to_thread(_scenario_for_run, body)
+        about = {
+            "levers": lever_changes(base, sc),
+            "base_scenario": {"name": base.spec.name, "sha256": base.sha256},
+        }
         try:
-            job = jobs.submit(sc, label)
+            job = jobs.submit(sc, label, about)
         except QueueFullError as exc:
             raise ApiError(429, str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from exc
         return JSONResponse({"job_id": job.job_id, "replications": job.total}, status_code=202)
@@ -246,6 +254,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         info = meta_json(meta)
         info["created_at"] = created
         info["label"] = summary.get("label")
+        info["levers"] = summary.get("levers")
+        info["base_scenario"] = summary.get("base_scenario")
         return {
             "run_id": run_id,
             "meta": info,

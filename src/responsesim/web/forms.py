@@ -31,6 +31,7 @@ __all__ = [
     "FORM_KEYS",
     "apply_form",
     "doctrine_list",
+    "lever_changes",
     "scenario_form",
     "spec_to_toml",
 ]
@@ -321,3 +322,32 @@ def spec_to_toml(spec: ScenarioSpec) -> str:
     out: list[str] = []
     _table((), spec.model_dump(), out)
     return "\n".join(out).lstrip("\n") + "\n"
+
+
+def _minutes(s: float) -> str:
+    m, sec = divmod(round(s), 60)
+    return f"{m} min" + (f" {sec:02d} s" if sec else "")
+
+
+def lever_changes(base: Scenario, edited: Scenario) -> list[str]:
+    """The page's levers that differ between the scenario as written (``base``) and the run (``edited``),
+    in plain words: e.g. ``["doctrine: perimeter", "no SRO", "lockdown: never"]``; [] when none differ."""
+    a, b = scenario_form(base), scenario_form(edited)
+    out: list[str] = []
+    if (a["doctrine"], a["threshold_s"]) != (b["doctrine"], b["threshold_s"]):
+        kind = b["doctrine"]
+        field = DOCTRINES[kind][1]
+        unit = " officers" if field == "n" else " s"
+        out.append(f"doctrine: {kind.replace('_', ' ')}" + (f" {b['threshold_s']:g}{unit}" if field else ""))
+    if a["sro_present"] != b["sro_present"]:
+        out.append("SRO present" if b["sro_present"] else "no SRO")
+    elif b["sro_present"] and a["sro_armed"] != b["sro_armed"]:
+        out.append("SRO armed" if b["sro_armed"] else "SRO unarmed")
+    if a["patrol_first_median_s"] != b["patrol_first_median_s"]:
+        out.append(f"patrol arrives median {_minutes(b['patrol_first_median_s'])}")
+    if a["lockdown_at_s"] != b["lockdown_at_s"]:
+        lock = b["lockdown_at_s"]
+        out.append("lockdown: never" if lock is None else f"lockdown at {_minutes(lock)}")
+    if a["hard_corners"] != b["hard_corners"]:
+        out.append("hard corners" if b["hard_corners"] else "no hard corners")
+    return out

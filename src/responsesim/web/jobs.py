@@ -55,6 +55,7 @@ class Job:
     scenario: Scenario | None
     label: str | None
     total: int
+    about: dict[str, Any] = field(default_factory=dict)  # stored in the run's summary (levers, base scenario)
     status: Status = "queued"
     done: int = 0
     run_id: str | None = None
@@ -136,7 +137,7 @@ class JobManager:
         self._threads.clear()
 
     # ------------------------------------------------------------------------------------------ requests
-    def submit(self, scenario: Scenario, label: str | None) -> Job:
+    def submit(self, scenario: Scenario, label: str | None, about: dict[str, Any] | None = None) -> Job:
         """Queue a run of ``scenario``; ``QueueFullError`` when ``max_queued_jobs`` are waiting."""
         with self._lock:
             if self._stopping:
@@ -153,6 +154,7 @@ class JobManager:
                 job_id=f"{next(self._counter):06d}-{secrets.token_hex(6)}",
                 scenario=scenario,
                 label=label,
+                about=dict(about or {}),
                 total=int(scenario.spec.replications),
             )
             self._jobs[job.job_id] = job
@@ -234,6 +236,7 @@ class JobManager:
             result = self._runner(job.scenario, progress)
             summary = result.to_json()
             summary["label"] = job.label
+            summary.update(job.about)  # levers changed on the page, the scenario as written
             run_id = self.store.write_run(result, summary)
         except JobCancelledError:
             with self._lock:

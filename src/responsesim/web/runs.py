@@ -141,6 +141,8 @@ class RunStore:
                     "seed": _clean(rec["seed"]),
                     "backend": _clean(rec["backend"]),
                     "label": summary.get("label"),
+                    "levers": summary.get("levers"),
+                    "base_scenario": summary.get("base_scenario"),
                     **deaths_fields(summary),
                 }
             )

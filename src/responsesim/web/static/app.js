@@ -72,9 +72,15 @@ function metricInfo(name, summaryMetric) {
   };
 }
 
+/** What a run was: its levers that differ from its scenario (as set on the page), or "as written". */
+function leversText(levers) {
+  return levers?.length ? levers.join(", ") : "as written";
+}
+
 function runName(r) {
-  const label = r.label ? ` “${r.label}”` : "";
-  return `${when(r.created_at)} · ${r.scenario_name}${label} · ${r.replications} reps`;
+  // label and levers first: a select cuts long text at the end
+  const label = r.label ? `“${r.label}” · ` : "";
+  return `${label}${leversText(r.levers)} · ${r.scenario_name} · ${when(r.created_at)} · ${r.replications} reps`;
 }
 
 // ---------------------------------------------------------------------------------------------- tabs
@@ -322,7 +328,7 @@ async function onRun(ev) {
     setProgress(total, total, `Finished ${total.toLocaleString("en-US")} replications; loading the results…`);
     await openRun(result.run_id);
     setProgress(total, total, `Done: ${total.toLocaleString("en-US")} replications.`, "done");
-    $("#results-body").scrollIntoView({ block: "start", behavior: "smooth" }); // the results, not the form
+    $("#results-body").scrollIntoView({ block: "start" }); // the results, not the form
   } else if (result.status === "cancelled") {
     const bar = $("#run-progress");
     setProgress(Number(bar.value), total, `Cancelled after ${Number(bar.value).toLocaleString("en-US")} of ${total.toLocaleString("en-US")} replications; nothing was stored.`, "cancelled");
@@ -417,6 +423,7 @@ function renderRun(run) {
   const meta = run.meta || {};
   const label = meta.label ? ` — “${esc(meta.label)}”` : "";
   const html = `<p class="run-title">${esc(s.scenario ?? meta.scenario_name ?? "run")}${label}</p>` +
+    `<p class="run-levers">Levers: ${esc(leversText(meta.levers))}</p>` +
     warningsBox(s.warnings) + summaryTable(s) + provenance(run) +
     `<div class="result-actions"><button type="button" class="primary" data-action="replay">Replay incident 0 on the floor plan</button>` +
     `<button type="button" data-action="compare">Compare with another run</button></div>` +
@@ -481,7 +488,7 @@ async function refreshRuns() {
   }
   const tbody = $("#runs-table tbody");
   tbody.innerHTML = state.runs.length ? state.runs.map((r) => `<tr data-run="${esc(r.run_id)}">` +
-    `<td>${esc(when(r.created_at))}</td><td>${esc(r.scenario_name)}</td><td>${esc(r.label ?? "")}</td>` +
+    `<td>${esc(when(r.created_at))}</td><td>${esc(r.scenario_name)}<span class="note">${esc(leversText(r.levers))}</span></td><td>${esc(r.label ?? "")}</td>` +
     `<td class="num">${Number(r.replications).toLocaleString("en-US")}</td><td class="num">${esc(r.seed)}</td><td>${esc(r.backend)}</td>` +
     `<td class="num">${count(r.deaths_mean)} <span class="ci">(${count(r.deaths_ci_low)} to ${count(r.deaths_ci_high)})</span></td>` +
     `<td><button type="button" class="small" data-action="open">Open results</button> ` +
@@ -523,9 +530,30 @@ function headBlock(letter, head, run) {
   const s = run?.summary || {};
   const name = h.scenario_name ?? s.scenario ?? "run";
   const label = h.label ?? run?.meta?.label;
+  const levers = h.levers ?? run?.meta?.levers;
   return `<div><h3>Run ${letter}: ${esc(name)}</h3>${label ? `<p>“${esc(label)}”</p>` : ""}` +
+    `<p class="run-levers">Levers: ${esc(leversText(levers))}</p>` +
     `<p class="hint">${esc(when(h.created_at ?? run?.meta?.created_at))} · ${Number(h.replications ?? s.replications).toLocaleString("en-US")} replications · seed ${esc(h.seed ?? s.seed)}</p>` +
     (run ? warningsBox(s.warnings) + provenance(run) : "") + "</div>";
+}
+
+// which direction of each outcome is better for the people in the building (null: neither)
+const BETTER = {
+  deaths: "lower", killed: "lower", died_awaiting_care: "lower", attack_duration_s: "lower",
+  first_entry_s: "lower", officers_shot: "lower", median_time_to_care_s: "lower", evacuated: "higher",
+};
+
+/** "B: 0.31 more deaths (0.22 to 0.41)", marked better or worse; "no clear difference" otherwise. */
+function verdict(metric, diff, ci, sig, kind, dv) {
+  if (typeof diff !== "number" || !ci) return "";
+  if (!sig) return '<span class="badge no">no clear difference</span>';
+  const dir = BETTER[metric];
+  const better = dir ? (dir === "lower") === (diff < 0) : null;
+  const cls = better == null ? "neutral" : better ? "better" : "worse";
+  const word = diff > 0 ? "more" : "less";
+  const lo = Math.min(Math.abs(ci[0]), Math.abs(ci[1])), hi = Math.max(Math.abs(ci[0]), Math.abs(ci[1]));
+  const tag = better == null ? "" : better ? " (better)" : " (worse)";
+  return `<span class="badge ${cls}">B: ${dv(Math.abs(diff))} ${word} (${dv(lo)} to ${dv(hi)})${tag}</span>`;
 }
 
 function renderCompare(cmp, runA, runB) {
@@ -543,14 +571,20 @@ function renderCompare(cmp, runA, runB) {
         ? `<td class="num">${sign(r.diff)}${dv(r.diff)}<br><span class="ci">${sign(r.diff_ci[0])}${dv(r.diff_ci[0])} to ` +
           `${sign(r.diff_ci[1])}${dv(r.diff_ci[1])}</span></td>`
         : `<td class="num">not available<span class="note">no values in one of the runs</span></td>`) +
-      `<td>${sig ? '<span class="badge yes">yes</span>' : '<span class="badge no">no</span>'}</td>` +
+      `<td>${verdict(r.metric, r.diff, r.diff_ci, sig, k, dv)}</td>` +
       `<td>${r.method === "paired" ? "paired (same incidents)" : "Welch (independent)"}</td></tr>`;
   });
-  return `<div class="compare-heads">${headBlock("A", cmp.a, runA)}${headBlock("B", cmp.b, runB)}</div>` +
+  const sa = (cmp.a?.base_scenario ?? runA?.meta?.base_scenario)?.sha256;
+  const sb = (cmp.b?.base_scenario ?? runB?.meta?.base_scenario)?.sha256;
+  const nameA = cmp.a?.scenario_name ?? runA?.summary?.scenario, nameB = cmp.b?.scenario_name ?? runB?.summary?.scenario;
+  const differ = (sa && sb && sa !== sb) || (nameA && nameB && nameA !== nameB);
+  const scenarioNote = differ ? `<p class="warn different-scenarios">A and B ran <strong>different scenarios</strong> ` +
+    `(“${esc(nameA)}” and “${esc(nameB)}”), not only different levers: the differences below are not due to the levers alone.</p>` : "";
+  return scenarioNote + `<div class="compare-heads">${headBlock("A", cmp.a, runA)}${headBlock("B", cmp.b, runB)}</div>` +
     `<div class="table-wrap"><table class="data compare-table"><caption class="sr-only">Run B minus run A, with 95% intervals</caption>` +
     `<thead><tr><th scope="col">Outcome</th><th scope="col" class="num">Run A mean<br>(95% interval)</th>` +
     `<th scope="col" class="num">Run B mean<br>(95% interval)</th><th scope="col" class="num">Difference B − A<br>(95% interval)</th>` +
-    `<th scope="col">Interval excludes 0?</th><th scope="col">Method</th></tr></thead><tbody>${rows.join("")}</tbody></table></div>` +
+    `<th scope="col">Clear difference?</th><th scope="col">Method</th></tr></thead><tbody>${rows.join("")}</tbody></table></div>` +
     `<p class="hint">“Paired” compares the same simulated incidents (same seed and replication count: common random numbers); ` +
     `otherwise the two runs are compared as independent samples (Welch). Time differences are in minutes, share differences in percentage points.</p>`;
 }
