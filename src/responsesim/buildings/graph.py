@@ -13,7 +13,8 @@ Rules (``docs/buildings.md``, *Inference rules*):
 - edge length = centroid -> door (or stair) -> centroid, plus ``STAIR_RUN_FACTOR`` x the rise of a stair
   (m); at least ``MIN_EDGE_M``;
 - kind, capacity, occupants and hard corners: ``kinds``;
-- spaces from which no exit can be reached are left out and reported.
+- spaces from which no exit can be reached are left out and reported; parts of the building that meet
+  only outside are joined by outside paths between their nearest exits.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ STAIR_RUN_FACTOR = 2.0
 """Walking length of a stair per metre of rise (a 30° stair); floors with unknown heights rise 3 m."""
 DEFAULT_RISE_M = 3.0
 MIN_EDGE_M = 0.5
+OUTSIDE_FACTOR = 1.5
+"""Walking length of an outside path between two exits per metre of straight distance."""
 STAIRWELL_OVERLAP_M2 = 1.0
 """Stairwell spaces on consecutive floors overlapping by at least this much (m²) are linked."""
 WALL_CLOSE_M = 0.5
@@ -382,6 +385,7 @@ class _Builder:
         lost = [str(s["id"]) for s in self.spaces if str(s["id"]) not in reached]
         if lost:
             self.report.left_out.append(f"{len(lost)} space(s): {_ids(lost)}")
+        self.join_outside(reached)
         spaces = [s for s in self.spaces if str(s["id"]) in reached]
         edges = [
             {k: v for k, v in e.items() if k != "via"}
@@ -389,6 +393,56 @@ class _Builder:
             if str(e["a"]) in reached and str(e["b"]) in reached
         ]
         return spaces, edges
+
+    def join_outside(self, reached: set[str]) -> None:
+        """Join parts of the building that meet only outside (each reaches its own exit) by outside paths
+        between their nearest exits (length ``OUTSIDE_FACTOR`` x the straight distance): the engine needs
+        one connected graph."""
+        nbrs: dict[str, list[str]] = {sid: [] for sid in reached}
+        for e in self.edges.values():
+            a, b = str(e["a"]), str(e["b"])
+            if a in reached and b in reached:
+                nbrs[a].append(b)
+                nbrs[b].append(a)
+        part: dict[str, int] = {}
+        for start in nbrs:
+            if start in part:
+                continue
+            part[start] = len(set(part.values()))
+            queue = deque([start])
+            while queue:
+                for m in nbrs[queue.popleft()]:
+                    if m not in part:
+                        part[m] = part[start]
+                        queue.append(m)
+        if len(set(part.values())) <= 1:
+            return
+        pos = {str(s["id"]): (float(s["x"]), float(s["y"])) for s in self.spaces}  # type: ignore[arg-type]
+        exits = [eid for eid, _ in self.exits if eid in reached]
+        pairs = sorted(
+            (_dist(pos[a], pos[b]), a, b)
+            for i, a in enumerate(exits)
+            for b in exits[i + 1 :]
+            if part[a] != part[b]
+        )
+        root = {p: p for p in set(part.values())}
+
+        def find(p: int) -> int:
+            while root[p] != p:
+                p = root[p]
+            return p
+
+        joined = 0
+        for d, a, b in pairs:
+            ra, rb = find(part[a]), find(part[b])
+            if ra != rb:
+                root[ra] = rb
+                self.add_edge(a, b, OUTSIDE_FACTOR * d, "outside")
+                joined += 1
+        self.report.inferred.append(
+            f"{joined} outside path(s) join exits of parts of the building not joined inside "
+            f"(length {OUTSIDE_FACTOR:g} x the straight distance)"
+        )
 
     def build(self) -> BuildingSpec:
         if not self.plan.spaces:
