@@ -15,6 +15,7 @@ from responsesim.engine.run import OUTCOME_COLUMNS
 runner = CliRunner()
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 METRICS = {
+    "median_time_to_care_s",
     "killed",
     "died_awaiting_care",
     "deaths",

@@ -38,6 +38,7 @@ def outcomes(n: int = 200, seed: int = 1) -> pd.DataFrame:
             "evacuated": rng.poisson(300.0, n),
             "attack_duration_s": rng.lognormal(5.5, 0.6, n),
             "first_entry_s": entry,
+            "median_time_to_care_s": np.where(rng.random(n) < 0.5, rng.lognormal(6.5, 0.4, n), np.nan),
             "officers_shot": rng.binomial(2, 0.1, n),
             "ended_before_police": rng.random(n) < 0.3,
             "end_reason": rng.choice(["stopped", "suicide", "horizon"], n, p=[0.6, 0.3, 0.1]),
@@ -58,6 +59,7 @@ def test_default_metrics_order_and_kinds() -> None:
         "evacuated",
         "attack_duration_s",
         "first_entry_s",
+        "median_time_to_care_s",
         "officers_shot",
         "ended_before_police",
     ]
@@ -255,7 +257,7 @@ def test_intervals_respect_the_range_of_the_quantity() -> None:
     df = pd.DataFrame({
         "killed": [0, 0, 12], "died_awaiting_care": [0, 0, 1], "deaths": [0, 0, 13], "wounded": [0, 1, 9],
         "evacuated": [0, 300, 0], "attack_duration_s": [5.0, 10.0, 900.0],
-        "first_entry_s": [-60.0, -50.0, 40.0],
+        "first_entry_s": [-60.0, -50.0, 40.0], "median_time_to_care_s": [float("nan"), 300.0, 2000.0],
         "officers_shot": [0, 0, 1], "ended_before_police": [True, False, False],
     })  # fmt: skip
     out = {s.name: s for s in summarize(df, DEFAULT_METRICS)}

@@ -49,6 +49,7 @@ DEFAULT_METRICS: tuple[Metric, ...] = (
     Metric("evacuated", "evacuated", "people", "count"),
     Metric("attack_duration_s", "attack duration", "s", "time"),
     Metric("first_entry_s", "time to first officer entry (after first shot)", "s", "time", floor=None),
+    Metric("median_time_to_care_s", "median time to care (critical casualties, from wounding)", "s", "time"),
     Metric("officers_shot", "officers shot", "officers", "count"),
     Metric("ended_before_police", "attack ended before police arrived", "", "share"),
 )

@@ -22,7 +22,7 @@ from responsesim.compare import paired_diff
 
 __all__ = ["COMPARE_METRICS", "compare_rows", "welch_diff"]
 
-COMPARE_METRICS: tuple[str, ...] = (*(m.column for m in DEFAULT_METRICS), "median_time_to_care_s")
+COMPARE_METRICS: tuple[str, ...] = tuple(m.column for m in DEFAULT_METRICS)
 _SHARES = {m.column for m in DEFAULT_METRICS if m.kind == "share"}
 
 

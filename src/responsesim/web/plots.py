@@ -26,10 +26,10 @@ PLOT_METRICS: dict[str, tuple[str, str]] = {
     "died_awaiting_care": ("Died awaiting care", "people"),
     "wounded": ("Wounded and survived", "people"),
     "evacuated": ("Evacuated", "people"),
-    "attack_duration_s": ("Attack duration", "seconds from the first shot"),
-    "first_entry_s": ("Time to first officer entry", "seconds after the first shot"),
-    "first_police_s": ("Time to first armed officer on scene", "seconds after the first shot"),
-    "median_time_to_care_s": ("Median time to care of critical casualties", "seconds after wounding"),
+    "attack_duration_s": ("Attack duration", "minutes from the first shot"),
+    "first_entry_s": ("Time to first officer entry", "minutes after the first shot"),
+    "first_police_s": ("Time to first armed officer on scene", "minutes after the first shot"),
+    "median_time_to_care_s": ("Median time to care of critical casualties", "minutes after wounding"),
     "officers_shot": ("Officers shot", "officers"),
     "shots_fired": ("Shots fired", "rounds"),
 }
@@ -37,6 +37,11 @@ _COUNT_METRICS = {
     "deaths", "killed", "died_awaiting_care", "wounded", "evacuated", "officers_shot", "shots_fired"
 }  # fmt: skip
 _DRAW_LOCK = threading.Lock()
+
+
+def _fixed(x: float) -> str:
+    """A plain number as the page's table writes it (never 1.06e+03): 2 decimals below 10, else 1."""
+    return f"{x:,.2f}" if abs(x) < 10 else f"{x:,.1f}"
 
 
 def plot_path(data_dir: Path, run_id: str, metric: str) -> Path:
@@ -48,6 +53,10 @@ def histogram_png(outcomes: pd.DataFrame, metric: str, title_suffix: str = "") -
     """PNG bytes: histogram of ``metric`` over the replications with its mean and median marked."""
     title, xlabel = PLOT_METRICS[metric]
     values = pd.to_numeric(outcomes[metric], errors="coerce").to_numpy(dtype=float)
+    minutes = metric.endswith("_s")  # times in minutes, as in the page's table
+    if minutes:
+        values = values / 60.0
+    unit = " min" if minutes else ""
     finite = values[np.isfinite(values)]
     missing = int(values.size - finite.size)
     fig = Figure(figsize=(5.6, 3.4), dpi=100)
@@ -62,8 +71,9 @@ def histogram_png(outcomes: pd.DataFrame, metric: str, title_suffix: str = "") -
             edges = np.histogram_bin_edges(finite, bins=min(60, max(1, int(np.sqrt(finite.size)) + 1)))
         ax.hist(finite, bins=list(edges), color="#4C72B0", edgecolor="white", linewidth=0.5)
         mean, median = float(finite.mean()), float(np.median(finite))
-        ax.axvline(mean, color="#C44E52", linewidth=1.5, label=f"mean {mean:.3g}")
-        ax.axvline(median, color="#55A868", linewidth=1.5, linestyle="--", label=f"median {median:.3g}")
+        ax.axvline(mean, color="#C44E52", linewidth=1.5, label=f"mean {_fixed(mean)}{unit}")
+        label = f"median {_fixed(median)}{unit}"
+        ax.axvline(median, color="#55A868", linewidth=1.5, linestyle="--", label=label)
         ax.legend(frameon=False, fontsize=8)
     else:
         ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)

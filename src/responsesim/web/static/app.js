@@ -16,12 +16,14 @@ const METRICS = {
   evacuated: ["evacuated", "count"],
   attack_duration_s: ["attack duration", "time"],
   first_entry_s: ["time to first officer entry (after first shot)", "time"],
+  median_time_to_care_s: ["median time to care (critical casualties)", "time"],
   officers_shot: ["officers shot", "count"],
   ended_before_police: ["attack ended before police arrived", "share"],
 };
 const TIME_UNITS = {
   first_entry_s: "minutes after the first shot",
   attack_duration_s: "minutes from first to last shot",
+  median_time_to_care_s: "minutes after wounding",
 };
 const END_REASONS = {
   suicide_before_police: "attacker's suicide before police arrived",
