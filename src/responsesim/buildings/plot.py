@@ -10,6 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from responsesim.buildings.toml_out import file_mode
 from responsesim.scenario.building import BuildingSpec
 
 COLOURS = {
@@ -93,6 +94,7 @@ def save_plan(spec: BuildingSpec, png: Path, labels: bool = True, dpi: int = 130
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=dpi)
+        os.chmod(tmp, file_mode())
         os.replace(tmp, png)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
