@@ -379,8 +379,20 @@ def sensitivity_cmd(
 
 @app.command("review")
 def review_cmd(
-    timeline: Annotated[Path, typer.Argument(help="timeline CSV (time, actor, role, event, location, ...)")],
-    protocol: Annotated[Path, typer.Option("--protocol", help="protocol TOML (rules as data)")],
+    timeline: Annotated[
+        list[Path],
+        typer.Argument(
+            help="timeline CSV(s) (time, actor, role, event, location, ...); several files are merged by time"
+        ),
+    ],
+    protocol: Annotated[
+        list[Path],
+        typer.Option(
+            "--protocol",
+            help="protocol TOML (rules as data); repeat for several: each reviews its part (police, "
+            "medical, pre_attack)",
+        ),
+    ],
     report: Annotated[Path | None, typer.Option("--report", help="write an HTML report (+ PNG) here")] = None,
     vocabulary: Annotated[Path | None, typer.Option("--vocabulary", help="TOML adding events/roles")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the findings as JSON")] = False,
@@ -411,7 +423,8 @@ def review_cmd(
     ] = None,
     workers: Annotated[int, _workers_option("0 = all cores")] = 0,
 ) -> None:
-    """Check a real incident timeline against a protocol: every deviation with its evidence.
+    """Check a real incident timeline against protocols: every deviation with its evidence, in three parts
+    (initial police response, medical response, pre-attack warnings) by each protocol's section.
 
     With --incident, also estimate what the protocol's conduct would likely have changed for the people in
     the record: lives saved (not shot, survived with earlier care) and the responder's risk, with 95% ranges
@@ -424,9 +437,10 @@ def review_cmd(
             _fail("--counterfactual and --what-if need --incident (casualty timeline, building, spaces)")
         raise typer.Exit(review_command(timeline, protocol, as_json, report, vocabulary))
     if what_if:
-        _review_what_if(
-            timeline, protocol, report, vocabulary, as_json, incident, counterfactual, replications, workers
-        )
+        if len(timeline) > 1 or len(protocol) > 1:
+            _fail("--what-if takes one timeline and one protocol")
+        _review_what_if(timeline[0], protocol[0], report, vocabulary, as_json, incident, counterfactual,
+                        replications, workers)  # fmt: skip
         return
     from responsesim.review.counterfactual import run_counterfactual
 

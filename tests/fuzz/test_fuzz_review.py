@@ -27,7 +27,9 @@ from hypothesis import strategies as st
 
 from responsesim.review.errors import ReviewInputError
 from responsesim.review.protocol import (
+    CasualtyDeadlineRule,
     DeadlineRule,
+    ProhibitedEventRule,
     Protocol,
     ProtocolMeta,
     SequenceRule,
@@ -36,13 +38,16 @@ from responsesim.review.protocol import (
 from responsesim.review.timeline import (
     CERTAINTIES,
     COLUMNS,
+    DATE_CERTAINTIES,
     DEFAULT_EVENTS,
     DEFAULT_ROLES,
+    TIP_EVENTS,
     Timeline,
     Vocabulary,
     load_timeline,
     load_vocabulary,
 )
+from responsesim.review.tips import agency_of
 
 TIMELINES = tuple(
     p.read_text(encoding="utf-8")
@@ -61,7 +66,7 @@ def assert_timeline_sane(tl: Timeline) -> None:
     """Rows in file order with non-decreasing times, known roles, events and certainties."""
     assert tl.rows
     for prev, row in zip(tl.rows, tl.rows[1:], strict=False):
-        assert row.time >= prev.time and row.line > prev.line
+        assert row.time >= prev.time and row.line > prev.line and row.seq == prev.seq + 1
     for row in tl.rows:
         assert row.role in tl.vocabulary.roles and row.event in tl.vocabulary.events
         assert row.certainty in CERTAINTIES and row.actor and row.line >= 2
@@ -69,6 +74,10 @@ def assert_timeline_sane(tl: Timeline) -> None:
         if row.event in ("victim_killed", "victim_wounded"):
             c = row.casualty(tl.file)  # parsed and checked when loaded: never raises afterwards
             assert c.count >= 1 and c.until >= c.start and (c.care is None or c.care >= c.start)
+        if row.date_only:
+            assert row.certainty in DATE_CERTAINTIES and row.time.hour == row.time.minute == 0
+        if row.event in TIP_EVENTS:
+            assert row.tokens()["tip"] and agency_of(row)
 
 
 def _timeline(path: Path, data: bytes) -> None:
@@ -106,6 +115,39 @@ def test_casualty_detail_tokens(workdir: Path, tokens: list[tuple[str, str]], ev
     detail = " ".join(f"{k}={v}" for k, v in tokens) + "; free text"
     data = f"{','.join(COLUMNS)}\n2018-02-14 14:24:15,V,victim,{event},B12,{detail},second,s\n".encode()
     _timeline(workdir / "casualty.csv", data)
+
+
+TIP_TOKENS = st.lists(
+    st.tuples(st.sampled_from(["tip", "agency", "action", "casualty", "count"]),
+              st.sampled_from(["t1", "t2", "", "BSO", "none", "referred", "shrug", "V", "2", "x"])),
+    max_size=4,
+)  # fmt: skip
+DATES = st.sampled_from(["2018-01-05", "2018-02-14", "2018-02-15", "2018-1-5", "2018-02-30",
+                         "2018-01-05 10:00:00", "2018-02-14T14:30:00", "05/01/2018", ""])  # fmt: skip
+
+
+@fuzz_settings(80)
+@given(
+    rows=st.lists(
+        st.tuples(DATES, st.sampled_from(["tip_received", "tip_assessed", "tip_closed", "tip_forwarded",
+                                          "visit", "warning_sign", "hemorrhage_control", "no_such_event"]),
+                  st.sampled_from(["agency", "tip_line", "deputy", "tipster", "no_such_role"]),
+                  st.sampled_from(["day", "approximate", "minute", "derived"]), TIP_TOKENS),
+        min_size=1, max_size=5,
+    ),
+    attack=st.booleans(),
+)  # fmt: skip
+def test_date_only_and_tip_rows(
+    workdir: Path, rows: list[tuple[str, str, str, str, Any]], attack: bool
+) -> None:
+    """Date-only rows, tip tokens and the new events load sane or are refused naming the line and field."""
+    lines = [",".join(COLUMNS)]
+    for k, (when, event, role, cert, tokens) in enumerate(rows):
+        detail = " ".join(f"{a}={b}" for a, b in tokens)
+        lines.append(f"{when},ACTOR-{role}-{k % 2},{role},{event},here,{detail} free text,{cert},src")
+    if attack:
+        lines.append("2018-02-14 14:21:44,A,attacker,shots_fired,B12,,second,src")
+    _timeline(workdir / "tips.csv", ("\n".join(lines) + "\n").encode())
 
 
 @fuzz_settings(80)
@@ -166,6 +208,12 @@ PROTOCOL_HINTS: dict[str, st.SearchStrategy[Any]] = {
     "state": st.sampled_from(["holding", "hiding"]),
     "states.key": st.sampled_from(["holding", "hiding"]),
     "pattern": st.sampled_from(["B12", "(", "[a-", "x*", ".*count=\\d+"]),
+    "within_days": st.sampled_from([0, 1, 7, -1, 36501, 2.5, "7", True]),
+    "within_s": st.sampled_from([0, 60, -1, 1e308, float("nan"), "60"]),
+    "link": st.sampled_from(["tip", "casualty", "case", ""]),
+    "during": st.sampled_from(["casualties_waiting", "attacker_active", "always"]),
+    "died": st.lists(st.sampled_from(["later", "at_scene", "at_once", "maybe"]), max_size=3),
+    "section": st.sampled_from(["police", "medical", "pre_attack", "after"]),
 }
 
 
@@ -177,7 +225,7 @@ def generated_protocols(draw: Any) -> dict[str, Any]:
     doc.update({k: v for k, v in body.items() if k not in ("protocol", "rules", "file")})
     rules = []
     for _ in range(draw(st.integers(1, 3))):
-        model = draw(st.sampled_from([DeadlineRule, SequenceRule]))
+        model = draw(st.sampled_from([DeadlineRule, SequenceRule, CasualtyDeadlineRule, ProhibitedEventRule]))
         rule = draw(model_documents(model, PROTOCOL_HINTS))
         if draw(st.integers(0, 9)):
             rule["kind"] = model.model_fields["kind"].annotation.__args__[0]

@@ -1,4 +1,7 @@
-"""CLI body of ``responsesim review TIMELINE PROTOCOL [--json] [--report PATH] [--vocabulary TOML]``."""
+"""CLI body of ``responsesim review TIMELINE... --protocol TOML... [--json] [--report PATH]``.
+
+Several timeline files are merged by time; several protocols each review their part (police, medical,
+pre-attack: ``review/sections.py``)."""
 
 from __future__ import annotations
 
@@ -7,15 +10,16 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
 from responsesim.review.errors import ReviewInputError
-from responsesim.review.findings import Review, review
-from responsesim.review.protocol import load_protocol
-from responsesim.review.timeline import load_timeline, load_vocabulary
+from responsesim.review.protocol import Protocol, load_protocol
+from responsesim.review.sections import IncidentReview, review_incident
+from responsesim.review.timeline import load_timelines, load_vocabulary
 
 if TYPE_CHECKING:
     from responsesim.review.counterfactual import CounterfactualResult
@@ -26,58 +30,87 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 
 
-def run_review(timeline: Path, protocol: Path, vocabulary: Path | None = None) -> Review:
-    """Load (vocabulary, then protocol, then timeline) and review; raises ``ReviewInputError``."""
-    vocab = load_vocabulary(vocabulary)
-    proto, vocab = load_protocol(protocol, vocab)
-    tl = load_timeline(timeline, vocab)
-    return review(tl, proto)
+Paths = Path | Sequence[Path]
 
 
-def write_report(rv: Review, report: Path, cf: CounterfactualResult | None = None) -> list[Path]:
-    """Write ``report`` (HTML, PNG embedded) and the PNG beside it (``<stem>.png``; ``<stem>.swimlane.png``
-    if ``report`` itself ends in ``.png``).
+def _paths(p: Paths) -> list[Path]:
+    return [Path(p)] if isinstance(p, (str, Path)) else [Path(x) for x in p]
 
-    Both are written in a temporary directory next to ``report`` and renamed into place at the end, so
+
+def run_review(timeline: Paths, protocol: Paths, vocabulary: Path | None = None) -> IncidentReview:
+    """Load (vocabulary, then each protocol, then the timelines, merged) and review every part; raises
+    ``ReviewInputError``."""
+    vocab = load_vocabulary(Path(vocabulary) if vocabulary is not None else None)
+    protos: list[Protocol] = []
+    files = _paths(protocol)
+    if not files:
+        raise ReviewInputError(None, None, "--protocol", "no protocol file given")
+    for path in files:
+        proto, vocab = load_protocol(path, vocab)
+        protos.append(proto)
+    tl = load_timelines(_paths(timeline), vocab)
+    return review_incident(tl, protos)
+
+
+def _chart_path(report: Path, key: str, first: bool) -> Path:
+    """``<stem>.png`` for the first part's chart (``<stem>.swimlane.png`` if the report is a .png), else
+    ``<stem>.<part>.png``."""
+    if first:
+        png = report.with_suffix(".png")
+        return report.with_name(report.stem + ".swimlane.png") if png == report else png
+    return report.with_name(f"{report.stem}.{key}.png")
+
+
+def write_report(rv: IncidentReview, report: Path, cf: CounterfactualResult | None = None) -> list[Path]:
+    """Write ``report`` (HTML, charts embedded) and one swimlane PNG per part beside it: ``<stem>.png`` for
+    the first part (``<stem>.swimlane.png`` if ``report`` itself ends in ``.png``), ``<stem>.<part>.png``
+    for the others.
+
+    All are written in a temporary directory next to ``report`` and renamed into place at the end, so
     an error leaves no partial report. Returns the paths written.
     """
     from responsesim.review.report import render_html
-    from responsesim.review.swimlane import swimlane_png
+    from responsesim.review.swimlane import section_png
 
     report = Path(report)
     parent = report.parent if str(report.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".review-", dir=parent))
     try:
-        png_tmp = tmp / "swimlane.png"
-        swimlane_png(rv, png_tmp)
+        charts: dict[str, Path] = {}
+        for sec in rv.sections:
+            charts[sec.key] = tmp / f"{sec.key}.png"
+            section_png(rv, sec, charts[sec.key])
         extra = ""
         if cf is not None:
             from responsesim.review.counterfactual_report import curve_png, render_section
 
             extra = render_section(cf, curve_png(cf, tmp / "curve.png"))
         html_tmp = tmp / "report.html"
-        html_tmp.write_text(render_html(rv, png_tmp, extra), encoding="utf-8")
-        png = report.with_suffix(".png")
-        if png == report:  # asked for "x.png": keep the chart beside the page, not over it
-            png = report.with_name(report.stem + ".swimlane.png")
-        os.replace(png_tmp, png)
+        html_tmp.write_text(render_html(rv, charts, extra), encoding="utf-8")
+        written = []
+        for k, (key, png_tmp) in enumerate(charts.items()):
+            png = _chart_path(report, key, k == 0)
+            os.replace(png_tmp, png)
+            written.append(png)
         os.replace(html_tmp, report)
-        return [report, png]
+        return [report, *written]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def review_command(
-    timeline: Path, protocol: Path, as_json: bool, report: Path | None, vocabulary: Path | None = None
+    timeline: Paths, protocol: Paths, as_json: bool, report: Path | None, vocabulary: Path | None = None
 ) -> int:
-    """Print the findings (a rich table, or JSON); write the HTML report if asked; 0, or 2 on bad input."""
+    """Print the findings of each part (rich tables, or JSON); write the HTML report if asked; 0, or 2 on bad
+    input (one message with file, line and field; nothing written)."""
     from rich.console import Console
-    from rich.table import Table
+
+    from responsesim.review.printing import print_review
 
     err = Console(stderr=True)
     try:
-        rv = run_review(Path(timeline), Path(protocol), Path(vocabulary) if vocabulary is not None else None)
+        rv = run_review(timeline, protocol, Path(vocabulary) if vocabulary is not None else None)
     except ReviewInputError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
         return EXIT_BAD_INPUT
@@ -91,40 +124,7 @@ def review_command(
     if as_json:
         sys.stdout.write(json.dumps(rv.to_json(), indent=2) + "\n")
     else:
-        console = Console()
-        a = rv.active
-        if a is not None:
-            console.print(
-                f"attacker active {a.start:%H:%M:%S} to {a.end:%H:%M:%S}"
-                + ("" if a.end_recorded else " (no end recorded)"),
-                highlight=False,
-            )
-        for n in rv.notes:
-            console.print(f"[italic]{n}[/]", highlight=False)
-        table = Table(title=f"{len(rv.findings)} finding(s): {Path(timeline).name} vs {rv.protocol.name}")
-        # fits 80 columns: long names fold onto the next line instead of being cut
-        for col, width in (("#", 2), ("rule", 16), ("actor", 13), ("from/to", 8), ("lasted", 7),
-                           ("shots", 5), ("appr.", 5)):  # fmt: skip
-            table.add_column(col, overflow="fold", min_width=width)
-        for k, f in enumerate(rv.findings, 1):
-            secs = round(f.duration_s)
-            table.add_row(
-                str(k),
-                f"{f.rule_id}\n{f.severity}",
-                f"{f.actor}\n({f.role})",
-                f"{f.start:%H:%M:%S}\n{f.end:%H:%M:%S}" + ("\n(end of\nrecord)" if f.open_ended else ""),
-                f"{secs // 3600}:{secs % 3600 // 60:02d}:{secs % 60:02d}",
-                str(f.shots_fired),
-                "yes" if f.approximate else "",
-            )
-        console.print(table)
-        for k, f in enumerate(rv.findings, 1):
-            flag = (
-                " [approximate times: lines " + ", ".join(str(e.line) for e in f.evidence if e.flagged) + "]"
-                if f.approximate
-                else ""
-            )
-            console.print(f"{k}. {f.rule_id}: {f.summary}{flag}", highlight=False, markup=False)
+        print_review(rv, Console())
     for p in written:
         err.print(f"wrote {p}", highlight=False)
     return EXIT_OK

@@ -23,7 +23,9 @@ from typing import Any
 
 from responsesim.review.protocol import (
     AttributeRule,
+    CasualtyDeadlineRule,
     DeadlineRule,
+    ProhibitedEventRule,
     ProhibitedWhileRule,
     Protocol,
     SequenceRule,
@@ -41,6 +43,8 @@ def _t(x: datetime | None) -> str | None:
 
 
 def fmt_duration(seconds: float) -> str:
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.0f} days"
     s = round(seconds)
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
@@ -59,10 +63,21 @@ class Evidence:
     certainty: str
     source: str
     why: str  # what this row shows for the finding
+    date_only: bool = False
+    file: str = ""
 
     @property
     def flagged(self) -> bool:
         return self.certainty == "approximate"
+
+    @property
+    def when(self) -> str:
+        return f"{self.time:%Y-%m-%d}" if self.date_only else f"{self.time:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def clock(self) -> str:
+        """``HH:MM:SS``, or the date for a date-only row."""
+        return f"{self.time:%Y-%m-%d}" if self.date_only else f"{self.time:%H:%M:%S}"
 
     @classmethod
     def of(cls, row: TimelineRow, why: str) -> Evidence:
@@ -77,12 +92,15 @@ class Evidence:
             row.certainty,
             row.source,
             why,
+            row.date_only,
+            row.file,
         )
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "file": self.file,
             "line": self.line,
-            "time": _t(self.time),
+            "time": self.when,
             "actor": self.actor,
             "role": self.role,
             "event": self.event,
@@ -137,6 +155,10 @@ class Finding:
     evidence: list[Evidence] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     responsible: str = ""  # who had to act: an actor, or "any <roles>" (deadlines with by = "any")
+    days: bool = False  # a date-scale finding (the months before an attack): times are dates
+    tip: str | None = None  # pre-attack findings: the tip (tip=), the agency handling it, days before
+    agency: str | None = None
+    days_before_attack: int | None = None
 
     @property
     def duration_s(self) -> float:
@@ -173,6 +195,10 @@ class Finding:
             "evidence": [e.to_json() for e in self.evidence],
             "notes": self.notes,
             "responsible": self.responsible or self.actor,
+            "scale": "days" if self.days else "seconds",
+            "tip": self.tip,
+            "agency": self.agency,
+            "days_before_attack": self.days_before_attack,
         }
 
 
@@ -213,7 +239,7 @@ def active_window(tl: Timeline, proto: Protocol) -> ActiveWindow | None:
     if start_row is None:
         return None
     end_row = next(
-        (r for r in tl.rows if r.role == role and r.event in spec.end_events and r.line > start_row.line),
+        (r for r in tl.rows if r.role == role and r.event in spec.end_events and r.seq > start_row.seq),
         None,
     )
     if end_row is None:
@@ -242,7 +268,7 @@ def _meanwhile(tl: Timeline, proto: Protocol, f: Finding, start: datetime, end: 
     role = proto.active.attacker_role
     casualties = _records_casualties(tl)
     killed = wounded = 0
-    have = {e.line for e in f.evidence}
+    have = {(e.file, e.line) for e in f.evidence}
     for r in tl.rows:
         if not (start <= r.time <= end):
             continue
@@ -254,14 +280,14 @@ def _meanwhile(tl: Timeline, proto: Protocol, f: Finding, start: datetime, end: 
                 killed += r.count()
             if r.event == "victim_wounded":
                 wounded += r.count()
-            if r.line not in have and (r.event == "shots_fired" or r.event in CASUALTY_EVENTS):
+            if (r.file, r.line) not in have and (r.event == "shots_fired" or r.event in CASUALTY_EVENTS):
                 f.evidence.append(Evidence.of(r, "meanwhile"))
-                have.add(r.line)
+                have.add((r.file, r.line))
     if casualties:
         f.killed, f.wounded = killed, wounded
     else:
         f.notes.append("the timeline records no casualty rows (victim_killed / victim_wounded)")
-    f.evidence.sort(key=lambda e: e.line)
+    f.evidence.sort(key=lambda e: (e.time, e.file, e.line))
 
 
 def _roles_ok(role: str, roles: list[str]) -> bool:
@@ -302,41 +328,58 @@ def _deadline(tl: Timeline, proto: Protocol, rule: DeadlineRule, w: ActiveWindow
         if rule.match == "first":
             triggers.append(r)
             break
-        if r.actor not in seen:
+        if rule.match == "each":
+            triggers.append(r)
+        elif r.actor not in seen:
             seen.add(r.actor)
             triggers.append(r)
     out: list[Finding] = []
-    limit = timedelta(seconds=rule.within_s)
+    days = rule.within_days is not None
+    limit = timedelta(days=rule.within_days or 0) if days else timedelta(seconds=rule.within_s or 0)
+    fmt = "%Y-%m-%d" if days else "%H:%M:%S"
     for trig in triggers:
+        key = trig.tokens().get(rule.link) if rule.link else None
 
-        def responsible(r: TimelineRow, trig: TimelineRow = trig) -> bool:
+        def responsible(r: TimelineRow, trig: TimelineRow = trig, key: str | None = key) -> bool:
+            if rule.link and r.tokens().get(rule.link) != key:
+                return False
             if rule.by == "trigger_actor":
                 return r.actor == trig.actor
             return _roles_ok(r.role, rule.roles)
 
+        def late(r: TimelineRow, trig: TimelineRow = trig) -> bool:
+            if days:
+                return (r.time.date() - trig.time.date()).days > (rule.within_days or 0)
+            return r.time - trig.time > limit
+
         done = next(
-            (r for r in tl.rows if r.line > trig.line and r.event in rule.events and responsible(r)), None
+            (r for r in tl.rows if r.seq > trig.seq and r.event in rule.events and responsible(r)), None
         )
-        if done is not None and done.time - trig.time <= limit:
+        if done is not None and not late(done):
             continue
         end = done.time if done is not None else tl.end
         f = _base(rule, trig.actor, trig.role, trig.time, end, done is None)
+        f.days = days
         f.deadline = trig.time + limit
         who = trig.actor if rule.by == "trigger_actor" else "any " + "/".join(rule.roles or ["actor"])
         f.responsible = who
         what = " / ".join(rule.events)
+        of_tip = f" of {rule.link}={key}" if rule.link else ""
+        trig_at = trig.when if days else f"{trig.time:%H:%M:%S}"
         if done is None:
             f.summary = (
-                f"after {trig.event} by {trig.actor} at {trig.time:%H:%M:%S}, {who} was to do {what} by "
-                f"{f.deadline:%H:%M:%S}; no row records it (timeline ends {tl.end:%H:%M:%S}, "
-                f"{fmt_duration(f.duration_s)} later)"
+                f"after {trig.event}{of_tip} by {trig.actor} at {trig_at}, {who} was to do {what} by "
+                f"{f.deadline:{fmt}}; no row records it ("
+                + (f"up to {tl.end:{fmt}}" if days else f"timeline ends {tl.end:{fmt}}")
+                + f", {fmt_duration(f.duration_s)} later)"
             )
-            f.notes.append(f"no row of the timeline records {what} by {who} after the trigger")
+            f.notes.append(f"no row of the timeline records {what}{of_tip} by {who} after the trigger")
         else:
+            done_at = done.when if days else f"{done.time:%H:%M:%S}"
             f.summary = (
-                f"after {trig.event} by {trig.actor} at {trig.time:%H:%M:%S}, {who} was to do {what} by "
-                f"{f.deadline:%H:%M:%S}; first done by {done.actor} ({done.event}) at "
-                f"{done.time:%H:%M:%S} [{done.certainty}], {fmt_duration(f.duration_s)} after the trigger"
+                f"after {trig.event}{of_tip} by {trig.actor} at {trig_at}, {who} was to do {what} by "
+                f"{f.deadline:{fmt}}; first done by {done.actor} ({done.event}) at "
+                f"{done_at} [{done.certainty}], {fmt_duration(f.duration_s)} after the trigger"
             )
         f.evidence.append(Evidence.of(trig, "trigger"))
         if done is not None:
@@ -344,7 +387,7 @@ def _deadline(tl: Timeline, proto: Protocol, rule: DeadlineRule, w: ActiveWindow
         for r in tl.rows:  # what the responsible actors did meanwhile (when they are named)
             if (
                 (rule.by == "trigger_actor" or rule.roles)
-                and trig.line < r.line
+                and trig.seq < r.seq
                 and r.time <= end
                 and r is not done
                 and responsible(r)
@@ -352,7 +395,8 @@ def _deadline(tl: Timeline, proto: Protocol, rule: DeadlineRule, w: ActiveWindow
                 f.evidence.append(Evidence.of(r, "responsible actor meanwhile"))
         if rule.while_attacker_active:
             _window_notes(f, w)
-        _meanwhile(tl, proto, f, trig.time, end)
+        if not days:
+            _meanwhile(tl, proto, f, trig.time, end)
         out.append(f)
     return out
 
@@ -424,19 +468,22 @@ def _sequence(tl: Timeline, proto: Protocol, rule: SequenceRule) -> list[Finding
     for r in tl.rows:
         if r.event not in rule.then or r.role not in rule.roles:
             continue
+        key = r.tokens().get(rule.link) if rule.link else None
         prior = [
             p
             for p in tl.rows
-            if p.line < r.line
+            if p.seq < r.seq
             and p.event in rule.first
             and (p.actor == r.actor if rule.same_actor else p.role in first_roles)
+            and (rule.link is None or p.tokens().get(rule.link) == key)
         ]
         if prior:
             continue
         f = _base(rule, r.actor, r.role, r.time, r.time, False)
         who = "the same actor" if rule.same_actor else "any " + "/".join(first_roles)
+        linked = f" for {rule.link}={key}" if rule.link else ""
         f.summary = (
-            f"{r.actor} ({r.role}) did {r.event} at {r.time:%H:%M:%S} with no earlier "
+            f"{r.actor} ({r.role}) did {r.event}{linked} at {r.time:%H:%M:%S} with no earlier "
             f"{' / '.join(rule.first)} by {who}"
         )
         f.evidence.append(Evidence.of(r, "out of sequence"))
@@ -455,10 +502,11 @@ def _attribute(tl: Timeline, proto: Protocol, rule: AttributeRule) -> list[Findi
         if bool(pat.search(value)) == rule.must_match:
             continue
         f = _base(rule, r.actor, r.role, r.time, r.time, False)
+        f.days = r.date_only
         verb = "does not match" if rule.must_match else "matches"
-        f.summary = (
-            f"{r.actor} {r.event} at {r.time:%H:%M:%S}: {rule.column} {value!r} {verb} /{rule.pattern}/"
-        )
+        at = r.when if r.date_only else f"{r.time:%H:%M:%S}"
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        f.summary = f"{r.actor} {r.event} at {at}: {rule.column} {shown!r} {verb} /{rule.pattern}/"
         f.evidence.append(Evidence.of(r, "attribute"))
         out.append(f)
     return out
@@ -466,13 +514,16 @@ def _attribute(tl: Timeline, proto: Protocol, rule: AttributeRule) -> list[Findi
 
 def review(tl: Timeline, proto: Protocol) -> Review:
     """Evaluate every rule of ``proto`` on ``tl``; findings in rule order, then by start time."""
+    from responsesim.review.medical_rules import casualty_deadline, prohibited_event
+
     w = active_window(tl, proto)
     notes: list[str] = []
-    if w is None:
+    pre_attack = proto.section == "pre_attack"
+    if w is None and not pre_attack:
         notes.append("no attacker activity recorded: rules that need an active attacker found nothing")
-    elif not w.end_recorded:
+    elif w is not None and not w.end_recorded and not pre_attack:
         notes.append("the timeline records no end of the attack")
-    if not _records_casualties(tl):
+    if not _records_casualties(tl) and not pre_attack:
         notes.append(
             "the timeline records no casualty rows (victim_killed / victim_wounded); findings list the "
             "attacker's recorded shots and movements meanwhile instead"
@@ -485,6 +536,10 @@ def review(tl: Timeline, proto: Protocol) -> Review:
             got = _prohibited(tl, proto, rule, w)
         elif isinstance(rule, SequenceRule):
             got = _sequence(tl, proto, rule)
+        elif isinstance(rule, CasualtyDeadlineRule):
+            got = casualty_deadline(tl, proto, rule, w)
+        elif isinstance(rule, ProhibitedEventRule):
+            got = prohibited_event(tl, proto, rule, w)
         else:
             got = _attribute(tl, proto, rule)
         findings.extend(sorted(got, key=lambda f: (f.start, f.actor)))

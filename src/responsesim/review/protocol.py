@@ -4,6 +4,7 @@
 [protocol]
 name = "..."
 description = "..."
+section = "police" | "medical" | "pre_attack"   # the part of the review it belongs to (default police)
 
 [active]                       # when the attacker counts as active (defaults shown)
 start_events = ["shots_fired"]
@@ -14,7 +15,8 @@ enter = ["took_cover", "held_position", "set_perimeter"]
 exit = ["entered_building", "moved_toward_threat", "engaged_attacker"]
 
 [[rules]]
-id = "..."; kind = "deadline" | "prohibited_while" | "sequence" | "attribute"
+id = "..."; kind = "deadline" | "prohibited_while" | "sequence" | "attribute" | "casualty_deadline"
+    | "prohibited_event"
 text = "the words of the standard"; source = "where they are from"; severity = "critical" | ...
 ```
 
@@ -30,7 +32,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from responsesim.review.errors import ReviewInputError, read_review_text
 from responsesim.review.timeline import COLUMNS, Vocabulary, vocabulary_from_toml
@@ -39,7 +49,9 @@ from responsesim.scenario.errors import format_loc, from_toml_decode_error, loca
 __all__ = [
     "ActiveWindow",
     "AttributeRule",
+    "CasualtyDeadlineRule",
     "DeadlineRule",
+    "ProhibitedEventRule",
     "ProhibitedWhileRule",
     "Protocol",
     "Rule",
@@ -50,6 +62,9 @@ __all__ = [
 ]
 
 Severity = Literal["critical", "major", "minor", "info"]
+Section = Literal["police", "medical", "pre_attack"]
+#: a detail token that links rows of one tip (``tip=``) or one casualty row (``casualty=``)
+Link = Literal["tip", "casualty"]
 
 
 class _Model(BaseModel):
@@ -69,19 +84,34 @@ class DeadlineRule(_RuleBase):
     actor of a role in ``roles`` (the triggering actor itself if ``by = "trigger_actor"``) must do one of
     ``events`` within ``within_s`` seconds.
 
-    ``match = "first"``: only the first trigger counts; ``"each_actor"``: the first trigger of each actor.
-    ``while_attacker_active``: triggers count only while the attacker is active.
+    ``match = "first"``: only the first trigger counts; ``"each_actor"``: the first trigger of each actor;
+    ``"each"``: every trigger row. ``while_attacker_active``: triggers count only while the attacker is
+    active. ``link = "tip"`` (or ``"casualty"``): the required row must carry the trigger's ``tip=`` (or
+    ``casualty=``) token. The allowance is ``within_s`` seconds, or ``within_days`` days counted on dates
+    (for the months before an attack); exactly one of them.
     """
 
     kind: Literal["deadline"]
     trigger: list[str] = Field(min_length=1)
     trigger_roles: list[str] = Field(default_factory=list)
-    match: Literal["first", "each_actor"] = "first"
+    match: Literal["first", "each_actor", "each"] = "first"
     while_attacker_active: bool = False
     events: list[str] = Field(min_length=1)
     roles: list[str] = Field(default_factory=list)
     by: Literal["any", "trigger_actor"] = "any"
-    within_s: float = Field(ge=0)
+    within_s: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    within_days: int | None = Field(default=None, ge=0, le=36500)
+    link: Link | None = None
+
+    @model_validator(mode="after")
+    def _one_allowance(self) -> DeadlineRule:
+        if (self.within_s is None) == (self.within_days is None):
+            raise ValueError("give exactly one of within_s (seconds) or within_days (days)")
+        return self
+
+    @property
+    def days(self) -> bool:
+        return self.within_days is not None
 
 
 class ProhibitedWhileRule(_RuleBase):
@@ -105,6 +135,7 @@ class SequenceRule(_RuleBase):
     roles: list[str] = Field(min_length=1)
     first_roles: list[str] = Field(default_factory=list)
     same_actor: bool = True
+    link: Link | None = None  # the earlier row must also carry the same tip= / casualty= token
 
 
 class AttributeRule(_RuleBase):
@@ -128,8 +159,47 @@ class AttributeRule(_RuleBase):
         return v
 
 
+Died = Literal["at_once", "at_scene", "later"]
+
+
+def _default_died() -> list[Died]:
+    return ["later", "at_scene"]
+
+
+class CasualtyDeadlineRule(_RuleBase):
+    """Each casualty row (``victim_wounded``, and ``victim_killed`` whose ``died=`` is in ``died``) must be
+    reached by one of ``events`` within ``within_s`` seconds of being hit (counted from the window's end,
+    ``until=``: the benefit of the doubt goes to the responders).
+
+    A row reaches a casualty row when it names it (``casualty=ACTOR``) or, without that token, is at the
+    same location; the casualty row's own ``care=`` counts as ``casualty_care_started``."""
+
+    kind: Literal["casualty_deadline"]
+    events: list[str] = Field(min_length=1)
+    roles: list[str] = Field(default_factory=list)
+    died: list[Died] = Field(default_factory=_default_died)
+    within_s: float = Field(ge=0, allow_inf_nan=False)
+
+
+class ProhibitedEventRule(_RuleBase):
+    """No row with one of ``events`` by an actor of ``roles`` (any if empty) ``during`` a condition:
+    ``casualties_waiting`` (someone hit earlier and not yet reached by care) or ``attacker_active``. One
+    finding per actor, counting the rows (and their ``count=``)."""
+
+    kind: Literal["prohibited_event"]
+    events: list[str] = Field(min_length=1)
+    roles: list[str] = Field(default_factory=list)
+    during: Literal["casualties_waiting", "attacker_active"]
+
+
 Rule = Annotated[
-    DeadlineRule | ProhibitedWhileRule | SequenceRule | AttributeRule, Field(discriminator="kind")
+    DeadlineRule
+    | ProhibitedWhileRule
+    | SequenceRule
+    | AttributeRule
+    | CasualtyDeadlineRule
+    | ProhibitedEventRule,
+    Field(discriminator="kind"),
 ]
 
 
@@ -155,6 +225,7 @@ class ActiveWindow(_Model):
 class ProtocolMeta(_Model):
     name: str = Field(min_length=1)
     description: str = ""
+    section: Section = "police"
 
 
 class Protocol(_Model):
@@ -168,9 +239,13 @@ class Protocol(_Model):
     def name(self) -> str:
         return self.protocol.name
 
+    @property
+    def section(self) -> str:
+        return self.protocol.section
+
 
 _adapter = TypeAdapter(Protocol)
-_KINDS = ("deadline", "prohibited_while", "sequence", "attribute")
+_KINDS = ("deadline", "prohibited_while", "sequence", "attribute", "casualty_deadline", "prohibited_event")
 
 
 def _check_names(proto: Protocol, vocab: Vocabulary, file: str, text: str) -> None:
@@ -217,7 +292,7 @@ def _check_names(proto: Protocol, vocab: Vocabulary, file: str, text: str) -> No
             events((*loc, "then"), r.then)
             roles((*loc, "roles"), r.roles)
             roles((*loc, "first_roles"), r.first_roles)
-        else:
+        else:  # attribute, casualty_deadline, prohibited_event
             events((*loc, "events"), r.events)
             roles((*loc, "roles"), r.roles)
     assert COLUMNS  # the attribute columns are a subset of the timeline's

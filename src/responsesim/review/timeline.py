@@ -1,13 +1,16 @@
 """Incident timelines: load and validate ``time, actor, role, event, location, detail, certainty, source``.
 
-Nothing is repaired: an unknown event or role, a time that is not ``YYYY-MM-DD HH:MM:SS``, a row earlier
-than the row before it, an actor without a role (or with two roles) is a ``ReviewInputError`` naming the
-file, the line and the column. Rows keep their order and their times exactly as written.
+Nothing is repaired: an unknown event or role, a time that is not ``YYYY-MM-DD HH:MM:SS`` (or a date
+``YYYY-MM-DD`` with certainty ``day``), a row earlier than the row before it, an actor without a role (or
+with two roles) is a ``ReviewInputError`` naming the file, the line and the column. Rows keep their order
+and their times exactly as written. Several files are merged by time (``load_timelines``); tip rows are
+checked there (``review/tips.py``).
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import tomllib
 from collections.abc import Iterable
@@ -22,16 +25,22 @@ __all__ = [
     "CASUALTY_KEYS",
     "CERTAINTIES",
     "COLUMNS",
+    "DATE_CERTAINTIES",
     "DEFAULT_EVENTS",
     "DEFAULT_ROLES",
+    "DETAIL_KEYS",
     "DIED",
     "FLAGGED_CERTAINTIES",
     "CasualtyDetail",
     "Timeline",
     "TimelineRow",
     "Vocabulary",
+    "detail_tokens",
     "load_timeline",
+    "load_timelines",
     "load_vocabulary",
+    "merge_timelines",
+    "parse_row_time",
     "parse_time",
 ]
 
@@ -63,21 +72,50 @@ DEFAULT_EVENTS: dict[str, str] = {
     "surrendered": "the attacker surrenders",
     "barricaded": "the attacker barricades in a room",
     "apprehended": "the attacker is arrested",
-    "casualty_care_started": "care (tourniquet, hemorrhage control, evacuation) reaches a casualty",
+    "casualty_care_started": "care (tourniquet, hemorrhage control, evacuation) reaches a casualty "
+    "(casualty=ACTOR names the casualty row; otherwise it counts for casualties at the same location)",
+    "hemorrhage_control": "bleeding is controlled (tourniquet, packing, pressure): the H of THREAT "
+    "(casualty=ACTOR in detail)",
+    "extricated": "a casualty is moved out to a casualty collection point or ambulance: the R (rapid "
+    "extrication) of THREAT (casualty=ACTOR in detail)",
+    "triaged": "medical providers assess a casualty: the A of THREAT (casualty=ACTOR in detail)",
+    "area_cleared": "police declare an area clear of the attacker (clear but not secure: a warm zone "
+    "where rescue teams may work); the T (threat suppression) of THREAT",
+    "attacker_located": "responders learn where the attacker is, or that he has left the area (video, "
+    "witnesses, contact)",
     "victim_killed": "people killed: detail tokens count=N, until=HH:MM:SS (window end), died=, care=",
     "victim_wounded": "people wounded who survived: detail tokens count=N, until=HH:MM:SS, care=HH:MM:SS",
     "evacuated": "occupants leave the building",
     "requested_entry": "a rescue team or EMS asks to enter the building or warm zone",
     "entry_refused": "a request to enter is refused (who refused in detail)",
     "entered_warm_zone": "a rescue task force or EMS enters the warm zone",
-    "patient_transported": "a patient leaves the scene for a hospital (count=N for several)",
-    "arrived_at_hospital": "a patient arrives at a hospital (count=N for several)",
-    "tip_received": "a tip about the attacker reaches an agency",
-    "tip_assessed": "the agency assesses a tip",
-    "tip_forwarded": "a tip is passed to the agency or office that can act on it",
-    "tip_closed": "a tip is closed (with or without action: detail says which)",
-    "visit": "police or social services visit the person of concern (home, school)",
+    "patient_transported": "a patient leaves the scene for a hospital: the T of THREAT (count=N for "
+    "several, casualty=ACTOR names the casualty row)",
+    "arrived_at_hospital": "a patient arrives at a hospital (count=N for several, casualty=ACTOR names the "
+    "casualty row)",
+    "tip_received": "a tip about the attacker reaches an agency (tip=ID names the tip; agency=NAME unless "
+    "the actor's role is agency or tip_line)",
+    "tip_assessed": "the agency assesses a tip (tip=ID)",
+    "tip_forwarded": "a tip is passed to the agency or office that can act on it (tip=ID)",
+    "tip_closed": "a tip is closed (tip=ID; action= says with what action: none, referred, investigated, "
+    "weapons_removed, mental_health, arrested)",
+    "visit": "police or social services visit the person of concern (home, school; tip=ID if it follows "
+    "a tip)",
     "warning_sign": "a warning sign seen by others (posts, threats, statements)",
+}
+
+#: events of the months before the attack (the pre-attack part of a review)
+TIP_EVENTS: frozenset[str] = frozenset({"tip_received", "tip_assessed", "tip_forwarded", "tip_closed"})
+PRE_ATTACK_EVENTS: frozenset[str] = TIP_EVENTS | {"visit", "warning_sign"}
+
+#: ``action=`` on a ``tip_closed`` row
+TIP_ACTIONS: dict[str, str] = {
+    "none": "closed with no action on the person of concern",
+    "referred": "passed to another agency or office that took it up",
+    "investigated": "investigated (interviews, checks) before closing",
+    "weapons_removed": "weapons removed or handed over",
+    "mental_health": "a mental-health evaluation or commitment",
+    "arrested": "an arrest or charge",
 }
 
 CASUALTY_EVENTS: frozenset[str] = frozenset({"victim_killed", "victim_wounded"})
@@ -99,7 +137,20 @@ DEFAULT_ROLES: tuple[str, ...] = (
     "bystander",
     "tipster",
     "agency",
+    "tip_line",
+    "rescue_task_force",
 )
+
+#: role -> meaning, for the roles whose name does not say it (rendered into docs/review.md)
+ROLE_NOTES: dict[str, str] = {
+    "tipster": "a person who reports a concern",
+    "agency": "an organisation receiving or handling tips",
+    "tip_line": "a hotline or public tip line that takes reports for an agency and must pass them on",
+    "rescue_task_force": "medics with a police escort who enter the warm zone to treat and extract "
+    "casualties",
+}
+#: roles whose actor is itself the agency handling a tip (other roles name it with agency=NAME)
+AGENCY_ROLES: frozenset[str] = frozenset({"agency", "tip_line"})
 
 #: how precisely a row's time is known
 CERTAINTIES: dict[str, str] = {
@@ -108,8 +159,11 @@ CERTAINTIES: dict[str, str] = {
     "minute": "given to the minute by the source",
     "derived": "computed from other timed facts (the detail says how)",
     "approximate": "an estimate; used, but every finding that rests on it is flagged",
+    "day": "the source gives the date only: the time is written YYYY-MM-DD",
 }
 FLAGGED_CERTAINTIES: frozenset[str] = frozenset({"approximate"})
+#: certainties a date-only time (``YYYY-MM-DD``) may have
+DATE_CERTAINTIES: frozenset[str] = frozenset({"day", "approximate", "derived"})
 
 #: ``died=`` on a ``victim_killed`` row: how the person died, as far as the sources say
 DIED: dict[str, str] = {
@@ -119,6 +173,8 @@ DIED: dict[str, str] = {
     "in_hospital": "died in hospital (counted as 'later')",
 }
 CASUALTY_KEYS: tuple[str, ...] = ("count", "until", "died", "care")
+#: every machine-read ``key=value`` token of a detail (anything else is free text)
+DETAIL_KEYS: tuple[str, ...] = (*CASUALTY_KEYS, "casualty", "tip", "agency", "action")
 
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 
@@ -179,6 +235,16 @@ def load_vocabulary(path: Path | None, base: Vocabulary | None = None) -> Vocabu
     return vocabulary_from_toml(data, file, text, base)
 
 
+def detail_tokens(detail: str) -> dict[str, str]:
+    """The ``key=value`` tokens of a detail whose key is machine-read (``DETAIL_KEYS``; first wins)."""
+    out: dict[str, str] = {}
+    for token in detail.replace(";", " ").replace(",", " ").split():
+        key, eq, value = token.partition("=")
+        if eq and key in DETAIL_KEYS:
+            out.setdefault(key, value.rstrip(".)"))
+    return out
+
+
 def parse_time(text: str) -> datetime:
     """``YYYY-MM-DD HH:MM:SS`` (local clock time with a date; ``T`` also accepted); ValueError otherwise."""
     s = text.strip()
@@ -188,6 +254,23 @@ def parse_time(text: str) -> datetime:
         except ValueError:
             continue
     raise ValueError(f"bad time {text!r}: expected local clock time with a date, YYYY-MM-DD HH:MM:SS")
+
+
+def parse_row_time(text: str) -> tuple[datetime, bool]:
+    """A row's time and whether it is a date only (``YYYY-MM-DD``: the start of that day)."""
+    s = text.strip()
+    if len(s) == 10:
+        try:
+            return datetime.strptime(s, "%Y-%m-%d"), True
+        except ValueError:
+            pass
+    try:
+        return parse_time(s), False
+    except ValueError:
+        raise ValueError(
+            f"bad time {text!r}: expected YYYY-MM-DD HH:MM:SS (local clock time) or YYYY-MM-DD (a date "
+            "only, certainty day)"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -201,6 +284,14 @@ class TimelineRow:
     detail: str
     certainty: str
     source: str
+    date_only: bool = False  # the time was written YYYY-MM-DD: the day is known, not the hour
+    file: str = ""  # the file the row is from (several timelines may be merged)
+    seq: int = 0  # position in the (merged) timeline: order across files, where lines are per file
+
+    @property
+    def when(self) -> str:
+        """The time as written: ``YYYY-MM-DD`` for a date-only row, else ``YYYY-MM-DD HH:MM:SS``."""
+        return f"{self.time:%Y-%m-%d}" if self.date_only else f"{self.time:%Y-%m-%d %H:%M:%S}"
 
     @property
     def flagged(self) -> bool:
@@ -213,13 +304,8 @@ class TimelineRow:
         return int(text) if text.isdigit() else 1
 
     def tokens(self) -> dict[str, str]:
-        """The ``key=value`` tokens of the detail whose key is a casualty key (``CASUALTY_KEYS``)."""
-        out: dict[str, str] = {}
-        for token in self.detail.replace(";", " ").replace(",", " ").split():
-            key, eq, value = token.partition("=")
-            if eq and key in CASUALTY_KEYS:
-                out.setdefault(key, value.rstrip(".)"))
-        return out
+        """The ``key=value`` tokens of the detail whose key is machine-read (``DETAIL_KEYS``)."""
+        return detail_tokens(self.detail)
 
     def casualty(self, file: str) -> CasualtyDetail:
         """The casualty detail of a ``victim_killed`` / ``victim_wounded`` row, checked."""
@@ -289,7 +375,7 @@ def casualty_detail(row: TimelineRow, file: str) -> CasualtyDetail:
 
 @dataclass(frozen=True)
 class Timeline:
-    file: str
+    file: str  # the file, or the files joined by " + " for a merged timeline
     rows: tuple[TimelineRow, ...]
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
 
@@ -313,7 +399,9 @@ def _err(file: str, line: int, col: str | None, msg: str) -> ReviewInputError:
     return ReviewInputError(file, line, col, msg)
 
 
-def parse_timeline(text: str, file: str, vocabulary: Vocabulary | None = None) -> Timeline:
+def parse_timeline(
+    text: str, file: str, vocabulary: Vocabulary | None = None, *, check_links: bool = True
+) -> Timeline:
     """Validate a timeline CSV text; the first problem is raised as ``ReviewInputError``."""
     vocab = vocabulary or Vocabulary()
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -352,7 +440,7 @@ def parse_timeline(text: str, file: str, vocabulary: Vocabulary | None = None) -
             raise _err(file, start_line, None, f"{len(rec)} fields, expected {len(names)} (quote commas)")
         val = {c: rec[i].strip() for c, i in idx.items()}
         try:
-            t = parse_time(val["time"])
+            t, date_only = parse_row_time(val["time"])
         except ValueError as exc:
             raise _err(file, start_line, "time", str(exc)) from None
         if not val["actor"]:
@@ -392,23 +480,84 @@ def parse_timeline(text: str, file: str, vocabulary: Vocabulary | None = None) -
                 "certainty",
                 f"unknown certainty {val['certainty']!r} (one of {', '.join(CERTAINTIES)})",
             )
+        if date_only and val["certainty"] not in DATE_CERTAINTIES:
+            raise _err(
+                file, start_line, "certainty",
+                f"a date without a clock time cannot be {val['certainty']!r}: use day (or approximate, "
+                "derived)",
+            )  # fmt: skip
+        if val["certainty"] == "day" and not date_only:
+            raise _err(file, start_line, "time", "certainty day needs a date only, YYYY-MM-DD")
         if rows and t < rows[-1].time:
+            start_of_day = " (a date-only row stands at the start of its day)" if date_only else ""
             raise _err(
                 file,
                 start_line,
                 "time",
-                f"row out of order: {val['time']} is earlier than {rows[-1].time:%Y-%m-%d %H:%M:%S} "
-                f"on line {rows[-1].line} (times are never reordered)",
+                f"row out of order: {val['time']} is earlier than {rows[-1].when} "
+                f"on line {rows[-1].line}{start_of_day} (times are never reordered)",
             )
-        row = TimelineRow(start_line, t, *(val[c] for c in COLUMNS[1:]))
+        row = TimelineRow(
+            start_line, t, val["actor"], val["role"], val["event"], val["location"], val["detail"],
+            val["certainty"], val["source"], date_only=date_only, file=file, seq=len(rows),
+        )  # fmt: skip
         if row.event in CASUALTY_EVENTS:
             casualty_detail(row, file)
+        check_row_tokens(row)
         rows.append(row)
     if not rows:
         raise _err(file, prev_end, None, "no rows after the header")
-    return Timeline(file, tuple(rows), vocab)
+    tl = Timeline(file, tuple(rows), vocab)
+    if check_links:
+        check_timeline(tl)
+    return tl
 
 
-def load_timeline(path: Path, vocabulary: Vocabulary | None = None) -> Timeline:
+def check_row_tokens(row: TimelineRow) -> None:
+    """The tip tokens of one row (``review/tips.py``)."""
+    from responsesim.review.tips import check_tip_row
+
+    check_tip_row(row)
+
+
+def check_timeline(tl: Timeline) -> None:
+    """Checks across rows: tip ids link, tip and warning rows come before the attack."""
+    from responsesim.review.tips import check_tips
+
+    check_tips(tl)
+
+
+def merge_timelines(timelines: list[Timeline]) -> Timeline:
+    """One timeline of several (each in order by itself), merged by time (stable: file order on ties).
+
+    An actor must keep one role across the files; links between rows are checked on the merged rows."""
+    if len(timelines) == 1:
+        check_timeline(timelines[0])
+        return timelines[0]
+    roles: dict[str, TimelineRow] = {}
+    for tl in timelines:
+        for r in tl.rows:
+            first = roles.setdefault(r.actor, r)
+            if first.role != r.role:
+                raise _err(
+                    r.file, r.line, "role",
+                    f"actor {r.actor!r} has role {r.role!r} here but {first.role!r} in {first.file} line "
+                    f"{first.line}",
+                )  # fmt: skip
+    ordered = sorted((r for tl in timelines for r in tl.rows), key=lambda r: r.time)
+    rows = [dataclasses.replace(r, seq=k) for k, r in enumerate(ordered)]
+    merged = Timeline(" + ".join(tl.file for tl in timelines), tuple(rows), timelines[0].vocabulary)
+    check_timeline(merged)
+    return merged
+
+
+def load_timeline(path: Path, vocabulary: Vocabulary | None = None, *, check_links: bool = True) -> Timeline:
     text = read_review_text(path, "timeline file", encoding="utf-8-sig")
-    return parse_timeline(text, str(path), vocabulary)
+    return parse_timeline(text, str(path), vocabulary, check_links=check_links)
+
+
+def load_timelines(paths: list[Path], vocabulary: Vocabulary | None = None) -> Timeline:
+    """Load each file (the first problem raised, naming its file) and merge them by time."""
+    if not paths:
+        raise ReviewInputError(None, None, None, "no timeline file given")
+    return merge_timelines([load_timeline(p, vocabulary, check_links=False) for p in paths])
