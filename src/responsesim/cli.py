@@ -650,9 +650,6 @@ def params_cmd(
     Console().print(t)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    app()
-
 
 @app.command("serve")
 def serve_cmd(
@@ -721,3 +718,7 @@ def reproduce_cmd(
 from responsesim.buildings.cli import building_app  # noqa: E402  (the building sub-commands)
 
 app.add_typer(building_app, name="building")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -543,3 +543,24 @@ def test_runs_say_what_they_were(tab: Tab, live_server: Any) -> None:
     assert page.locator(".different-scenarios").count() == 0  # same scenario, different levers
     assert page.locator(".badge.better, .badge.worse, .badge.no, .badge.neutral").count() >= 1
     tab.assert_no_console_errors()
+
+
+def test_phone_width_fits_and_the_replay_is_legible(tab: Tab, two_runs: tuple[str, str]) -> None:
+    """390x844: no tab is wider than the screen; the replay stacks the floors so rooms stay legible."""
+    tab.page.set_viewport_size({"width": 390, "height": 844})
+    tab.goto(f"/#run={two_runs[1]}")
+    page = tab.page
+    page.wait_for_selector(".summary-table")
+    for name in ("run", "runs", "compare", "replay", "review"):
+        page.locator(f"#tab-{name}").click()
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= 391, f"tab {name}: the page is {wide} px wide on a 390 px phone"
+    page.locator("#tab-run").click()
+    page.locator("#results-body button[data-action=replay]").click()
+    if page.locator("#replay-view").is_hidden():
+        page.locator("#replay-load").click()
+    page.wait_for_function("() => !document.querySelector('#replay-view').hidden")
+    w, h = page.locator("#replay-canvas").evaluate("c => [c.clientWidth, c.clientHeight]")
+    assert w <= 390 and h >= 250, (w, h)  # was 298 x 65 px: floors side by side
+    tab.screenshot("replay-phone")
+    tab.assert_no_console_errors()

@@ -113,7 +113,10 @@ def build(
         raise _err(
             str(exc).splitlines()[0] if str(exc) else repr(exc), source, text, ("building", "spaces")
         ) from exc
-    graph = compile_building(bspec)
+    try:
+        graph = compile_building(bspec)
+    except ValueError as exc:  # e.g. a graph that is not connected: a clear error, never a traceback
+        raise _err(str(exc).splitlines()[0] if str(exc) else repr(exc), source, text, ("building",)) from exc
     for loc, space in (
         (("attacker", "entry_space"), spec.attacker.entry_space),
         (("responders", "entry_space"), spec.responders.entry_space),

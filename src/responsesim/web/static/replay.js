@@ -112,19 +112,35 @@ export class ReplayView {
     const cssW = Math.max(320, canvas.clientWidth || canvas.parentElement.clientWidth || 1000);
     const totalW = this.panels.reduce((a, p) => a + p.w, 0) + GAP_M * Math.max(0, this.panels.length - 1);
     const maxH = Math.max(...this.panels.map((p) => p.h));
-    const scale = Math.min(MAX_SCALE, (cssW - 2 * PAD_PX) / totalW);
-    const cssH = Math.ceil(2 * PAD_PX + TITLE_PX + maxH * scale);
+    const maxW = Math.max(...this.panels.map((p) => p.w));
+    // side by side on a wide screen; stacked (one floor under the other) on a phone, so rooms stay legible
+    const sideBySide = (cssW - 2 * PAD_PX) / totalW >= 0.45 * ((cssW - 2 * PAD_PX) / maxW) || this.panels.length < 2;
+    const scale = sideBySide
+      ? Math.min(MAX_SCALE, (cssW - 2 * PAD_PX) / totalW)
+      : Math.min(MAX_SCALE, (cssW - 2 * PAD_PX) / maxW);
+    const cssH = sideBySide
+      ? Math.ceil(2 * PAD_PX + TITLE_PX + maxH * scale)
+      : Math.ceil(PAD_PX + this.panels.reduce((a, p) => a + TITLE_PX + p.h * scale + PAD_PX, 0));
     const dpr = window.devicePixelRatio || 1;
     canvas.width = Math.round(cssW * dpr);
     canvas.height = Math.round(cssH * dpr);
     canvas.style.height = `${cssH}px`;
     this.dpr = dpr;
     this.scale = scale;
-    let x0 = PAD_PX + (cssW - 2 * PAD_PX - totalW * scale) / 2;
-    for (const p of this.panels) {
-      p.ox = x0;
-      p.oy = PAD_PX + TITLE_PX;
-      x0 += (p.w + GAP_M) * scale;
+    if (sideBySide) {
+      let x0 = PAD_PX + (cssW - 2 * PAD_PX - totalW * scale) / 2;
+      for (const p of this.panels) {
+        p.ox = x0;
+        p.oy = PAD_PX + TITLE_PX;
+        x0 += (p.w + GAP_M) * scale;
+      }
+    } else {
+      let y0 = PAD_PX;
+      for (const p of this.panels) {
+        p.ox = PAD_PX + (cssW - 2 * PAD_PX - p.w * scale) / 2;
+        p.oy = y0 + TITLE_PX;
+        y0 += TITLE_PX + p.h * scale + PAD_PX;
+      }
     }
     // screen rectangles (CSS pixels); plan y grows northwards, screen y downwards
     for (const p of this.panels) {
