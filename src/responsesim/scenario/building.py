@@ -410,6 +410,8 @@ class BuildingGraph:
     hops: np.ndarray  # int16 [S, S]
     exits: np.ndarray  # int32 [E] ascending
     default_entry: int
+    #: floor-plan outline of each space [(x, y), ...] (m) or None; for drawing only (the engines ignore it)
+    polygons: tuple[tuple[tuple[float, float], ...] | None, ...] = ()
     _pos: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -476,6 +478,7 @@ def compile_building(spec: BuildingSpec) -> BuildingGraph:
         hops=_frozen(np.rint(hop_f).astype(np.int16)),
         exits=_frozen(np.flatnonzero(kind == EXIT_CODE).astype(np.int32)),
         default_entry=pos[spec.default_entry],
+        polygons=tuple(s.polygon for s in spec.spaces),
     )
 
 
