@@ -156,6 +156,8 @@ class IncidentModel(mesa.Model):
         """Arrival offsets (s after the first shot): SRO, the call, patrol one by one, the tactical team."""
         p = self.p
         call_delay = lognormal(self, p.call_delay_median_s, p.model["call_delay_sigma"])
+        quit_sigma = p.model["quit_sigma"]
+        self.quit = lognormal(self, 1.0, quit_sigma) if quit_sigma > 0 else 1.0
         tactical = call_delay + lognormal(self, p.tactical_median_s, p.tactical_sigma)
         previous_patrol: float | None = None
         for o in self.officers:
@@ -269,8 +271,8 @@ class IncidentModel(mesa.Model):
         on_scene = any(o.armed and o.status in (ON_SCENE, INSIDE) for o in self.officers)
         mult = p.police_near_mult if near else (p.police_scene_mult if on_scene else 1.0)
         hazards = [0.0] * 5
-        hazards[H_SELF] = p.self_term_h * mult
-        hazards[H_FLEE] = 0.0 if (engaged or a.barricaded) else p.flee_h
+        hazards[H_SELF] = p.self_term_h * mult * self.quit
+        hazards[H_FLEE] = 0.0 if (engaged or a.barricaded) else p.flee_h * self.quit
         if not engaged and self.open_people_in(a.space) > 0:
             hazards[H_CITIZENS] = p.citizen_h * (p.reload_mult if t < a.reload_until else 1.0)
         hazards[H_POLICE] = p.officer_stop_h * sum(engaged.get("weapon_factor"))

@@ -84,6 +84,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     P("police_near_mult", "factor", "factor", 4.37131, 3.0, 100.0,
       A + "; calibrated to suicide on police arrival", True),
     P("flee_h", "1/s", "rate", 0.000864492, 1e-4, 5e-3, A + "; calibrated to the ending mix", True),
+    P("quit_sigma", "log-sd", "factor", 0.0, 0.0, 2.5,
+      "attackers differ in how long they go on (FBI 2000-2013: about a third of incidents with a known "
+      "duration lasted over 5 min, most ended within 2): lognormal spread, median 1, of each attacker's "
+      "self-termination and flight hazards; fitted", True),
     P("citizen_h", "1/s", "rate", 0.00122627, 1e-4, 1e-2,
       "FBI 2000-2013: 21 of 160 restrained by citizens; calibrated", True),
     P("reload_mult", "factor", "factor", 5.0, 1.0, 10.0, A),

@@ -229,6 +229,7 @@ class Attacker:
         self.eta = building.edge_len[entry][first] / params.attacker_speed
         self.active = True
         self.barricaded = False
+        self.quit = 1.0  # factor on its self-termination and flight hazards (drawn by the incident)
         self.rounds = params.magazine
         self.reload_until = -INF
         self.arrived_at = 0.0
@@ -269,6 +270,7 @@ class Incident:
         self._draw_arrival_offsets()
         self._read_forcing()
         self.attacker = Attacker(p, self.b)
+        self.attacker.quit = self.quit
         # incident clock and events
         self.t_first_shot = INF
         self.last_gunfire_t = -INF
@@ -296,6 +298,8 @@ class Incident:
         """Arrival offsets after the first shot (docs/model.md, "Responders: units")."""
         p, rng = self.params, self.rng
         call_delay = lognormal(rng, p.call_delay_median_s, p.model["call_delay_sigma"])
+        quit_sigma = p.model["quit_sigma"]
+        self.quit = lognormal(rng, 1.0, quit_sigma) if quit_sigma > 0 else 1.0
         tactical = call_delay + lognormal(rng, p.tactical_median_s, p.tactical_sigma)
         previous_patrol: float | None = None
         for o in self.officers:
@@ -682,8 +686,8 @@ class Incident:
         on_scene = any(o.armed and o.status in (ON_SCENE, INSIDE) for o in self.officers)
         mult = p.police_near_mult if near else (p.police_scene_mult if on_scene else 1.0)
         hazards = [0.0] * 5
-        hazards[H_SELF] = p.self_term_h * mult
-        hazards[H_FLEE] = 0.0 if (engaged or a.barricaded) else p.flee_h
+        hazards[H_SELF] = p.self_term_h * mult * a.quit
+        hazards[H_FLEE] = 0.0 if (engaged or a.barricaded) else p.flee_h * a.quit
         if self.open_people_in(a.space) > 0 and not engaged:
             hazards[H_CITIZENS] = p.citizen_h * (p.reload_mult if t < a.reload_until else 1.0)
         hazards[H_POLICE] = sum(p.officer_stop_h * o.weapon_factor for o in engaged)

@@ -132,6 +132,10 @@ def start(st, th, bl, sc, un, i: int, rep: int, key: np.uint64, group_space, gro
     m2 = rng.uniform(key, rng.TICK_START, rng.S_INIT_MISC, 2)
     m3 = rng.uniform(key, rng.TICK_START, rng.S_INIT_MISC, 3)
     call = rng.lognormal(m0, m1, sc.call_delay_median_s, th[i].call_delay_sigma)
+    # attackers differ in how long they go on (docs/model.md, *Attacker*): median 1, log-sd quit_sigma
+    m4 = rng.uniform(key, rng.TICK_START, rng.S_INIT_MISC, 4)
+    m5 = rng.uniform(key, rng.TICK_START, rng.S_INIT_MISC, 5)
+    st.a_quit[i] = rng.lognormal(m4, m5, 1.0, th[i].quit_sigma)
     tactical = call + rng.lognormal(m2, m3, sc.tactical_median_s, sc.tactical_sigma)
     t_patrol = call
     first_patrol = True
@@ -632,8 +636,8 @@ def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz) -> None:  # t
             scene = True
     mult = th[i].police_near_mult if near else (th[i].police_scene_mult if scene else 1.0)
     reloading = t < st.a_reload_until[i]
-    hz[H_SELF] = th[i].self_term_h * mult
-    hz[H_FLEE] = 0.0 if (any_eng or st.a_barricaded[i]) else th[i].flee_h
+    hz[H_SELF] = th[i].self_term_h * mult * st.a_quit[i]
+    hz[H_FLEE] = 0.0 if (any_eng or st.a_barricaded[i]) else th[i].flee_h * st.a_quit[i]
     hz[H_CITIZENS] = 0.0
     if not any_eng and open_people_in(st, i, a) > 0:
         hz[H_CITIZENS] = th[i].citizen_h * (th[i].reload_mult if reloading else 1.0)

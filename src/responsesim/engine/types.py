@@ -163,6 +163,7 @@ class State(NamedTuple):
     a_eta: np.ndarray  # float64 [R]
     a_active: np.ndarray  # bool [R] the attack goes on
     a_barricaded: np.ndarray  # bool [R]
+    a_quit: np.ndarray  # float64 [R] the attacker's factor on its self-termination and flight hazards
     a_rounds: np.ndarray  # int64 [R] rounds left in the magazine
     a_reload_until: np.ndarray  # float64 [R]
     a_arrived_at: np.ndarray  # float64 [R] arrived in a_space at (s)
