@@ -39,12 +39,12 @@ from responsesim.web.forms import apply_form, check_replications, doctrine_list,
 from responsesim.web.jobs import FINAL, Job, JobManager, QueueFullError
 from responsesim.web.limits import BodySizeLimit
 from responsesim.web.plots import PLOT_METRICS, histogram_png, plot_path, prune_oldest, write_atomically
-from responsesim.web.replay import replay
-from responsesim.web.review import ReviewStore
+from responsesim.web.replay import REPLAY_FORMAT, replay, replay_choices
+from responsesim.web.review import MAX_PROTOCOLS, MAX_TIMELINES, ReviewStore, upload_texts
 from responsesim.web.runs import RunNotFoundError, RunStore, deaths_fields, meta_json
 from responsesim.web.security import SecurityMiddleware, allowed_hosts
 from responsesim.web.settings import WebSettings
-from responsesim.web.uploads import read_json, read_multipart, safe_filename, upload_text
+from responsesim.web.uploads import read_json, read_multipart, safe_filename
 
 __all__ = ["STATIC_DIR", "create_app"]
 
@@ -288,7 +288,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         if not 0 <= rep < n:
             why = f"rep {rep} is out of range: this run has replications 0-{n - 1}"
             raise ApiError(422, why, field="rep")
-        cache = data_dir / "replays" / run_id / f"{rep}.json"
+        cache = data_dir / "replays" / run_id / f"{rep}.v{REPLAY_FORMAT}.json"
         if not cache.is_file():
             with replay_slots.slot():
                 try:
@@ -303,6 +303,16 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                 write_atomically(cache, json.dumps(body, separators=(",", ":")).encode())
                 prune_oldest(data_dir / "replays", "*/*.json", settings.max_cached_replays)
         return FileResponse(cache, media_type="application/json")
+
+    @app.get("/api/runs/{run_id}/replay-choices")
+    def run_replay_choices(run_id: str) -> list[dict[str, Any]]:
+        """Representative replications to replay (typical, worst, police stop, ...; web/replay.py)."""
+        _header(run_id)
+        with draw_slots.slot():
+            try:
+                return replay_choices(store.outcomes(run_id))
+            except RunNotFoundError as exc:
+                raise ApiError(404, str(exc), field="run_id") from exc
 
     @app.get("/api/compare")
     def compare(a: str, b: str) -> dict[str, Any]:
@@ -378,27 +388,39 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     # ---------------------------------------------------------------------------------------- review
     @app.post("/api/review")
     async def post_review(request: Request) -> dict[str, Any]:
-        form = await read_multipart(request, settings.max_upload_bytes, max_files=3)
+        """Multipart: ``timeline`` (one or several files, repeat the field), ``protocol`` (likewise), an
+        optional ``incident`` file and ``change`` text; the review in parts, each with a swimlane chart."""
+        most = MAX_TIMELINES + MAX_PROTOCOLS + 1
+        form = await read_multipart(request, settings.max_upload_bytes, max_files=most)
         try:
-            timeline_name, timeline = await upload_text(form, "timeline", "timeline.csv")
-            protocol_name, protocol = await upload_text(form, "protocol", "protocol.toml")
-            incident = await upload_text(form, "incident", "incident.toml") if form.get("incident") else None
+            unknown = sorted(set(form.keys()) - {"timeline", "protocol", "incident", "change"})
+            if unknown:
+                why = f"unknown field(s) in the upload: {', '.join(unknown)} (expected timeline, protocol, "
+                raise ApiError(400, why + "incident, change)", field=unknown[0])
+            timelines = await upload_texts(form, "timeline", "timeline.csv", MAX_TIMELINES)
+            protocols = await upload_texts(form, "protocol", "protocol.toml", MAX_PROTOCOLS)
+            incidents = await upload_texts(form, "incident", "incident.toml", 1)
             change_field = form.get("change")
             change = change_field.strip() if isinstance(change_field, str) and change_field.strip() else None
         finally:
             await form.close()  # the in-memory upload files (no ResourceWarning)
+        incident = incidents[0] if incidents else None
         if change is not None and (len(change) > 500 or incident is None):
             raise ApiError(400, "change: needs an incident file and at most 500 characters", field="change")
 
         def run() -> dict[str, Any]:
             with draw_slots.slot():
-                return reviews.run(timeline_name, timeline, protocol_name, protocol, incident, change)
+                return reviews.run(timelines, protocols, incident, change)
 
         return await asyncio.to_thread(run)
 
     @app.get("/api/review/{review_id}/swimlane.png")
     def review_swimlane(review_id: str) -> FileResponse:
         return FileResponse(reviews.swimlane(review_id), media_type="image/png")
+
+    @app.get("/api/review/{review_id}/swimlane/{part}.png")
+    def review_part_swimlane(review_id: str, part: str) -> FileResponse:
+        return FileResponse(reviews.part_chart(review_id, part), media_type="image/png")
 
     @app.get("/api/review/{review_id}/curve.png")
     def review_curve(review_id: str) -> FileResponse:

@@ -1,16 +1,22 @@
-"""After-action review from uploaded files: findings as JSON and a swimlane chart under the data folder.
+"""After-action review from uploaded files: the three parts' findings as JSON and a swimlane chart per part.
 
-Each review gets a server-generated id; its uploads and charts live in ``<data_dir>/reviews/<id>/`` with
-fixed names (``timeline.csv``, ``protocol.toml``, ``swimlane.png``; with an incident file also
-``incident.toml`` and ``curve.png``). Only the newest ``keep`` reviews are kept on disk.
+The upload is one or several timelines (CSV, merged by time) and one or several protocols (TOML, each
+reviewing its part: initial police response, medical response, pre-attack warnings;
+``review/sections.py``), as ``responsesim review`` takes them. Each review gets a server-generated id; its
+uploads and charts live in ``<data_dir>/reviews/<id>/`` with fixed names (``timeline.csv``,
+``timeline-2.csv``..., ``protocol.toml``, ``protocol-2.toml``...; ``swimlane.png`` for the first part's
+chart and ``swimlane-<part>.png`` for the others; with an incident file also ``incident.toml`` and
+``curve.png``). Only the newest ``keep`` reviews are kept on disk; a refused request leaves nothing.
 
 With an incident file the review also runs the counterfactual on the record (``review/counterfactual.py``)
-on the uploaded timeline: the incident's own ``timeline`` key is ignored, its building must be a built-in
-template (the page uploads no building file), and at most ``MAX_DRAWS`` paired draws are run.
+on an uploaded timeline (the first one holding incident rows, not only tips, visits and warning signs): the
+incident's own ``timeline`` key is ignored, its building must be a built-in template (the page uploads no
+building file), and at most ``MAX_DRAWS`` paired draws are run.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
@@ -18,30 +24,110 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from responsesim.review.errors import ReviewInputError
-from responsesim.review.findings import Review, review
-from responsesim.review.protocol import parse_protocol
-from responsesim.review.timeline import load_vocabulary, parse_timeline
-from responsesim.web.errors import ApiError, from_input_error
-from responsesim.web.plots import write_atomically
+from starlette.datastructures import FormData, UploadFile
 
-__all__ = ["REVIEW_ID", "ReviewStore"]
+from responsesim.review.errors import ReviewInputError
+from responsesim.review.protocol import Protocol, parse_protocol
+from responsesim.review.sections import SECTIONS, IncidentReview, Section, is_pre_attack, review_incident
+from responsesim.review.timeline import Timeline, load_vocabulary, merge_timelines, parse_timeline
+from responsesim.web.errors import ApiError, from_input_error
+from responsesim.web.uploads import safe_filename
+
+__all__ = ["MAX_PROTOCOLS", "MAX_TIMELINES", "REVIEW_ID", "ReviewStore", "Upload", "upload_texts"]
 
 REVIEW_ID = re.compile(r"^[0-9a-f]{16}$")
 MAX_DRAWS = 2000
+MAX_TIMELINES = 5  # timeline files per review
+MAX_PROTOCOLS = 5  # protocol files per review
 _DRAW_LOCK = threading.Lock()  # the swimlane chart uses pyplot, which is not thread-safe
 
+#: (the client's file name, as shown in messages; the UTF-8 text)
+Upload = tuple[str, str]
 
-def review_summary(rv: Review) -> str:
-    """One line: how many findings, against which protocol, over which attack window."""
-    n = len(rv.findings)
-    text = f"{n} finding{'s' if n != 1 else ''}: {rv.timeline.file} against {rv.protocol.name}"
-    a = rv.active
+
+async def upload_texts(form: FormData, name: str, default_filename: str, limit: int) -> list[Upload]:
+    """Every file uploaded in the (repeatable) field ``name``, in order: (client file name, UTF-8 text).
+
+    A part with no file chosen (no name, no bytes: what a browser form sends for an empty input) is left
+    out. 400 for a field that is not a file, more than ``limit`` files, a bad file name or text that is not
+    UTF-8. A name given twice is shown as ``name (timeline 2)`` so messages say which file they mean."""
+    items = form.getlist(name)
+    out: list[Upload] = []
+    for item in items:
+        if item == "":
+            continue  # a file input with no file chosen (the parser gives an empty text field)
+        if not isinstance(item, UploadFile):
+            raise ApiError(400, f"{name}: send a file, not a text field", field=name)
+        data = await item.read()
+        if not item.filename and not data:
+            continue
+        filename = safe_filename(item.filename, default_filename, field=f"{name}.filename")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            why = f"{filename}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+            raise ApiError(400, why, field=name) from exc
+        out.append((filename, text))
+    if len(out) > limit:
+        raise ApiError(400, f"at most {limit} {name} files per review (got {len(out)})", field=name)
+    seen: set[str] = set()
+    for k, (filename, text) in enumerate(out):
+        if filename in seen:
+            out[k] = (f"{filename} ({name} {k + 1})", text)
+        seen.add(out[k][0])
+    return out
+
+
+def _parse(timelines: list[Upload], protocols: list[Upload]) -> tuple[IncidentReview, list[Timeline]]:
+    """As ``review.command.run_review`` on texts: the vocabulary, each protocol in turn (its ``[vocabulary]``
+    extends it), each timeline, merged by time, every part reviewed; ``ReviewInputError`` naming the
+    client's file. Also returns each timeline file as parsed (the counterfactual takes one)."""
+    vocab = load_vocabulary(None)
+    protos: list[Protocol] = []
+    for name, text in protocols:
+        proto, vocab = parse_protocol(text, name, vocab)
+        protos.append(proto)
+    files = [parse_timeline(text, name, vocab, check_links=False) for name, text in timelines]
+    return review_incident(merge_timelines(files), protos), files
+
+
+def review_summary(rv: IncidentReview) -> str:
+    """One line: how many findings (per part when there are several), against which protocols, over which
+    attack window (or, with only the pre-attack part, the day the attack began)."""
+    n = sum(len(s.findings) for s in rv.sections)
+    text = f"{n} finding{'s' if n != 1 else ''}: {rv.timeline.file} against {rv.protocol_names}"
+    if len(rv.sections) > 1:
+        text += "; " + ", ".join(f"{s.title.lower()} {len(s.findings)}" for s in rv.sections)
+    incident = next((s for s in rv.sections if not s.days), None)
+    a = incident.reviews[0].active if incident is not None else None
     if a is not None:
         text += f"; attacker active {a.start:%H:%M:%S} to {a.end:%H:%M:%S}"
         if not a.end_recorded:
             text += " (no end recorded)"
+    elif incident is None and rv.sections[0].attack is not None:
+        text += f"; the attack began {rv.sections[0].attack.when}"
     return text
+
+
+def _chart_name(k: int, key: str) -> str:
+    """``swimlane.png`` for the first part (as before there were parts), ``swimlane-<part>.png`` after."""
+    return "swimlane.png" if k == 0 else f"swimlane-{key}.png"
+
+
+def _chart_url(review_id: str, k: int, key: str) -> str:
+    return (
+        f"/api/review/{review_id}/swimlane.png" if k == 0 else f"/api/review/{review_id}/swimlane/{key}.png"
+    )
+
+
+def _section_json(sec: Section) -> dict[str, Any]:
+    n = len(sec.findings)
+    protos = " + ".join(rv.protocol.name for rv in sec.reviews)
+    return {
+        "key": sec.key,
+        "summary": f"{n} finding{'s' if n != 1 else ''} against {protos}",
+        **sec.to_json(),
+    }
 
 
 class ReviewStore:
@@ -59,19 +145,22 @@ class ReviewStore:
 
     def run(
         self,
-        timeline_name: str,
-        timeline: str,
-        protocol_name: str,
-        protocol: str,
-        incident: tuple[str, str] | None = None,
+        timelines: list[Upload],
+        protocols: list[Upload],
+        incident: Upload | None = None,
         change: str | None = None,
     ) -> dict[str, Any]:
-        """Review ``timeline`` (CSV text) against ``protocol`` (TOML text), and with ``incident`` (name, TOML
-        text) the counterfactual of ``change`` (or the incident's own); 400 naming file, line, field."""
+        """Review the ``timelines`` (CSV texts, merged by time) against the ``protocols`` (TOML texts), each
+        part with its findings and chart, and with ``incident`` (name, TOML text) the counterfactual of
+        ``change`` (or the incident's own); 400 naming the client's file, line and field."""
+        if not timelines:
+            raise ApiError(400, "missing file 'timeline' in the upload: give at least one timeline (.csv)",
+                           field="timeline")  # fmt: skip
+        if not protocols:
+            raise ApiError(400, "missing file 'protocol' in the upload: give at least one protocol (.toml)",
+                           field="protocol")  # fmt: skip
         try:
-            proto, vocab = parse_protocol(protocol, protocol_name, load_vocabulary(None))
-            tl = parse_timeline(timeline, timeline_name, vocab)
-            rv = review(tl, proto)
+            rv, parsed = _parse(timelines, protocols)
         except ReviewInputError as exc:
             raise from_input_error(exc) from exc
         if incident is not None:
@@ -79,31 +168,50 @@ class ReviewStore:
         review_id = secrets.token_hex(8)
         folder = self.root / review_id
         folder.mkdir(parents=True, exist_ok=False)
-        (folder / "timeline.csv").write_text(timeline, encoding="utf-8")
-        (folder / "protocol.toml").write_text(protocol, encoding="utf-8")
         out: dict[str, Any] = {}
+        sections: dict[str, Any] = {}
         try:
+            stored: dict[str, str] = {}  # server path -> the client's file name (for messages)
+            paths = []
+            for k, (name, text) in enumerate(timelines):
+                path = folder / ("timeline.csv" if k == 0 else f"timeline-{k + 1}.csv")
+                path.write_text(text, encoding="utf-8")
+                stored[str(path)] = name
+                paths.append(path)
+            for k, (_, text) in enumerate(protocols):
+                (folder / ("protocol.toml" if k == 0 else f"protocol-{k + 1}.toml")).write_text(text, "utf-8")
             if incident is not None:
-                out["counterfactual"] = self._counterfactual(folder, timeline_name, incident, change)
+                # the record the counterfactual stands on: the first file with incident rows
+                pick = next(
+                    (k for k, tl in enumerate(parsed) if any(not is_pre_attack(r) for r in tl.rows)), 0
+                )
+                out["counterfactual"] = self._counterfactual(folder, paths[pick], stored, incident, change)
+                out["counterfactual_timeline"] = timelines[pick][0]
                 out["curve_url"] = f"/api/review/{review_id}/curve.png"
+            for k, sec in enumerate(rv.sections):
+                self._draw(rv, sec, folder / _chart_name(k, sec.key))
+                sections[sec.key] = {**_section_json(sec), "swimlane_url": _chart_url(review_id, k, sec.key)}
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)  # nothing kept from a refused request
             raise
-        png = self._draw(rv)
-        write_atomically(folder / "swimlane.png", png)
         self._prune()
         body = rv.to_json()
+        body.pop("sections", None)
         return {
             "review_id": review_id,
             "findings": body.pop("findings"),
             "summary": review_summary(rv),
-            "swimlane_url": f"/api/review/{review_id}/swimlane.png",
+            "swimlane_url": _chart_url(review_id, 0, rv.sections[0].key),
             **body,
+            "timelines": [name for name, _ in timelines],
+            "protocols": [name for name, _ in protocols],
+            "parts": list(sections),
+            "sections": sections,
             **out,
         }
 
     def _counterfactual(
-        self, folder: Path, timeline_name: str, incident: tuple[str, str], change: str | None
+        self, folder: Path, timeline: Path, names: dict[str, str], incident: Upload, change: str | None
     ) -> dict[str, Any]:
         from responsesim.review.counterfactual import run_counterfactual
         from responsesim.review.counterfactual_report import curve_png
@@ -111,11 +219,10 @@ class ReviewStore:
         name, text = incident
         path = folder / "incident.toml"
         path.write_text(text, encoding="utf-8")
-        names = {str(path): name, str(folder / "timeline.csv"): timeline_name}
+        names = {**names, str(path): name}
         try:
             spec_n = _draws(text)
-            tl_path = folder / "timeline.csv"
-            cf = run_counterfactual(path, change or None, min(spec_n, MAX_DRAWS), timeline=tl_path)
+            cf = run_counterfactual(path, change or None, min(spec_n, MAX_DRAWS), timeline=timeline)
         except ReviewInputError as exc:
             exc.file = names.get(str(exc.file), exc.file)  # the client's file names, not server paths
             raise from_input_error(exc) from exc
@@ -123,19 +230,20 @@ class ReviewStore:
         try:
             with _DRAW_LOCK:
                 curve_png(cf, tmp)
-            write_atomically(folder / "curve.png", tmp.read_bytes())
+            os.replace(tmp, folder / "curve.png")
         finally:
             tmp.unlink(missing_ok=True)
         return cf.to_json()
 
-    def _draw(self, rv: Review) -> bytes:
-        from responsesim.review.swimlane import swimlane_png
+    def _draw(self, rv: IncidentReview, sec: Section, path: Path) -> None:
+        """One part's chart, drawn beside ``path`` and renamed into place."""
+        from responsesim.review.swimlane import section_png
 
-        tmp = self.root / f".draw-{secrets.token_hex(6)}.png"
+        tmp = path.with_name(f".draw-{secrets.token_hex(6)}.png")
         try:
             with _DRAW_LOCK:
-                swimlane_png(rv, tmp)
-            return tmp.read_bytes()
+                section_png(rv, sec, tmp)
+            os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
 
@@ -149,9 +257,25 @@ class ReviewStore:
                 shutil.rmtree(old, ignore_errors=True)
 
     def swimlane(self, review_id: str, name: str = "swimlane.png") -> Path:
-        """A kept chart of a review: ``swimlane.png`` or ``curve.png``."""
+        """A kept chart of a review: ``swimlane.png`` (the first part), ``curve.png``."""
         path = self.folder(review_id) / name
         if not path.is_file():
+            raise ApiError(404, f"no review {review_id!r} (reviews are kept for the newest {self.keep})")
+        return path
+
+    def part_chart(self, review_id: str, part: str) -> Path:
+        """The chart of a later part (``swimlane-<part>.png``); the first part's is ``swimlane.png``."""
+        if part not in SECTIONS:
+            raise ApiError(404, f"no part {part[:40]!r} (parts: {', '.join(SECTIONS)})", field="part")
+        folder = self.folder(review_id)
+        path = folder / f"swimlane-{part}.png"
+        if not path.is_file():
+            if folder.is_dir():
+                why = (
+                    f"review {review_id} has no separate {part!r} chart (the first part's chart is "
+                    "swimlane.png; the JSON gives each part's swimlane_url)"
+                )
+                raise ApiError(404, why, field="part")
             raise ApiError(404, f"no review {review_id!r} (reviews are kept for the newest {self.keep})")
         return path
 
