@@ -4,7 +4,16 @@ The replication is re-simulated on its own from the stored scenario and seed: ra
 on (seed, replication index), so it is the same replication as in the stored run (its final tallies equal
 the stored outcome row). An observer records the state after every tick; ticks are then thinned evenly to
 at most ``max_frames`` frames (the first and last are always kept). Events (first shot, shots, lockdown,
-fire alarm, officer arrivals, entries, officers down, end) are found on every tick, before thinning.
+fire alarm, officer arrivals, entries, officers down, end) are found on every tick, before thinning; shots
+in one space with nothing else in between are one event (``count`` shots from ``t`` to ``t_end``). Events
+and the plan name spaces by ``space_label`` (``room_209`` -> "Room 209", ``f2_hall_5`` -> "Hall 5", with
+the floor where the label alone is ambiguous).
+
+Per frame the attacker and each officer also carry the space they are walking to (``next``, -1 when not
+in transit) and how far along that leg they are (``progress``, 0-1), so the page can draw moves between
+spaces instead of jumps; officers on scene but outside wait at ``waiting_at`` (the exit they would enter
+by: the scenario's officer entry, else the exit nearest the last gunfire, else the attacker's entry).
+``replay_choices`` picks representative replications of a stored run from its outcome table.
 
 Accounting at every frame (docs/model.md, *Conservation*): ``sum(occupants.by_space) +
 occupants.evacuated + killed + wounded == occupants.total``, where ``by_space`` counts unhurt people still
@@ -15,10 +24,12 @@ and critical casualties.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from responsesim.codes import (
     DOWN,
@@ -36,17 +47,58 @@ from responsesim.engine.run import run_chunk
 from responsesim.engine.types import State
 from responsesim.scenario.compile import Params
 
-__all__ = ["UNIT_STATUS_NAMES", "building_json", "replay"]
+__all__ = ["REPLAY_FORMAT", "UNIT_STATUS_NAMES", "building_json", "replay", "replay_choices", "space_label"]
+
+#: version of the replay JSON (cached replays of another version are recomputed)
+REPLAY_FORMAT = 2
 
 _KIND_NAMES = dict(enumerate(SPACE_KIND_NAMES))
+_FLOOR_PREFIX = re.compile(r"^(?:f|fl|floor|level|l)-?\d+[_\s-]+", re.IGNORECASE)
+
+
+def space_label(space_id: str) -> str:
+    """A space's name for people: the id without a floor prefix, underscores as spaces, first letter
+    capitalised, single letters upper-case (``room_209`` -> "Room 209", ``f2_restroom_n`` -> "Restroom N",
+    ``f1_stair_west`` -> "Stair west")."""
+    rest = _FLOOR_PREFIX.sub("", space_id) or space_id
+    words = [w for w in re.split(r"[_\s]+", rest) if w]
+    if not words:
+        return space_id
+    words = [w.upper() if len(w) == 1 else w for w in words]
+    text = " ".join(words)
+    return text[0].upper() + text[1:]
+
+
+def space_labels(ids: tuple[str, ...] | list[str], floors: Any) -> tuple[list[str], list[str]]:
+    """(label on the plan, name in events) for every space: labels that repeat on one floor fall back to
+    the id; names add the floor where the label repeats across floors ("Hall 5, floor 2")."""
+    labels = [space_label(sid) for sid in ids]
+    floor = [int(f) for f in floors]
+    seen: dict[tuple[str, int], int] = {}
+    for lab, f in zip(labels, floor, strict=True):
+        seen[(lab, f)] = seen.get((lab, f), 0) + 1
+    labels = [sid if seen[(lab, f)] > 1 else lab for sid, lab, f in zip(ids, labels, floor, strict=True)]
+    floors_of: dict[str, set[int]] = {}
+    for lab, f in zip(labels, floor, strict=True):
+        floors_of.setdefault(lab, set()).add(f)
+    names = [
+        f"{lab}, floor {f}" if len(floors_of[lab]) > 1 else lab for lab, f in zip(labels, floor, strict=True)
+    ]
+    return labels, names
 
 
 def building_json(params: Params) -> dict[str, Any]:
-    """Floors, spaces (id, kind, floor, x/y in metres on their floor's plan, lockable, exit) and edges."""
+    """Floors, spaces (id, label on the plan, name in events, kind, floor, x/y in metres on their floor's
+    plan, lockable, exit, and the outline ``polygon`` [[x, y], ...] when the building file gives one) and
+    edges."""
     b = params.building
+    labels, names = space_labels(b.space_ids, b.floor)
+    polygons = getattr(b, "polygons", ()) or ()
     spaces = [
         {
             "id": sid,
+            "label": labels[i],
+            "name": names[i],
             "kind": _KIND_NAMES[int(b.kind[i])],
             "floor": int(b.floor[i]),
             "x": float(b.xy[i, 0]),
@@ -56,16 +108,20 @@ def building_json(params: Params) -> dict[str, Any]:
         }
         for i, sid in enumerate(b.space_ids)
     ]
+    for i, poly in enumerate(polygons):
+        if poly is not None and i < len(spaces):
+            spaces[i]["polygon"] = [[float(x), float(y)] for x, y in poly]
     ii, jj = np.nonzero(np.triu(b.adj, k=1))
     return {
         "floors": sorted({int(f) for f in b.floor}),
         "spaces": spaces,
         "edges": [[int(i), int(j)] for i, j in zip(ii, jj, strict=True)],
+        "has_polygons": any(p is not None for p in polygons),
     }
 
 
 _FIELDS = ("t", "attacker", "active", "u_space", "u_status", "by_space", "evacuated", "locked", "killed",
-           "wounded")  # fmt: skip
+           "wounded", "a_next", "a_progress", "u_next", "u_progress", "waiting_at")  # fmt: skip
 
 
 @dataclass
@@ -89,6 +145,33 @@ class _Recorder:
     last: tuple[Any, ...] | None = None
     last_recorded: bool = False
     _prev: dict[str, Any] = field(default_factory=dict)
+    _legs: dict[int, tuple[int, int, float]] = field(default_factory=dict)  # who -> (from, to, eta at start)
+    _names: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        b = self.params.building
+        self._names = space_labels(b.space_ids, b.floor)[1]
+
+    def _progress(self, who: int, space: int, nxt: int, eta: float) -> float:
+        """How far along its current leg (0-1) an entity is (``who``: -1 the attacker, j officer j)."""
+        if nxt < 0:
+            self._legs.pop(who, None)
+            return 0.0
+        leg = self._legs.get(who)
+        if leg is None or leg[0] != space or leg[1] != nxt or eta > leg[2]:
+            leg = (space, nxt, max(eta, 1e-9))
+            self._legs[who] = leg
+        return round(min(1.0, max(0.0, 1.0 - eta / leg[2])), 3)
+
+    def _waiting_at(self, s: State, params: Params) -> int:
+        """The exit officers on scene would enter by now (as the engine's entry step chooses it)."""
+        if params.officer_entry >= 0:
+            return int(params.officer_entry)
+        gf = int(s.last_gf_space[0])
+        b = params.building
+        if gf >= 0 and len(b.exits):
+            return int(b.exits[int(np.argmin(b.dist[gf, b.exits]))])
+        return int(params.attacker_entry)
 
     def __call__(self, s: State, params: Params) -> None:
         if s.rep.shape[0] != 1:  # pragma: no cover - replay always runs one replication
@@ -105,6 +188,13 @@ class _Recorder:
         locked = np.zeros(n_spaces, dtype=bool)
         is_locked = (s.g_state[0] == LOCKED) | (s.g_state[0] == LOCKED_HC)
         locked[s.g_space[0][is_locked]] = True
+        a_next = int(s.a_next[0]) if active else -1
+        a_prog = self._progress(-1, int(s.a_space[0]), a_next, float(s.a_eta[0]))
+        u_status = s.u_status[0]
+        u_next = [int(n) if st == INSIDE else -1 for n, st in zip(s.u_next[0], u_status, strict=True)]
+        u_prog = [
+            self._progress(j, int(s.u_space[0][j]), n, float(s.u_eta[0][j])) for j, n in enumerate(u_next)
+        ]
         frame = (
             t,
             int(s.a_space[0]) if active else -1,
@@ -116,6 +206,11 @@ class _Recorder:
             [bool(x) for x in locked],
             killed,
             wounded,
+            a_next,
+            a_prog,
+            u_next,
+            u_prog,
+            self._waiting_at(s, params) if bool((u_status == ON_SCENE).any()) else -1,
         )
         self.last = frame
         self.last_recorded = k % self.stride == 0
@@ -133,25 +228,40 @@ class _Recorder:
             self.last_recorded = True
         return self.frames
 
-    def _event(self, t: float, text: str, *, always: bool = False) -> None:
+    def _event(self, t: float, text: str, *, always: bool = False, **extra: Any) -> None:
         if len(self.events) < self.max_events or always:
-            self.events.append({"t": t, "text": text})
+            self.events.append({"t": t, "text": text, **extra})
         else:
             self.dropped_events += 1
 
+    def _shots(self, t: float, space: int, fired: int, hit: int) -> None:
+        """Shots in ``space``: added to the previous event when it was shots in the same space."""
+        last = self.events[-1] if self.events else None
+        if last is not None and last.get("kind") == "shots" and last.get("space") == space:
+            last["t_end"] = t
+            last["shots"] += fired
+            last["hit"] += hit
+        else:
+            self._event(t, "", kind="shots", space=space, t_end=t, shots=fired, hit=hit)
+            last = self.events[-1] if self.events and self.events[-1].get("kind") == "shots" else None
+        if last is not None:
+            n, h = last["shots"], last["hit"]
+            last["text"] = f"{n} shot{'s' if n != 1 else ''} in {self._names[space]}" + (
+                f", {h} hit" if h else ""
+            )
+
     def _events(self, s: State, t: float, active: bool, hurt: int) -> None:
         p = self.params
-        ids = p.building.space_ids
+        names = self._names
         prev = self._prev
         shots = int(s.shots[0])
         if prev:
             if math.isinf(prev["first_shot"]) and math.isfinite(float(s.t_first_shot[0])):
-                self._event(t, f"first shot in {ids[int(s.a_space[0])]}")
+                a = int(s.a_space[0])
+                self._event(t, f"first shot in {names[a]}", kind="first_shot", space=a)
             fired = shots - prev["shots"]
             if fired > 0:
-                hit = hurt - prev["hurt"]
-                where = ids[int(s.a_space[0])]
-                self._event(t, f"{fired} shot(s) in {where}" + (f", {hit} hit" if hit else ""))
+                self._shots(t, int(s.a_space[0]), fired, hurt - prev["hurt"])
             if not prev["locked_down"] and float(s.lockdown_t[0]) <= t:
                 self._event(t, "lockdown announced")
             if not prev["fire_alarm"] and p.fire_alarm_t <= t:
@@ -161,7 +271,8 @@ class _Recorder:
                 if before == NOT_ARRIVED and now != NOT_ARRIVED:
                     self._event(t, f"{role} officer {j} arrives on scene")
                 if before in (NOT_ARRIVED, ON_SCENE) and now == INSIDE:
-                    self._event(t, f"{role} officer {j} enters the building")
+                    where = names[int(s.u_space[0][j])] if int(s.u_space[0][j]) >= 0 else "the building"
+                    self._event(t, f"{role} officer {j} enters the building at {where}")
                 if before != DOWN and now == DOWN:
                     self._event(t, f"{role} officer {j} is shot")
             if prev["active"] and not active:
@@ -202,6 +313,7 @@ def replay(
         note = {"t": events[-1]["t"], "text": f"({rec.dropped_events} more events not listed)"}
         events = [*events[:-1], note, events[-1]]
     return {
+        "format": REPLAY_FORMAT,
         "rep": int(rep),
         "dt_s": float(params.dt),
         "t_first_shot_s": _plain(float(outcome.iloc[0]["first_shot_s"])),
@@ -211,11 +323,16 @@ def replay(
         "ticks": {
             "t": col["t"],
             "attacker_space": col["attacker"],
+            "attacker_next": col["a_next"],
+            "attacker_progress": col["a_progress"],
             "attack_active": col["active"],
             "officers": {
                 "space": col["u_space"],
+                "next": col["u_next"],
+                "progress": col["u_progress"],
                 "status": [[UNIT_STATUS_NAMES[x] for x in row] for row in col["u_status"]],
                 "role": roles,
+                "waiting_at": col["waiting_at"],
             },
             "occupants": {
                 "by_space": col["by_space"],
@@ -237,3 +354,73 @@ def _plain(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return None
     return v
+
+
+#: representative incidents offered for a replay, in the order the page lists them
+CHOICES: tuple[tuple[str, str], ...] = (
+    ("typical", "a typical incident (median deaths)"),
+    ("worst", "the worst incident (most deaths)"),
+    ("police_stop", "police stop the attacker (median deaths of those)"),
+    ("before_police", "the attack ends before police arrive (median deaths of those)"),
+    ("no_entry", "police on scene never enter (median deaths of those)"),
+)
+
+
+def _closest(frame: pd.DataFrame, deaths: float) -> pd.Series:
+    """The row with deaths nearest ``deaths``, then attack duration nearest the frame's median, then
+    the lowest replication number."""
+    dur = frame["attack_duration_s"].astype(float)
+    key = pd.DataFrame(
+        {
+            "d": (frame["deaths"].astype(float) - deaths).abs(),
+            "u": (dur - float(dur.median())).abs().fillna(np.inf),
+            "rep": frame["rep"].astype(int),
+        },
+        index=frame.index,
+    )
+    return frame.loc[key.sort_values(["d", "u", "rep"], kind="stable").index[0]]
+
+
+def replay_choices(outcomes: pd.DataFrame) -> list[dict[str, Any]]:
+    """Representative replications of a run from its outcome table (one row per replication): a typical
+    incident (deaths at the median), the worst, one the police stop, one that ends before police arrive,
+    one where officers on scene never enter; each only when some incident fits. Attempts with no shot
+    fired are not incidents and never offered. Each choice: key, label, rep and its outcome in brief."""
+    if outcomes.empty or "first_shot_s" not in outcomes.columns:
+        return []
+    inc = outcomes[outcomes["first_shot_s"].notna()]
+    if inc.empty:
+        return []
+    deaths = inc["deaths"].astype(float)
+    police_stop = inc["end_reason"].isin(["police_shot", "police_arrested"])
+    before = inc["ended_before_police"].astype(bool)
+    no_entry = inc["first_police_s"].notna() & inc["first_entry_s"].isna()
+    picks: dict[str, pd.Series] = {
+        "typical": _closest(inc, float(deaths.median())),
+        "worst": _closest(inc[deaths == deaths.max()], float(deaths.max())),
+    }
+    share = {"typical": 1.0, "worst": float((deaths == deaths.max()).mean())}
+    for key, mask in (("police_stop", police_stop), ("before_police", before), ("no_entry", no_entry)):
+        sub = inc[mask.to_numpy()]
+        share[key] = float(mask.mean())
+        if not sub.empty:
+            picks[key] = _closest(sub, float(sub["deaths"].astype(float).median()))
+    out = []
+    for key, label in CHOICES:
+        row = picks.get(key)
+        if row is None:
+            continue
+        out.append(
+            {
+                "key": key,
+                "label": label,
+                "rep": int(row["rep"]),
+                "killed": int(row["killed"]),
+                "died_awaiting_care": int(row["died_awaiting_care"]),
+                "deaths": int(row["deaths"]),
+                "end_reason": str(row["end_reason"]),
+                "attack_duration_s": _plain(float(row["attack_duration_s"])),
+                "share": round(share[key], 4),
+            }
+        )
+    return out
