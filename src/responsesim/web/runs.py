@@ -211,8 +211,26 @@ class RunStore:
         try:
             sc = loads(meta.scenario_toml, meta.scenario_name, cal)
         except ScenarioError as exc:
-            raise RunNotFoundError(f"run {run_id}: its stored scenario no longer loads ({exc})") from exc
+            stored = _with_stored_building(meta, cal)
+            if stored is None:
+                raise RunNotFoundError(f"run {run_id}: its stored scenario no longer loads ({exc})") from exc
+            return stored
         return sc.with_run_settings(int(meta.replications), int(meta.seed))
+
+
+def _with_stored_building(meta: RunMeta, cal: CalibratedParams | None) -> Scenario | None:
+    """A scenario whose ``[building] file`` does not resolve from here (a run of ``responsesim run FILE
+    --out``): rebuilt as ``responsesim reproduce`` does, from the building text stored with the run or the
+    file beside the scenario's recorded folder; None when that fails too."""
+    from responsesim.params import load_calibration
+    from responsesim.reproduce import ReproduceError
+    from responsesim.reproduce import _scenario as stored_scenario
+
+    try:
+        with stored_scenario(meta, cal or load_calibration(), []) as sc:
+            return sc
+    except (ReproduceError, ScenarioError):
+        return None
 
 
 def meta_json(meta: RunMeta) -> dict[str, Any]:
