@@ -656,18 +656,68 @@ function gotoReplay(runId) {
 
 // ---------------------------------------------------------------------------------------------- review
 
+// the files chosen for the review: each pick adds to the list, so files from several folders can be given
+const reviewFiles = { timeline: [], protocol: [] };
+const REVIEW_MAX_FILES = 5; // per kind, as the server allows (web/review.py MAX_TIMELINES, MAX_PROTOCOLS)
+const REVIEW_KINDS = { timeline: ["timeline", ".csv"], protocol: ["protocol", ".toml"] };
+
+/** Add the files just picked in a file input to its list (the same file picked again replaces itself). */
+function addReviewFiles(kind, input) {
+  const list = reviewFiles[kind];
+  for (const f of input.files) {
+    const same = list.findIndex((g) => g.name === f.name && g.size === f.size && g.lastModified === f.lastModified);
+    if (same >= 0) list.splice(same, 1);
+    list.push(f);
+  }
+  input.value = ""; // the next pick adds to the list instead of replacing it
+  renderReviewFiles(kind);
+}
+
+function renderReviewFiles(kind) {
+  const list = reviewFiles[kind];
+  const el = $(`#review-${kind}-list`);
+  el.innerHTML = list.map((f, k) => `<li>${esc(f.name)} <span class="unit">(${Math.max(1, Math.round(f.size / 1024))} KB)</span> ` +
+    `<button type="button" class="small" data-review-remove="${kind}" data-index="${k}" aria-label="Remove ${esc(f.name)}">Remove</button></li>`).join("");
+  el.hidden = list.length === 0;
+}
+
+/** The review form's file lists: picks add files, Remove buttons take them out. */
+function bindReviewFiles() {
+  const form = $("#review-form");
+  if (!form) return;
+  for (const kind of Object.keys(reviewFiles)) {
+    $(`#review-${kind}`).addEventListener("change", (ev) => addReviewFiles(kind, ev.target));
+  }
+  form.addEventListener("click", (ev) => {
+    const b = ev.target.closest("button[data-review-remove]");
+    if (!b) return;
+    const kind = b.dataset.reviewRemove;
+    reviewFiles[kind].splice(Number(b.dataset.index), 1);
+    renderReviewFiles(kind);
+    $(`#review-${kind}`).focus();
+  });
+}
+bindReviewFiles();
+
 async function onReview(ev) {
   ev.preventDefault();
   const errEl = $("#review-error");
   showError(errEl, null);
-  const tl = $("#review-timeline").files[0], pr = $("#review-protocol").files[0];
-  if (!tl || !pr) {
-    showError(errEl, { message: "Choose both a timeline (.csv) and a protocol (.toml)." });
-    return;
+  for (const [kind, [word, ext]] of Object.entries(REVIEW_KINDS)) {
+    const n = reviewFiles[kind].length;
+    if (!n) {
+      showError(errEl, { message: `Choose at least one ${word} (${ext}): the review needs a timeline and one protocol for each part to review (police, medical, pre-attack).` });
+      return;
+    }
+    if (n > REVIEW_MAX_FILES) {
+      showError(errEl, { message: `At most ${REVIEW_MAX_FILES} ${word} files per review (${n} chosen): remove ${n - REVIEW_MAX_FILES}.` });
+      return;
+    }
   }
   const fd = new FormData();
-  fd.append("timeline", tl, tl.name);
-  fd.append("protocol", pr, pr.name);
+  for (const kind of Object.keys(REVIEW_KINDS)) {
+    for (const f of reviewFiles[kind]) fd.append(kind, f, f.name);
+  }
   const inc = $("#review-incident").files[0];
   const change = $("#review-change").value.trim();
   if (change && !inc) {
@@ -677,12 +727,14 @@ async function onReview(ev) {
   if (inc) fd.append("incident", inc, inc.name);
   if (change) fd.append("change", change);
   const out = $("#review-result");
-  out.innerHTML = `<p class="hint">${inc ? "Reviewing and simulating the change (up to about 15 s)…" : "Reviewing…"}</p>`;
+  out.innerHTML = `<p class="hint">${inc ? "Reviewing and simulating the change (up to about 15 s)…" : "Reviewing and drawing the charts…"}</p>`;
   $("#review-button").disabled = true;
   try {
     const rv = await api.review(fd);
     out.innerHTML = renderReview(rv);
-    $("#review-status").textContent = `Review ready: ${rv.findings?.length ?? 0} findings.`;
+    const parts = (rv.parts || []).map((k) => rv.sections[k]);
+    $("#review-status").textContent = "Review ready: " +
+      parts.map((s) => `${s.title.toLowerCase()}, ${s.findings.length} finding${s.findings.length === 1 ? "" : "s"}`).join("; ") + ".";
   } catch (err) {
     out.innerHTML = "";
     showError(errEl, err, "The review could not be made:");
@@ -691,23 +743,74 @@ async function onReview(ev) {
   }
 }
 
-function renderFinding(f) {
+/** What a finding is about, in one line: a dated tip on the pre-attack scale, else its duration. */
+function findingFacts(f, part) {
+  if (f.scale === "days") {
+    const days = Math.round(f.duration_s / 86400);
+    return [
+      f.tip ? `tip ${esc(f.tip)}` : "",
+      f.agency && f.agency !== f.actor ? `handled by ${esc(f.agency)}` : "",
+      f.open_ended ? `from ${esc(String(f.start).slice(0, 10))} with nothing recorded up to the attack`
+        : days >= 1 ? `from ${esc(String(f.start).slice(0, 10))}, ${days} day${days === 1 ? "" : "s"}` : `on ${esc(String(f.start).slice(0, 10))}`,
+      f.days_before_attack != null ? `<strong>${esc(f.days_before_attack)} days before the attack</strong>` : "",
+    ].filter(Boolean);
+  }
   const dur = typeof f.duration_s === "number" ? `${clock(f.duration_s)}${f.open_ended ? " or more (the timeline records no end)" : ""}` : "";
+  return [
+    `Duration: ${esc(dur)}`,
+    part === "police" || f.shots_fired ? `shots fired meanwhile: ${esc(f.shots_fired ?? 0)}` : "",
+    f.killed != null ? `killed meanwhile: ${esc(f.killed)}, wounded: ${esc(f.wounded ?? 0)}` : "",
+  ].filter(Boolean);
+}
+
+/** Escaped text whose long words (URLs, ids) may break after / . ? = _ - so they fit a phone screen. */
+function breakable(text) {
+  return esc(text).replace(/\S{28,}/g, (w) => w.replace(/([/.?=_-])(?=[^\s])/g, "$1<wbr>"));
+}
+
+function renderFinding(f, opts = {}) {
   const meanwhile = f.meanwhile?.length ? `<details><summary>Meanwhile (${f.meanwhile.length})</summary><ul>` +
-    f.meanwhile.map((m) => `<li>${esc(m)}</li>`).join("") + "</ul></details>" : "";
+    f.meanwhile.map((m) => `<li>${breakable(m)}</li>`).join("") + "</ul></details>" : "";
+  const where = (e) => (opts.manyFiles && e.file ? `${e.file}:${e.line}` : e.line);
   const evidence = f.evidence?.length ? `<details><summary>Evidence rows (${f.evidence.length})</summary><div class="table-wrap"><table class="data">` +
-    "<thead><tr><th scope=\"col\">Line</th><th scope=\"col\">Time</th><th scope=\"col\">Actor</th><th scope=\"col\">Event</th>" +
+    `<thead><tr><th scope="col">${opts.manyFiles ? "File:line" : "Line"}</th><th scope="col">Time</th><th scope="col">Actor</th><th scope="col">Event</th>` +
     "<th scope=\"col\">Detail</th><th scope=\"col\">Certainty</th><th scope=\"col\">Source</th></tr></thead><tbody>" +
-    f.evidence.map((e) => `<tr><td class="num">${esc(e.line)}</td><td>${esc(e.time)}</td><td>${esc(e.actor)}</td><td>${esc(e.event)}</td>` +
+    f.evidence.map((e) => `<tr><td class="num">${esc(where(e))}</td><td>${esc(e.time)}</td><td>${esc(e.actor)}</td><td>${esc(e.event)}</td>` +
       `<td>${esc(e.detail)}<span class="note">${esc(e.why)}</span></td><td>${esc(e.certainty)}${e.approximate ? " ⚠" : ""}</td><td>${esc(e.source)}</td></tr>`).join("") +
     "</tbody></table></div></details>" : "";
-  const notes = f.notes?.length ? `<ul>${f.notes.map((n) => `<li>${esc(n)}</li>`).join("")}</ul>` : "";
-  const casualties = f.killed != null ? ` · killed meanwhile: ${f.killed}, wounded: ${f.wounded ?? 0}` : "";
-  return `<li class="finding ${esc(f.severity)}"><h4><span class="sev">${esc(f.severity)}</span> ${esc(f.rule_id)}` +
-    ` — ${esc(f.responsible || f.actor)}</h4><p>${esc(f.summary)}</p>` +
-    `<p class="hint">Duration: ${esc(dur)} · shots fired meanwhile: ${esc(f.shots_fired ?? 0)}${casualties}` +
-    `${f.approximate ? " · some evidence times are approximate" : ""}</p>` +
-    `<p class="hint"><strong>Standard:</strong> ${esc(f.rule_text)} <em>(${esc(f.source)})</em></p>${notes}${meanwhile}${evidence}</li>`;
+  const notes = f.notes?.length ? `<ul>${f.notes.map((n) => `<li>${breakable(n)}</li>`).join("")}</ul>` : "";
+  const facts = findingFacts(f, opts.part);
+  return `<li class="finding ${esc(f.severity)}"><h4><span class="sev">${esc(f.severity)}</span> ${breakable(f.rule_id)}` +
+    ` — ${breakable(f.responsible || f.actor)}</h4><p>${breakable(f.summary)}</p>` +
+    `<p class="hint">${facts.join(" · ")}${f.approximate ? " · some evidence times are approximate" : ""}</p>` +
+    `<p class="hint"><strong>Standard:</strong> ${breakable(f.rule_text)} <em>(${breakable(f.source)})</em>` +
+    `${f.protocol ? `<span class="note">Protocol: ${esc(f.protocol)}</span>` : ""}</p>${notes}${meanwhile}${evidence}</li>`;
+}
+
+/** One part of the review: heading, when, notes, findings and the part's own swimlane chart. */
+function renderReviewPart(sec, manyFiles) {
+  const findings = sec.findings || [];
+  const n = findings.length;
+  const days = sec.scale === "days";
+  const id = `review-part-${esc(sec.key)}`;
+  let when = "";
+  if (days && sec.attack_start) when = `The attack began ${sec.attack_start}; this part is on a scale of days.`;
+  else if (!days && sec.attacker_active) {
+    const a = sec.attacker_active;
+    when = `Attacker active ${a.start.slice(11)} to ${a.end.slice(11)}${a.end_recorded ? "" : " (no end recorded)"}.`;
+  }
+  const empty = days && sec.rows <= 1
+    ? '<p class="warn">The timelines hold no tips, visits or warning signs: add the file that records them.</p>' : "";
+  const notes = sec.notes?.length ? `<ul class="hint">${sec.notes.map((x) => `<li>${breakable(x)}</li>`).join("")}</ul>` : "";
+  const list = n ? `<ul class="findings">${findings.map((f) => renderFinding(f, { manyFiles, part: sec.key })).join("")}</ul>`
+    : "<p>No deviation from the protocol was found in this part.</p>";
+  const what = days ? "each agency's and person's actions by date" : "each actor's actions over time";
+  const chart = sec.swimlane_url ? `<h4>Swimlane chart: ${esc(sec.title.toLowerCase())}${days ? " (days)" : ""}</h4>` +
+    `<div class="swimlane"><img src="${esc(sec.swimlane_url)}" alt="Swimlane chart of the ${esc(sec.title.toLowerCase())}: ${what}, ` +
+    "with the protocol's deviations marked\"></div>" : "";
+  return `<section class="review-part" aria-labelledby="${id}"><h3 id="${id}">${esc(sec.title)} ` +
+    `<span class="unit">(${n} finding${n === 1 ? "" : "s"})</span></h3>` +
+    `<p class="hint">${esc(sec.summary)}; ${esc(sec.rows)} timeline rows. ${esc(when)}</p>${empty}${notes}${list}${chart}</section>`;
 }
 
 function pct(p) {
@@ -758,13 +861,13 @@ function renderCounterfactual(cf, curveUrl) {
 }
 
 function renderReview(rv) {
-  const findings = rv.findings || [];
+  const parts = (rv.parts || []).map((k) => rv.sections[k]).filter(Boolean);
+  const manyFiles = (rv.timelines || []).length > 1;
+  const basis = rv.counterfactual && manyFiles && rv.counterfactual_timeline
+    ? `<p class="hint">The counterfactual stands on ${esc(rv.counterfactual_timeline)} (the timeline with the incident's rows).</p>` : "";
   return `<h3>Summary</h3><p class="review-summary">${esc(rv.summary)}</p>` +
-    (rv.counterfactual ? renderCounterfactual(rv.counterfactual, rv.curve_url) : "") +
-    `<h3>Findings (${findings.length})</h3>` +
-    (findings.length ? `<ul class="findings">${findings.map(renderFinding).join("")}</ul>` : "<p>No deviation from the protocol was found.</p>") +
-    (rv.swimlane_url ? `<h3>Swimlane chart</h3><div class="swimlane"><img src="${esc(rv.swimlane_url)}" ` +
-      `alt="Swimlane chart: each actor's actions over time, with the protocol's deviations marked"></div>` : "");
+    parts.map((sec) => renderReviewPart(sec, manyFiles)).join("") +
+    (rv.counterfactual ? renderCounterfactual(rv.counterfactual, rv.curve_url) + basis : "");
 }
 
 // ---------------------------------------------------------------------------------------------- start
