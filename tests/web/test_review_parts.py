@@ -184,6 +184,9 @@ def test_limits_on_files_and_fields(client: TestClient, root: Path) -> None:
     six = _files([(f"t{k}.csv", b"x") for k in range(MAX_TIMELINES + 1)], protocol)
     err = _error(client.post("/api/review", files=six), 400)
     assert err["error"] == f"at most {MAX_TIMELINES} timeline files per review (got 6)"
+    two = [*_files([record], protocol), *[("incident", (f"i{k}.toml", b"x", "text/plain")) for k in range(2)]]
+    err = _error(client.post("/api/review", files=two), 400)
+    assert err["error"] == "at most 1 incident file per review (got 2)"
     many = _files([(f"t{k}.csv", b"x") for k in range(12)], protocol)
     assert "Too many files" in _error(client.post("/api/review", files=many), 400)["error"]
     extra = [*_files([record], protocol), ("building", ("b.toml", b"x", "text/plain"))]

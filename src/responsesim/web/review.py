@@ -69,7 +69,8 @@ async def upload_texts(form: FormData, name: str, default_filename: str, limit: 
             raise ApiError(400, why, field=name) from exc
         out.append((filename, text))
     if len(out) > limit:
-        raise ApiError(400, f"at most {limit} {name} files per review (got {len(out)})", field=name)
+        files = "file" if limit == 1 else "files"
+        raise ApiError(400, f"at most {limit} {name} {files} per review (got {len(out)})", field=name)
     seen: set[str] = set()
     for k, (filename, text) in enumerate(out):
         if filename in seen:
