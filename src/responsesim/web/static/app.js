@@ -427,7 +427,7 @@ function renderRun(run) {
   const html = `<p class="run-title">${esc(s.scenario ?? meta.scenario_name ?? "run")}${label}</p>` +
     `<p class="run-levers">Levers: ${esc(leversText(meta.levers))}</p>` +
     warningsBox(s.warnings) + summaryTable(s) + provenance(run) +
-    `<div class="result-actions"><button type="button" class="primary" data-action="replay">Replay incident 0 on the floor plan</button>` +
+    `<div class="result-actions"><button type="button" class="primary" data-action="replay">Replay a typical incident on the floor plan</button>` +
     `<button type="button" data-action="compare">Compare with another run</button></div>` +
     endingsTable(s) + plotsBlock(run);
   const body = $("#results-body");
@@ -593,7 +593,7 @@ function renderCompare(cmp, runA, runB) {
 
 // ---------------------------------------------------------------------------------------------- replay
 
-async function loadReplay(runId, rep) {
+async function loadReplay(runId, rep, choice = null) {
   const errEl = $("#replay-error");
   showError(errEl, null);
   const status = $("#replay-status");
@@ -606,13 +606,20 @@ async function loadReplay(runId, rep) {
     $("#replay-view").hidden = false;
     state.replay = new ReplayView({
       canvas: $("#replay-canvas"), play: $("#replay-play"), slider: $("#replay-slider"), time: $("#replay-time"),
-      speed: $("#replay-speed"), counts: $("#replay-counts"), events: $("#replay-events"),
+      speed: $("#replay-speed"), counts: $("#replay-counts"), events: $("#replay-events"), floors: $("#replay-floors"),
     }, data);
     const run = state.runs.find((r) => r.run_id === runId);
-    status.textContent = `Incident ${data.rep}${run ? ` of “${run.scenario_name}”` : ""}: ${data.n_ticks} frames, ` +
-      `${clock(data.ticks.t[data.ticks.t.length - 1])} of simulated time` +
-      (data.outcome && data.outcome.deaths != null ? `; in this incident ${data.outcome.deaths} died` : "") +
-      ". Press Play, drag the time slider, or pick an event.";
+    const [from, to] = state.replay.span();
+    const o = data.outcome || {};
+    const what = choice ? `${choice.label[0].toUpperCase()}${choice.label.slice(1)}: incident ${data.rep}` : `Incident ${data.rep}`;
+    const span = from < -0.5
+      ? `simulated from ${clock(-from)} before the first shot (the attacker's entry) to ${clock(to)} after it`
+      : `simulated from the first shot to ${clock(to)} after it`;
+    const toll = o.first_shot_s == null ? "no shot was fired in this attempt (not an incident)"
+      : `killed ${o.killed ?? 0}, died awaiting care ${o.died_awaiting_care ?? 0}` +
+        (o.wounded != null ? `, wounded and survived ${o.wounded}` : "");
+    status.textContent = `${what}${run ? ` of “${run.scenario_name}”` : ""}: ${span}; ${toll}. ` +
+      "Press Play, drag the time slider, or pick an event.";
   } catch (err) {
     status.textContent = "";
     showError(errEl, err, "Cannot replay:");
@@ -621,14 +628,51 @@ async function loadReplay(runId, rep) {
   }
 }
 
-function onReplaySubmit(ev) {
+// representative incidents of the run chosen in the Replay tab: {runId, promise} (fetched once per run)
+const replayChoices = { runId: null, promise: null };
+
+/** The run's representative incidents (typical, worst, police stop, ...), fetched once per run; the
+ * "Incident" options say what each one is and the ones no incident fits are disabled. */
+function choicesFor(runId) {
+  if (replayChoices.runId !== runId || !replayChoices.promise) {
+    replayChoices.runId = runId;
+    replayChoices.promise = ReplayView.choices(runId).catch(() => []);
+    replayChoices.promise.then((list) => {
+      if (replayChoices.runId !== runId) return;
+      const sel = $("#replay-pick");
+      for (const opt of sel.options) {
+        if (opt.value === "number") continue;
+        const c = list.find((x) => x.key === opt.value);
+        opt.disabled = !c;
+        opt.dataset.rep = c ? String(c.rep) : "";
+        const share = c && c.key !== "typical" && c.key !== "worst" ? `, ${Math.round(100 * c.share)}% of incidents` : "";
+        opt.textContent = c ? `${c.label}: killed ${c.killed}, died awaiting care ${c.died_awaiting_care}${share}`
+          : `${opt.textContent.replace(/ \(none in this run\)$/, "").split(":")[0]} (none in this run)`;
+      }
+      if (sel.selectedOptions[0]?.disabled) sel.value = "typical";
+    });
+  }
+  return replayChoices.promise;
+}
+
+async function onReplaySubmit(ev) {
   ev.preventDefault();
   const runId = $("#replay-run").value;
-  const rep = Number($("#replay-rep").value);
+  const pick = $("#replay-pick").value;
   if (!runId) {
     showError($("#replay-error"), { message: "Run a scenario first, or pick a past run." });
     return;
   }
+  if (pick !== "number") {
+    const list = await choicesFor(runId);
+    const c = list.find((x) => x.key === pick) ?? list.find((x) => x.key === "typical");
+    if (c) {
+      $("#replay-rep").value = String(c.rep);
+      loadReplay(runId, c.rep, c);
+      return;
+    }
+  }
+  const rep = Number($("#replay-rep").value);
   const run = state.runs.find((r) => r.run_id === runId);
   const last = run ? Number(run.replications) - 1 : Infinity;
   if (!Number.isInteger(rep) || rep < 0 || rep > last) {
@@ -639,19 +683,37 @@ function onReplaySubmit(ev) {
   loadReplay(runId, rep);
 }
 
-/** The replication number can go up to the chosen run's replications - 1. */
+/** The replication number can go up to the chosen run's replications - 1; a newly chosen run offers its
+ * typical incident first (its representative incidents are fetched in the background). */
 function syncReplayMax() {
-  const run = state.runs.find((r) => r.run_id === $("#replay-run").value);
+  const runId = $("#replay-run").value;
+  const run = state.runs.find((r) => r.run_id === runId);
   if (run) $("#replay-rep").max = String(Number(run.replications) - 1);
+  const pick = $("#replay-pick");
+  if (!pick.dataset.bound) { // typing a number means "that replication"
+    pick.dataset.bound = "true";
+    $("#replay-rep").addEventListener("input", () => { pick.value = "number"; });
+    pick.addEventListener("change", () => {
+      const rep = pick.selectedOptions[0]?.dataset.rep;
+      if (rep) $("#replay-rep").value = rep;
+    });
+  }
+  if (runId && replayChoices.runId !== runId) {
+    pick.value = "typical";
+    choicesFor(runId);
+  }
 }
 
-function gotoReplay(runId) {
+async function gotoReplay(runId) {
   fillRunSelect($("#replay-run"), runId);
   $("#replay-run").value = runId;
-  $("#replay-rep").value = "0";
   syncReplayMax();
+  $("#replay-pick").value = "typical";
   selectTab("replay");
-  loadReplay(runId, 0);
+  const list = await choicesFor(runId);
+  const c = list.find((x) => x.key === "typical");
+  $("#replay-rep").value = String(c ? c.rep : 0);
+  loadReplay(runId, c ? c.rep : 0, c ?? null);
 }
 
 // ---------------------------------------------------------------------------------------------- review
