@@ -78,9 +78,9 @@ def test_rule_with_unknown_event(write):
 @pytest.mark.parametrize(
     ("old", "new", "line", "words"),
     [
-        ('severity = "major"', 'severity = "huge"', 9, "Input should be"),
+        ('severity = "major"', 'severity = "huge"', 9, "must be one of"),
         ('kind = "deadline"', 'kind = "whenever"', 6, "kind"),
-        ("within_s = 60", "within_s = -1", 12, "greater than or equal"),
+        ("within_s = 60", "within_s = -1", 12, "must be at least"),
         ("within_s = 60", "within_s = 60\nbogus = 1", 13, "unknown key"),
         ('name = "p"', 'name = "p', 2, "TOML syntax error"),
     ],

@@ -162,8 +162,8 @@ def test_days_deadline_needs_the_same_tip() -> None:
 @pytest.mark.parametrize(
     ("extra", "field", "needle"),
     [
-        ("within_days = -1\n", "rules[0].within_days", "greater than or equal"),
-        ("within_days = 2.5\n", "rules[0].within_days", "integer"),
+        ("within_days = -1\n", "rules[0].within_days", "must be at least"),
+        ("within_days = 2.5\n", "rules[0].within_days", "whole number"),
         ("within_days = 1\nwithin_s = 60\n", "rules[0]", "exactly one of within_s"),
         ("", "rules[0]", "exactly one of within_s"),
         ('within_days = 1\nlink = "case"\n', "rules[0].link", "tip"),

@@ -149,7 +149,7 @@ def test_several_problems_give_one_error(tmp_path: Path) -> None:
     # one error, naming one of the two problems (pydantic's order) with its own line, and counting the rest
     assert err.field in ("attacker.colour", "occupants.bogus")
     key = err.field.split(".")[-1]
-    assert_error(err, path, err.field, line_of(text, key), "unknown key", "(and 1 more)")
+    assert_error(err, path, err.field, line_of(text, key), "unknown key", "(and 1 more problem)")
 
 
 def test_unknown_top_level_table(tmp_path: Path) -> None:
@@ -176,7 +176,7 @@ def test_wrong_type(tmp_path: Path, section: str, key: str, value: str, field: s
 def test_wrong_type_top_level(tmp_path: Path) -> None:
     text = 'name = "x"\nseed = "abc"\n'
     err, path = load_error(tmp_path, text)
-    assert_error(err, path, "seed", 2, "integer")
+    assert_error(err, path, "seed", 2, "whole number")
 
 
 def test_negative_time(tmp_path: Path) -> None:

@@ -28,13 +28,13 @@ HEAD = '[sweep]\nname = "t"\nbase = "base.toml"\nreplications_per_point = 4\nchu
             '[sweep]\nname = "t"\n\n[[parameter]]\npath = "doctrine.delay_s"\nvalues = [1]\n',
             "sweep.replications_per_point",
             1,
-            "Field required",
+            "required and missing",
         ),
         (
             HEAD.replace("= 4", "= 0") + '[[parameter]]\npath = "doctrine.delay_s"\nvalues = [1]\n',
             "sweep.replications_per_point",
             4,
-            "greater than or equal to 1",
+            "must be at least 1",
         ),
         (
             HEAD + '[[parameter]]\npath = "doctrine.delay_s"\nrange = [0, 60]\n',

@@ -44,7 +44,7 @@ from pydantic import (
 
 from responsesim.review.errors import ReviewInputError, read_review_text
 from responsesim.review.timeline import COLUMNS, Vocabulary, vocabulary_from_toml
-from responsesim.scenario.errors import format_loc, from_toml_decode_error, locate_toml_line
+from responsesim.scenario.errors import format_loc, from_toml_decode_error, locate_toml_line, plain_error
 
 __all__ = [
     "ActiveWindow",
@@ -310,18 +310,13 @@ def parse_protocol(text: str, file: str, vocabulary: Vocabulary | None = None) -
     try:
         proto = _adapter.validate_python({**body, "file": file})
     except ValidationError as exc:
-        errs = exc.errors()
-        first = errs[0]
-        loc = tuple(first["loc"])
+        errs = list(exc.errors())
+        loc, msg = plain_error(errs)
+        first = next(e for e in errs if tuple(e["loc"]) == loc)
         # drop the discriminator tag pydantic inserts for tagged unions: ("rules", 0, "deadline", "x")
         clean = tuple(p for k, p in enumerate(loc) if not (k == 2 and loc[0] == "rules" and p in _KINDS))
         if first.get("type") in ("union_tag_invalid", "union_tag_not_found"):
             clean = (*clean, "kind")  # point at the kind key (or the rule, if it has none)
-        msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-        if first.get("type") == "extra_forbidden":
-            msg = f"unknown key ({msg})"
-        if len(errs) > 1:
-            msg += f" (and {len(errs) - 1} more)"
         raise ReviewInputError(file, locate_toml_line(text, clean), format_loc(clean), msg) from None
     _check_names(proto, vocab, file, text)
     return proto, vocab

@@ -9,6 +9,7 @@ and array element starts; it converts no values, so it never has to agree with `
 from __future__ import annotations
 
 import contextlib
+import difflib
 import re
 import tomllib
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ __all__ = [
     "from_toml_decode_error",
     "from_validation_error",
     "locate_toml_line",
+    "plain_error",
 ]
 
 
@@ -311,27 +313,113 @@ def locate_toml_line(text: str, loc: Sequence[str | int]) -> int | None:
 # ---------------------------------------------------------------------------------------------- converters
 
 
+def _num(x: Any) -> str:
+    """A bound as people write it: 10,000,000 not 10000000; 0.5 not 0.5000."""
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return str(x)
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
+#: pydantic error type -> a plain-language message (``ctx`` values filled in)
+_PLAIN: dict[str, str] = {
+    "missing": "this key is required and missing",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be more than {gt}",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be text (in quotes)",
+    "list_type": "must be a list [ ... ]",
+    "dict_type": "must be a table",
+    "model_type": "must be a table",
+    "too_short": "needs at least {min_length} item(s)",
+    "too_long": "takes at most {max_length} item(s)",
+    "literal_error": "must be one of {expected}",
+    "enum": "must be one of {expected}",
+}
+
+
 def _message(err: Any) -> str:
-    """A readable message for one pydantic error dict."""
-    msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-    if err.get("type") == "extra_forbidden":
-        msg = f"unknown key ({msg})"
-    return msg
+    """A plain-language message for one pydantic error dict (never pydantic's own phrasing when a plain
+    one is known)."""
+    kind = err.get("type")
+    ctx = {k: _num(v) for k, v in (err.get("ctx") or {}).items()}
+    if kind == "extra_forbidden":
+        return f"unknown key {str(err['loc'][-1])!r} (not a setting here; check the spelling)"
+    template = _PLAIN.get(str(kind))
+    if template is not None:
+        try:
+            return template.format(**ctx)
+        except (KeyError, IndexError):
+            pass
+    return str(err.get("msg", "invalid value")).removeprefix("Value error, ")
 
 
-def from_validation_error(exc: ValidationError, file: str | None, text: str | None) -> ScenarioError:
-    """The first error of ``exc`` as a ``ScenarioError``; the line is looked up in ``text`` (TOML) if given.
+def known_keys(model: Any, parent: Loc) -> list[str]:
+    """The keys a pydantic model accepts at ``parent`` (a location inside it), [] when unknown."""
+    import typing
 
-    With several errors the message ends in ``(and N more)``.
-    """
+    from pydantic import BaseModel
+
+    current: Any = model
+    for part in parent:
+        if isinstance(part, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return []
+        ann: Any = fields[part].annotation
+        options = [ann, *typing.get_args(ann)]
+        inner = [a for o in options for a in typing.get_args(o)]
+        found = [o for o in (*options, *inner) if isinstance(o, type) and issubclass(o, BaseModel)]
+        if not found:
+            return []
+        current = found[0]
+    fields = getattr(current, "model_fields", None)
+    return list(fields) if fields else []
+
+
+def plain_error(errors: list[Any], model: Any = None) -> tuple[Loc, str]:
+    """The error to show first and its message, from pydantic's list: an unknown key that looks like a
+    missing required one at the same place is shown as "did you mean ...?"; then the first error. With
+    several problems the message says how many more there are."""
+    missing = [e for e in errors if e.get("type") == "missing"]
+    extra = [e for e in errors if e.get("type") == "extra_forbidden"]
+    chosen, message = errors[0], _message(errors[0])
+    for e in extra:
+        parent, key = tuple(e["loc"][:-1]), str(e["loc"][-1])
+        names = [str(m["loc"][-1]) for m in missing if tuple(m["loc"][:-1]) == parent]
+        close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+        if not close and model is not None:
+            close = difflib.get_close_matches(key, known_keys(model, parent), n=1, cutoff=0.6)
+        if close:
+            chosen, message = e, f"unknown key {key!r}: did you mean {close[0]!r}?"
+            break
+    else:
+        if extra and chosen.get("type") == "missing":
+            chosen, message = extra[0], _message(extra[0])
+    more = len(errors) - 1
+    if more:
+        message += f" (and {more} more problem{'s' if more > 1 else ''})"
+    return tuple(chosen["loc"]), message
+
+
+def from_validation_error(
+    exc: ValidationError, file: str | None, text: str | None, model: Any = None
+) -> ScenarioError:
+    """The most useful error of ``exc`` (``plain_error``; ``model``, the validated pydantic class, lets an
+    unknown key be matched against the keys it accepts) as a ``ScenarioError``; the line is looked up in
+    ``text`` (TOML) if given."""
     errors = exc.errors()
     if not errors:
         return ScenarioError(str(exc), file=file)
-    first = errors[0]
-    loc: Loc = tuple(first["loc"])
-    message = _message(first)
-    if len(errors) > 1:
-        message += f" (and {len(errors) - 1} more)"
+    loc, message = plain_error(list(errors), model)
     line = locate_toml_line(text, loc) if text is not None else None
     return ScenarioError(message, file=file, field=format_loc(loc), line=line)
 

@@ -62,7 +62,7 @@ class Scenario:
         try:
             spec = ScenarioSpec.model_validate(data)
         except ValidationError as exc:
-            raise from_validation_error(exc, "command line", None) from exc
+            raise from_validation_error(exc, "command line", None, ScenarioSpec) from exc
         return build(spec, self.source, self.text, self.calibration, base_dir=self.base_dir)
 
 
@@ -81,7 +81,7 @@ def parse_text(text: str, source: str = "<text>") -> ScenarioSpec:
     try:
         return ScenarioSpec.model_validate(data)
     except ValidationError as exc:
-        raise from_validation_error(exc, source, text) from exc
+        raise from_validation_error(exc, source, text, ScenarioSpec) from exc
 
 
 def build(
