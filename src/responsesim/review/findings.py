@@ -17,6 +17,7 @@ Rows whose certainty is ``approximate`` are used, and every finding resting on o
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -358,7 +359,13 @@ def _deadline(tl: Timeline, proto: Protocol, rule: DeadlineRule, w: ActiveWindow
         if done is not None and not late(done):
             continue
         end = done.time if done is not None else tl.end
-        f = _base(rule, trig.actor, trig.role, trig.time, end, done is None)
+        # the attacker is never the one who had to act: name the responders instead (e.g. stop-the-dying)
+        actor, role = (
+            (who_words(rule, trig), "/".join(rule.roles or ["any"]))
+            if trig.role == "attacker" and rule.by != "trigger_actor"
+            else (trig.actor, trig.role)
+        )
+        f = _base(rule, actor, role, trig.time, end, done is None)
         f.days = days
         f.deadline = trig.time + limit
         who = trig.actor if rule.by == "trigger_actor" else "any " + "/".join(rule.roles or ["actor"])
@@ -366,20 +373,24 @@ def _deadline(tl: Timeline, proto: Protocol, rule: DeadlineRule, w: ActiveWindow
         what = " / ".join(rule.events)
         of_tip = f" of {rule.link}={key}" if rule.link else ""
         trig_at = trig.when if days else f"{trig.time:%H:%M:%S}"
+        allowed = f"{rule.within_days:g} day(s)" if days else fmt_duration(rule.within_s or 0)
+        should = (
+            f"{_sentence_start(trig.actor)} {past(trig.event)}{of_tip} at {trig_at}. "
+            f"{_sentence_start(who_words(rule, trig))} should then have {or_list(rule.events, 'perfect')} "
+            f"by {f.deadline:{fmt}} (within {allowed})"
+        )
         if done is None:
             f.summary = (
-                f"after {trig.event}{of_tip} by {trig.actor} at {trig_at}, {who} was to do {what} by "
-                f"{f.deadline:{fmt}}; no row records it ("
-                + (f"up to {tl.end:{fmt}}" if days else f"timeline ends {tl.end:{fmt}}")
-                + f", {fmt_duration(f.duration_s)} later)"
+                f"{should}; the timeline records none of this"
+                + (f" up to {tl.end:{fmt}}" if days else f" before it ends at {tl.end:{fmt}}")
+                + f", {fmt_duration(f.duration_s)} later."
             )
             f.notes.append(f"no row of the timeline records {what}{of_tip} by {who} after the trigger")
         else:
             done_at = done.when if days else f"{done.time:%H:%M:%S}"
             f.summary = (
-                f"after {trig.event}{of_tip} by {trig.actor} at {trig_at}, {who} was to do {what} by "
-                f"{f.deadline:{fmt}}; first done by {done.actor} ({done.event}) at "
-                f"{done_at} [{done.certainty}], {fmt_duration(f.duration_s)} after the trigger"
+                f"{should}; the first to do so was {done.actor}, who {past(done.event)} at {done_at} "
+                f"({done.certainty}), {fmt_duration(f.duration_s)} after {trig.actor}."
             )
         f.evidence.append(Evidence.of(trig, "trigger"))
         if done is not None:
@@ -421,21 +432,22 @@ def _prohibited(
             f.state_last_recorded = max(r.time for r in span.rows if r.event in st.enter)
             if span.end is None:
                 state_end = (
-                    f"never left in the timeline (last recorded {f.state_last_recorded:%H:%M:%S}, "
-                    f"{fmt_duration((f.state_last_recorded - span.start).total_seconds())} after it began)"
+                    f"The timeline never shows {actor} leaving it (last recorded "
+                    f"{f.state_last_recorded:%H:%M:%S}, "
+                    f"{fmt_duration((f.state_last_recorded - span.start).total_seconds())} after it began)."
                 )
             else:
-                state_end = f"left at {span.end:%H:%M:%S}"
+                state_end = f"{actor} left it at {span.end:%H:%M:%S}."
             if span.end is not None and span.end <= e:
-                ends = "the state was left"
+                ends = f"when {actor} left it"
             elif w.end_row is not None:
-                ends = f"the attacker's {w.end_row.event} ended the active period"
+                ends = f"when the attacker {past(w.end_row.event)}"
             else:
-                ends = "the timeline ended"
+                ends = "when the timeline ends"
             f.summary = (
-                f"{actor} ({role}) in state {rule.state!r} from {span.start:%H:%M:%S} while the attacker was "
-                f"active: {fmt_duration(f.duration_s)} in the active window (to {e:%H:%M:%S}, when {ends}); "
-                f"allowed {rule.max_s:g} s; the state was {state_end}"
+                f"{actor} ({role}) was {rule.state.replace('_', ' ')} from {span.start:%H:%M:%S} while the "
+                f"attacker was active: {fmt_duration(f.duration_s)} of the active period, until "
+                f"{e:%H:%M:%S} {ends}; the protocol allows {fmt_duration(rule.max_s)}. {state_end}"
             )
             for r in span.rows:
                 why = "enters the state" if r is span.rows[0] else "still in the state"
@@ -544,3 +556,57 @@ def review(tl: Timeline, proto: Protocol) -> Review:
             got = _attribute(tl, proto, rule)
         findings.extend(sorted(got, key=lambda f: (f.start, f.actor)))
     return Review(tl, proto, w, findings, notes)
+
+
+#: events as verbs: (past tense, after "should have") for sentences in findings
+_VERBS: dict[str, tuple[str, str]] = {
+    "arrived_on_scene": ("arrived on scene", "arrived on scene"),
+    "entered_building": ("entered the building", "entered the building"),
+    "moved_toward_threat": ("moved toward the threat", "moved toward the threat"),
+    "engaged_attacker": ("engaged the attacker", "engaged the attacker"),
+    "casualty_care_started": ("started casualty care", "started casualty care"),
+    "left_building": ("left the building", "left the building"),
+    "apprehended": ("was arrested", "arrested the attacker"),
+    "attacker_stopped": ("was stopped", "stopped the attacker"),
+    "self_terminated": ("killed himself", "killed himself"),
+    "surrendered": ("surrendered", "surrendered"),
+    "shots_fired": ("fired", "fired"),
+    "tip_received": ("received the tip", "received the tip"),
+    "tip_assessed": ("assessed the tip", "assessed the tip"),
+    "tip_forwarded": ("forwarded the tip", "forwarded the tip"),
+    "tip_closed": ("closed the tip", "closed the tip"),
+    "requested_entry": ("asked to enter", "asked to enter"),
+    "entered_warm_zone": ("entered the warm zone", "entered the warm zone"),
+    "patient_transported": ("transported a patient", "transported the patients"),
+    "arrived_at_hospital": ("arrived at hospital", "arrived at hospital"),
+    "took_cover": ("took cover", "taken cover"),
+    "held_position": ("held position", "held position"),
+    "staged": ("staged", "staged"),
+    "radio": ("radioed", "radioed"),
+}
+
+
+def past(event: str) -> str:
+    """An event as a verb in the past tense ("arrived on scene"); the event name in words otherwise."""
+    return _VERBS.get(event, (event.replace("_", " "),) * 2)[0]
+
+
+def or_list(events: Sequence[str], form: str = "past") -> str:
+    """"entered the building, moved toward the threat or engaged the attacker"."""
+    words = [_VERBS.get(e, (e.replace("_", " "),) * 2)[1 if form == "perfect" else 0] for e in events]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def who_words(rule: DeadlineRule, trig: TimelineRow) -> str:
+    """Who had to act, in words: the trigger's actor, or "an officer (sro, patrol or deputy)"."""
+    if rule.by == "trigger_actor":
+        return trig.actor
+    roles = [r.replace("_", " ") for r in (rule.roles or [])]
+    if not roles:
+        return "any responder"
+    listed = roles[0] if len(roles) == 1 else ", ".join(roles[:-1]) + " or " + roles[-1]
+    return f"a responder ({listed})"
+
+
+def _sentence_start(text: str) -> str:
+    return text[:1].upper() + text[1:]
