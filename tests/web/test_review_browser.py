@@ -79,7 +79,7 @@ def test_a_bad_second_timeline_is_named(tab: Tab, tmp_path: Path) -> None:  # no
     page.locator("#review-protocol").set_input_files([str(p) for p in PROTOCOLS])
     page.get_by_role("button", name="Review", exact=True).click()
     page.wait_for_function(
-        "() => document.querySelector('#review-error').textContent.includes('tips.csv:4: event')"
+        "() => document.querySelector('#review-error').textContent.includes('tips.csv, line 4, event')"
     )
     assert "tip_recieved" in error.inner_text()
     assert page.locator("#review-result .review-part").count() == 0

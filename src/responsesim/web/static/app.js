@@ -57,11 +57,16 @@ function showError(el, err, title = "") {
     el.textContent = "";
     return;
   }
+  // say where once, in words: the server's "file:line: field: what is wrong" becomes
+  // "file, line 4, doctrine.kind: what is wrong"
+  let msg = String(err.message || err);
+  const m = /^(.+?):(\d+): ([\w.[\]-]+): ([\s\S]*)$/.exec(msg);
+  if (m) msg = `${m[1]}, line ${m[2]}, ${m[3]}: ${m[4]}`;
   const where = [];
-  if (err.line != null) where.push(`Line ${err.line}`);
-  if (err.field) where.push(`field "${err.field}"`);
+  if (err.line != null && !m && !msg.includes(`:${err.line}`)) where.push(`Line ${err.line}`);
+  if (err.field && !msg.includes(err.field)) where.push(`field "${err.field}"`);
   el.innerHTML = (title ? `<strong>${esc(title)}</strong>` : "") +
-    (where.length ? `<strong>${esc(where.join(", "))}:</strong>` : "") + esc(err.message || String(err));
+    (where.length ? `<strong>${esc(where.join(", "))}:</strong> ` : "") + esc(msg);
   el.hidden = false;
 }
 
