@@ -983,7 +983,8 @@ async function init() {
   const health = $("#health");
   try {
     const [h, limits, doctrines, scenarios] = await Promise.all([api.health(), api.limits(), api.doctrines(), api.scenarios()]);
-    health.textContent = `Simulator ${h.version} ready · at most ${limits.max_replications.toLocaleString("en-US")} replications per run`;
+    health.textContent = `Ready · at most ${limits.max_replications.toLocaleString("en-US")} replications per run`;
+    $("#version-details").textContent = `responsesim ${h.version}`; // details, not the header
     state.limits = limits;
     state.doctrines = doctrines;
     state.scenarios = scenarios;
