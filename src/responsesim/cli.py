@@ -557,6 +557,15 @@ def calibrate_cmd(
     calibration: Annotated[
         Path | None, typer.Option("--calibration", help="with --check: the calibration file to check")
     ] = None,
+    predictive: Annotated[
+        bool,
+        typer.Option(
+            "--predictive",
+            help="with --check: posterior predictive check (simulated data sets of the observed size, one "
+            "posterior draw each)",
+        ),
+    ] = False,
+    draws: Annotated[int, typer.Option("--draws", min=20, help="with --predictive: posterior draws")] = 200,
 ) -> None:
     """Fit the model to the FBI 2000-2013 incidents (ABC), check it on 2014-2019, write the calibration."""
     from responsesim.calibrate.pipeline import Settings, calibrate, write_calibration
@@ -565,6 +574,11 @@ def calibrate_cmd(
     from responsesim.report.calibration import write_report
 
     _check_backend(backend)
+    if predictive and not check_only:
+        _fail("--predictive goes with --check")
+    if check_only and predictive:
+        _predictive_check(calibration, draws, workers, as_json)
+        return
     if check_only:
         _calibration_check(calibration, validation, seed, workers, as_json)
         return
@@ -627,6 +641,40 @@ def _calibration_check(path: Path | None, n: int, seed: int, workers: int, as_js
     Console().print(
         f"{n:,} simulated ensemble attempts (incidents: those with a shot fired), seed {seed}; "
         "simulated intervals are Monte Carlo intervals at the calibration's values.",
+        highlight=False,
+    )
+
+
+def _predictive_check(path: Path | None, draws: int, workers: int, as_json: bool) -> None:
+    """``calibrate --check --predictive``: observed vs the posterior predictive distribution per target."""
+    from responsesim.calibrate.pipeline import predictive_check
+    from responsesim.calibrate.reference import ReferenceDataError
+    from responsesim.params import CalibrationError, load_calibration
+
+    try:
+        cal = load_calibration(path)
+        with err.status(f"simulating {draws} data sets at posterior draws of {cal.version}", spinner="dots"):
+            res = predictive_check(cal, draws, workers=workers)
+    except (ReferenceDataError, FileNotFoundError, CalibrationError) as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        sys.stdout.write(json.dumps(res.to_json(), indent=2, allow_nan=False) + "\n")
+        return
+    t = res.table
+    inside = int(t.inside.sum())
+    table = Table(title=f"posterior predictive check of {escape(cal.version)}: {inside} of {len(t)} observed "
+                  "values inside the predictive 95% interval")  # fmt: skip
+    for col in ("set", "target", "observed", "predictive 95%", "p"):
+        table.add_column(col, overflow="fold")
+    for r in t.to_dict("records"):
+        table.add_row(str(r["set"]), str(r["name"]), f"{r['observed']:.3g}",
+                      f"{r['pp_low']:.3g}-{r['pp_high']:.3g}" + ("" if r["inside"] else " [red]outside"),
+                      f"{r['p_value']:.2f}")  # fmt: skip
+    Console().print(table)
+    Console().print(
+        f"{draws} simulated data sets, each as large as the observed set (training or held out) and at its "
+        "own posterior draw: the interval covers the parameters' uncertainty, chance and the data's size.",
         highlight=False,
     )
 

@@ -281,7 +281,9 @@ def test_solo_entry_enters_on_first_armed_arrival(
     params = scenario({"doctrine": {"kind": "solo_entry"}})
     expected = expected_first_entry(params, solo, "solo_entry")
     np.testing.assert_array_equal(solo["first_entry_s"].to_numpy(), expected)
-    assert np.isfinite(expected).sum() > 500  # most replications do see an entry
+    # enough replications see an entry to test the rule (the rest end before an armed officer arrives:
+    # about half with the calibration of 2026-11-29, whose attackers differ in how long they go on)
+    assert np.isfinite(expected).sum() > 300
     # the first entry is the first armed arrival rounded up to the next tick
     got = solo["first_entry_s"].to_numpy()
     ok = np.isfinite(got)
@@ -324,7 +326,9 @@ def test_entry_rule_matches_spec(
         # nobody but the tactical team enters before the first armed arrival + delay
         police = df["first_police_s"].to_numpy()
         assert (got[ok] >= np.minimum(police[ok] + delay, tac_off[ok])).all()
-        assert (got[ok] >= police[ok] + delay).mean() > 0.9  # the tactical team is rarely first
+        # the tactical team is rarely first (about 11% of entries with the calibration of 2026-11-29, whose
+        # longer-lasting attackers leave time for it to arrive)
+        assert (got[ok] >= police[ok] + delay).mean() > 0.8
     if kind == "perimeter":
         assert (got[ok] >= tac_off[ok]).all(), "an entry before the tactical team arrived"
 

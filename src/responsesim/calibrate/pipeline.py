@@ -33,7 +33,13 @@ from responsesim.calibrate.targets import (
     split,
     wilson,
 )
-from responsesim.params import PARAMETER_INFO, CalibratedParams, load_calibration, parse_calibration
+from responsesim.params import (
+    PARAMETER_INFO,
+    CalibratedParams,
+    CalibrationError,
+    load_calibration,
+    parse_calibration,
+)
 
 # targets that are shares (simulation interval: Wilson) vs means (simulation interval: t)
 MEAN_TARGETS = ("deaths_mean", "wounded_mean")
@@ -358,3 +364,90 @@ def write_calibration(text: str, path: Path) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+
+
+@dataclass(frozen=True)
+class PredictiveCheck:
+    """Posterior predictive check: for each target, the distribution of the statistic in simulated data sets
+    as large as the observed one, each at its own posterior draw (parameters and chance together)."""
+
+    calibration: CalibratedParams
+    table: pd.DataFrame  # set, name, observed, n, pp_low, pp_median, pp_high, p_value, inside
+    draws: int
+    seed: int
+
+    def to_json(self) -> dict[str, Any]:
+        rows = [
+            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+            for r in self.table.to_dict("records")
+        ]
+        return {
+            "calibration": {"version": self.calibration.version, "sha256": self.calibration.sha256},
+            "draws": self.draws,
+            "seed": self.seed,
+            "inside": int(self.table["inside"].sum()),
+            "total": len(self.table),
+            "note": "pp_low/pp_high: 2.5-97.5% of the statistic over simulated data sets of the observed "
+            "size, one posterior draw each; p_value: two-sided share of data sets at least as extreme as "
+            "observed",
+            "targets": rows,
+        }
+
+
+def predictive_check(
+    cal: CalibratedParams | None = None, draws: int = 200, seed: int = 2032, workers: int = 2
+) -> PredictiveCheck:
+    """Posterior predictive check of every training and held-out target (``calibrate --check
+    --predictive``): ``draws`` posterior particles, each simulating a data set with as many incidents as
+    the observed set (training or held out), summarised as the targets."""
+    from responsesim.posterior import load_posterior
+
+    cal = cal or load_calibration()
+    post = load_posterior(cal)
+    if post is None:
+        raise CalibrationError(f"{cal.source}: this calibration has no posterior to check")
+    ens = load_ensemble()
+    stats = load_published_stats()
+    table = incident_table(load_incidents())
+    train, heldout = split(table)
+    held = [t for t in observed_targets(heldout, stats) if t.name.startswith(("ending", "deaths", "wounded"))]
+    train_t = observed_targets(train, stats)
+    # data sets as large as the set's in-scope incidents (the ending shares' n: 154 and 116); targets over
+    # fewer incidents (durations, engagements) get a narrower, so stricter, interval than their own n
+    sets = {
+        "train 2000-2013": (train_t, max(t.n for t in train_t if t.name.startswith("ending"))),
+        "held out 2014-2019": (held, max(t.n for t in held if t.name.startswith("ending"))),
+    }
+    idx = post.draw(draws, seed=seed)
+    names = list(post.names)
+    points = post.particles[idx]
+    executor = None
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        executor = ThreadPoolExecutor(max_workers=workers)
+    rows = []
+    try:
+        for label, (targets, n_obs) in sets.items():
+            attempts = math.ceil(n_obs / 0.8)  # about a fifth of attempts fire no shot
+            per_draw = []
+            # batches of 10 draws, each batch with its own mix of situations (cells are drawn per seed)
+            for b in range(0, len(points), 10):
+                sim = simulate_points(ens, cal, names, points[b : b + 10], attempts, seed + 7919 * (b + 1)
+                                      + len(label), executor=executor)  # fmt: skip
+                per_draw += [simulated_values(g) for _, g in sim.groupby("point")]
+            for t in targets:
+                vals = np.array([d.get(t.name, math.nan) for d in per_draw], dtype=float)
+                vals = vals[np.isfinite(vals)]
+                if len(vals):
+                    lo, med, hi = (float(np.quantile(vals, q)) for q in (0.025, 0.5, 0.975))
+                    p = 2 * min(float((vals >= t.observed).mean()), float((vals <= t.observed).mean()))
+                else:
+                    lo = med = hi = p = math.nan
+                rows.append({"set": label, "name": t.name, "observed": t.observed, "n": t.n,
+                             "pp_low": float(lo), "pp_median": float(med), "pp_high": float(hi),
+                             "p_value": min(1.0, p), "inside": bool(lo <= t.observed <= hi)})  # fmt: skip
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    return PredictiveCheck(cal, pd.DataFrame(rows), draws, seed)
