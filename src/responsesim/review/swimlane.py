@@ -5,6 +5,7 @@ with the attack's date marked."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -144,6 +145,14 @@ def _draw(
             alpha=0.05,
             lw=0,
         )
+    # on a scale of days: the three years before the attack (older rows sit at the left edge, dated),
+    # and one label per lane and month (markers closer than that share it)
+    left = None
+    if days and attack is not None:
+        first = min(r.time for r in tl.rows if r.actor in lane)
+        left = max(first, attack.time - timedelta(days=3 * 365)) - timedelta(days=30)
+        ax.set_xlim(mdates.date2num(left), mdates.date2num(attack.time + timedelta(days=45)))
+    last_label: dict[str, float] = {}
     for r in tl.rows:
         if r.actor not in lane:
             continue
@@ -151,24 +160,18 @@ def _draw(
             ax.axvline(mdates.date2num(r.time), color="#d62728", lw=0.8, alpha=0.6, ls=":")
         marker, color = _EVENT_MARK.get(r.event, ("o", "#555555"))
         face = "none" if r.flagged else color
-        ax.plot(
-            [mdates.date2num(r.time)],
-            [lane[r.actor]],
-            marker=marker,
-            ms=8,
-            mec=color,
-            mfc=face,
-            ls="none",
-        )
+        older = left is not None and r.time < left
+        x = mdates.date2num(left if older and left is not None else r.time)
+        ax.plot([x], [lane[r.actor]], marker=marker, ms=8, mec=color, mfc=face, ls="none")
         tip = r.tokens().get("tip")
-        ax.annotate(
-            r.event + (f" {tip}" if tip and days else ""),
-            (mdates.date2num(r.time), lane[r.actor]),
-            xytext=(3, 6),
-            textcoords="offset points",
-            fontsize=6.5,
-            rotation=20,
-        )
+        text = r.event + (f" {tip}" if tip and days else "")
+        if older:
+            text = f"< {r.time:%Y-%m} {text}"
+        if days and x - last_label.get(r.actor, -1e9) < 30:
+            continue  # a label this month already: the marker shows, the rows are in the findings
+        last_label[r.actor] = x
+        ax.annotate(text, (x, lane[r.actor]), xytext=(3, 6), textcoords="offset points", fontsize=6.5,
+                    rotation=20)  # fmt: skip
     ax.set_yticks(range(len(lanes)))
     ax.set_yticklabels([f"{a} ({roles[a]})" for a in actors] + shared, fontsize=8)
     ax.set_ylim(len(lanes) - 0.4, -0.8)
