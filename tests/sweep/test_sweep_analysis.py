@@ -129,3 +129,31 @@ def test_plots_write_pngs_and_index(tmp_path: Path) -> None:
         (tmp_path / f"{stem}.json").write_text(json.dumps(doc, default=str))
     page = write_index(tmp_path).read_text()
     assert page.count("<img") == 3 and "go_wait.png" in page
+
+
+def test_paired_difference_covers_parameter_uncertainty() -> None:
+    """Paired differences at posterior draws: 50 draws whose true difference varies with sd 0.3 around 0.5,
+    20 replications each with noise sd 1. The interval is the chance-only t interval widened to
+    1.96 * sqrt(between^2 + se^2), between ~ 0.3: its half-width lies within the sampling error of that sd
+    (a 50-draw sd estimate has a relative standard error of about 1 / sqrt(2 * 49) = 10%; 4 of them)."""
+    import numpy as np
+    import pandas as pd
+
+    from responsesim.sweep.analysis import paired_differences, t_ci
+
+    rng = np.random.default_rng(11)
+    k, r = 50, 20
+    mu = rng.normal(0.5, 0.3, k)
+    draw = np.repeat(np.arange(k), r)
+    d = mu[draw] + rng.normal(0.0, 1.0, k * r)
+    a = pd.DataFrame({"rep": np.arange(k * r), "deaths": d, "draw": draw})
+    b = pd.DataFrame({"rep": np.arange(k * r), "deaths": np.zeros(k * r), "draw": draw})
+    m, lo, hi, n = paired_differences(a, b, "deaths")
+    _, clo, chi = t_ci(d)
+    assert n == k * r and lo <= clo and hi >= chi
+    se = d.std(ddof=1) / np.sqrt(k * r)
+    expected = 1.96 * np.sqrt(0.3**2 + se**2)
+    assert abs((hi - lo) / 2 - expected) < 0.4 * expected
+    # without draws the interval is chance only
+    m2, lo2, hi2, _ = paired_differences(a.drop(columns="draw"), b.drop(columns="draw"), "deaths")
+    assert (lo2, hi2) == (clo, chi)

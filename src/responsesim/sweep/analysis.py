@@ -122,13 +122,35 @@ def point_means(reps: pd.DataFrame, by: list[str], metric: str, confidence: floa
 
 
 # ------------------------------------------------------------------------------------------- go / wait
+def with_draws(
+    values: np.ndarray, draw: np.ndarray | None, m: float, lo: float, hi: float, confidence: float
+) -> tuple[float, float]:
+    """Widen the chance-only interval ``lo``-``hi`` of the mean ``m`` of ``values`` to cover the
+    calibration's parameter uncertainty when the replications ran at posterior draws (``draw`` >= 0, two or
+    more of them): ``parameter_half_width``, never narrower than chance alone."""
+    if draw is None:
+        return lo, hi
+    draw = np.asarray(draw)
+    ok = draw >= 0
+    if np.unique(draw[ok]).size < 2:
+        return lo, hi
+    half = parameter_half_width(np.asarray(values, float)[ok], draw[ok], confidence)
+    if np.isnan(half):
+        return lo, hi
+    return min(m - half, lo), max(m + half, hi)
+
+
 def paired_differences(
     a: pd.DataFrame, b: pd.DataFrame, metric: str, confidence: float = 0.95
 ) -> tuple[float, float, float, int]:
-    """Mean and t CI of ``a[metric] - b[metric]`` paired by ``rep`` (replications in both only)."""
-    j = a[["rep", metric]].merge(b[["rep", metric]], on="rep", suffixes=("_a", "_b"))
+    """Mean of ``a[metric] - b[metric]`` paired by ``rep`` (replications in both only) with its 95% interval:
+    chance (t) and, when the replications ran at posterior draws (column ``draw``, the same in both arms
+    since they are paired), the calibration's parameter uncertainty too."""
+    cols = ["rep", metric] + (["draw"] if "draw" in a and "draw" in b else [])
+    j = a[cols].merge(b[["rep", metric]], on="rep", suffixes=("_a", "_b"))
     d = j[f"{metric}_a"].to_numpy(float) - j[f"{metric}_b"].to_numpy(float)
     m, lo, hi = t_ci(d, confidence)
+    lo, hi = with_draws(d, j["draw"].to_numpy() if "draw" in j else None, m, lo, hi, confidence)
     return m, lo, hi, len(d)
 
 
@@ -150,7 +172,8 @@ def go_wait_table(
     wait = reps[reps[kind] == "wait_for_n"]
     rows = []
     for g_val in sorted(reps[gap].unique()):
-        s = solo[solo[gap] == g_val].groupby("rep", as_index=False)[metric].mean()
+        agg = {metric: "mean", **({"draw": "first"} if "draw" in solo else {})}
+        s = solo[solo[gap] == g_val].groupby("rep", as_index=False).agg(agg)
         for n_val in sorted(wait[n].unique()):
             w = wait[(wait[gap] == g_val) & (wait[n] == n_val)]
             m, lo, hi, k = paired_differences(w, s, metric, confidence)
@@ -247,6 +270,8 @@ def lever_table(
     def add(label: str, param: str, value: str, sel: pd.DataFrame) -> None:
         for m in metrics:
             mean, lo, hi = t_ci(sel[m].to_numpy(float), confidence)
+            lo, hi = with_draws(sel[m].to_numpy(float), sel["draw"].to_numpy() if "draw" in sel else None,
+                                mean, lo, hi, confidence)  # fmt: skip
             if param:
                 d, dlo, dhi, _ = paired_differences(sel, base, m, confidence)
             else:
