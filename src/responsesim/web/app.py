@@ -34,6 +34,7 @@ from responsesim.sanity import extrapolation_warnings
 from responsesim.scenario.load import Scenario
 from responsesim.web.catalog import Catalog, load_upload
 from responsesim.web.comparison import compare_rows
+from responsesim.web.editor import read_building_text, scenario_with_building, store_building, validate_plan
 from responsesim.web.errors import ApiError, error_body
 from responsesim.web.forms import apply_form, check_replications, doctrine_list, lever_changes, scenario_form
 from responsesim.web.jobs import FINAL, Job, JobManager, QueueFullError
@@ -216,6 +217,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         base = sc
         sc = apply_form(sc, form or {}, settings.max_replications)
         check_replications(sc, settings.max_replications)
+        if body.get("building") is not None:  # a building file from the page's editor (web/editor.py)
+            sc = scenario_with_building(sc, *store_building(data_dir, body["building"], "building.toml"))
         return sc, base
 
     @app.post("/api/runs", status_code=202)
@@ -224,7 +227,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         label = body.get("label")
         if label is not None and (not isinstance(label, str) or len(label) > MAX_LABEL):
             raise ApiError(400, f"label must be a string of at most {MAX_LABEL} characters", field="label")
-        unknown = sorted(set(body) - {"toml", "scenario_id", "filename", "form", "label"})
+        unknown = sorted(set(body) - {"toml", "scenario_id", "filename", "form", "label", "building"})
         if unknown:
             raise ApiError(400, f"unknown key(s) in the request: {', '.join(unknown)}", field=unknown[0])
         sc, base = await asyncio.to_thread(_scenario_for_run, body)
@@ -384,6 +387,19 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
+
+    # ---------------------------------------------------------------------------------------- buildings
+    @app.post("/api/buildings/validate")
+    async def validate_building(request: Request) -> dict[str, Any]:
+        """A plan drawn in the editor -> its building graph and file (web/editor.py), or 400."""
+        return await asyncio.to_thread(validate_plan, await read_json(request))
+
+    @app.post("/api/buildings/read")
+    async def read_building(request: Request) -> dict[str, Any]:
+        """A building file (``text``, ``filename``) -> its plan in the editor's form, to edit."""
+        body = await read_json(request)
+        filename = safe_filename(body.get("filename"), "building.toml")
+        return await asyncio.to_thread(read_building_text, data_dir, body.get("text"), filename)
 
     # ---------------------------------------------------------------------------------------- review
     @app.post("/api/review")
