@@ -577,7 +577,7 @@ def calibrate_cmd(
     if predictive and not check_only:
         _fail("--predictive goes with --check")
     if check_only and predictive:
-        _predictive_check(calibration, draws, workers, as_json)
+        _predictive_check(calibration, draws, workers, as_json, report)
         return
     if check_only:
         _calibration_check(calibration, validation, seed, workers, as_json)
@@ -645,7 +645,9 @@ def _calibration_check(path: Path | None, n: int, seed: int, workers: int, as_js
     )
 
 
-def _predictive_check(path: Path | None, draws: int, workers: int, as_json: bool) -> None:
+def _predictive_check(
+    path: Path | None, draws: int, workers: int, as_json: bool, report: Path | None
+) -> None:
     """``calibrate --check --predictive``: observed vs the posterior predictive distribution per target."""
     from responsesim.calibrate.pipeline import predictive_check
     from responsesim.calibrate.reference import ReferenceDataError
@@ -658,6 +660,10 @@ def _predictive_check(path: Path | None, draws: int, workers: int, as_json: bool
     except (ReferenceDataError, FileNotFoundError, CalibrationError) as exc:
         _fail(str(exc))
         return
+    if report is not None:
+        from responsesim.report.calibration import write_predictive_report
+
+        err.print(f"wrote {write_predictive_report(res, Path(report))}", highlight=False)
     if as_json:
         sys.stdout.write(json.dumps(res.to_json(), indent=2, allow_nan=False) + "\n")
         return

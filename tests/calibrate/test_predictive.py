@@ -35,3 +35,13 @@ def test_cli_predictive_json_and_flag_needs_check() -> None:
     assert {"inside", "total", "targets", "note"} <= set(doc)
     bad = CliRunner().invoke(app, ["calibrate", "--predictive"])
     assert bad.exit_code == 2 and "--predictive goes with --check" in bad.output
+
+
+def test_predictive_report_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from responsesim.report.calibration import write_predictive_report
+
+    res = predictive_check(draws=20, seed=5)
+    page = write_predictive_report(res, tmp_path / "cal")
+    text = page.read_text()
+    assert f"{int(res.table.inside.sum())} of {len(res.table)}" in text
+    assert (tmp_path / "cal" / "predictive.png").read_bytes()[:4] == b"\x89PNG"

@@ -203,3 +203,56 @@ attempts per particle (incidents only count); {ess} effective particles in the f
     path = directory / "index.html"
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def plot_predictive(table: pd.DataFrame, path: Path) -> None:
+    """Posterior predictive check: for each share target, the predictive 95% interval (bar) and median
+    (tick) of simulated data sets of the observed size, and the observed value (dot; red when outside)."""
+    shares = table[~table["name"].str.endswith("_mean")].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8.5, 0.26 * len(shares) + 1.4), dpi=110)
+    y = np.arange(len(shares))
+    ax.hlines(y, shares.pp_low, shares.pp_high, color="#9ecae1", lw=6, label="predictive 95% interval")
+    ax.plot(shares.pp_median, y, "|", color="#08519c", ms=10, label="predictive median")
+    colors = np.where(shares.inside, "#222222", "#d62728")
+    ax.scatter(shares.observed, y, c=colors, s=18, zorder=3, label="observed (red: outside)")
+    ax.set_yticks(y)
+    ax.set_yticklabels([f"{n} ({'train' if s.startswith('train') else 'held out'})"
+                        for n, s in zip(shares.name, shares.set, strict=True)], fontsize=7)  # fmt: skip
+    ax.invert_yaxis()
+    ax.set_xlabel("share of incidents")
+    ax.set_xlim(0, 1)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("Posterior predictive check: observed vs data sets simulated at posterior draws", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_predictive_report(check: Any, directory: Path) -> Path:
+    """``predictive.html`` + ``predictive.png`` in ``directory`` (``calibrate --check --predictive
+    --report DIR``): every target with its observed value, predictive interval and p-value."""
+    directory.mkdir(parents=True, exist_ok=True)
+    t = check.table
+    plot_predictive(t, directory / "predictive.png")
+    rows = "".join(
+        f"<tr{'' if r['inside'] else ' class=miss'}><td>{html.escape(r['set'])}</td><td>{html.escape(r['name'])}"
+        f"</td><td>{_fmt(r['observed'])}</td><td>{_fmt(r['pp_low'])} - {_fmt(r['pp_high'])}</td>"
+        f"<td>{_fmt(r['pp_median'])}</td><td>{r['p_value']:.2f}</td><td>{'yes' if r['inside'] else 'no'}</td></tr>"
+        for r in _records(t)
+    )
+    cal = check.calibration
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Posterior predictive check</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:1000px;margin:2em}}td,th{{border:1px solid #ccc;
+padding:3px 6px}}table{{border-collapse:collapse;font-size:.9em}}tr.miss{{background:#fde2e1}}</style></head><body>
+<h1>Posterior predictive check of calibration {html.escape(cal.version)}</h1>
+<p>{int(t.inside.sum())} of {len(t)} observed values lie inside their predictive 95% interval. For each target,
+{check.draws} data sets as large as the observed one (training 2000-2013 or held out 2014-2019) were simulated,
+each at its own posterior draw, so the interval covers the parameters' uncertainty, chance and the data's size.
+A p-value is the two-sided share of simulated data sets at least as extreme as the observed one. Regenerate:
+<code>responsesim calibrate --check --predictive --report docs/calibration</code> (seed {check.seed}).</p>
+<img src="predictive.png" alt="observed vs posterior predictive intervals" style="max-width:100%">
+<table><tr><th>set</th><th>target</th><th>observed</th><th>predictive 95%</th><th>median</th><th>p</th>
+<th>inside</th></tr>{rows}</table></body></html>"""
+    out = directory / "predictive.html"
+    out.write_text(page, encoding="utf-8")
+    return out
