@@ -74,6 +74,15 @@ def _fmt(v: float, unit: str, kind: str) -> str:
     return f"{v:.2f}"
 
 
+def _span(lo: float, hi: float, unit: str, kind: str) -> str:
+    """An interval with its unit once ("775-1274 s", "0.35-2.75", "16.2-44.6%"), to fit 80 columns."""
+    a, b = _fmt(lo, unit, kind), _fmt(hi, unit, kind)
+    for suffix in (" s", "%"):
+        if a.endswith(suffix) and b.endswith(suffix):
+            return f"{a.removesuffix(suffix)}-{b}"
+    return f"{a}-{b}"
+
+
 def _table(res: RunResult) -> Table:
     sc = res.scenario
     t = Table(
@@ -85,13 +94,13 @@ def _table(res: RunResult) -> Table:
     t.add_column("mean", justify="right", no_wrap=True)
     t.add_column("95% interval" if total else "95% CI", justify="right", no_wrap=True)
     if total:
-        t.add_column("MC only", justify="right", no_wrap=True)
+        t.add_column("MC only", justify="right", overflow="fold")
     t.add_column("median", justify="right", no_wrap=True)
-    t.add_column("IQR", justify="right", no_wrap=True)
+    t.add_column("IQR", justify="right", overflow="fold")
     for s in res.summaries:
         row = _row(s)
         if total:
-            row.insert(3, f"{_fmt(s.mc_low, s.unit, s.kind)}-{_fmt(s.mc_high, s.unit, s.kind)}")
+            row.insert(3, _span(s.mc_low, s.mc_high, s.unit, s.kind))
         t.add_row(*row)
     return t
 
@@ -132,8 +141,8 @@ def _row(s: Summary) -> list[str]:
     label = s.label + (f" ({s.unit})" if s.unit and s.unit != "s" else "")
     if s.n_missing:
         label += f" [n = {s.n:,}]"
-    ci = f"{_fmt(s.ci_low, s.unit, s.kind)}-{_fmt(s.ci_high, s.unit, s.kind)}"
-    iqr = "" if s.kind == "share" else f"{_fmt(s.q25, s.unit, s.kind)}-{_fmt(s.q75, s.unit, s.kind)}"
+    ci = _span(s.ci_low, s.ci_high, s.unit, s.kind)
+    iqr = "" if s.kind == "share" else _span(s.q25, s.q75, s.unit, s.kind)
     return [
         escape(label),
         _fmt(s.mean, s.unit, s.kind),
