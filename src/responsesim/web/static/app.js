@@ -4,6 +4,7 @@
 import { api, followJob } from "./api.js";
 import { clock, count, esc, interval, percent, unitLabel, value, when } from "./format.js";
 import { ReplayView } from "./replay.js";
+import { initEditor } from "./editor.js";
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -92,7 +93,7 @@ function runName(r) {
 
 // ---------------------------------------------------------------------------------------------- tabs
 
-const TABS = ["run", "runs", "compare", "replay", "review"];
+const TABS = ["run", "runs", "compare", "replay", "review", "editor"];
 
 function selectTab(name, focus = false) {
   for (const t of TABS) {
@@ -979,6 +980,7 @@ async function init() {
   $("#replay-form").addEventListener("submit", onReplaySubmit);
   $("#replay-run").addEventListener("change", syncReplayMax);
   $("#review-form").addEventListener("submit", onReview);
+  initEditor(); // the "Your building" tab (editor.js); its runs open in Results through #run=ID
 
   const health = $("#health");
   try {
