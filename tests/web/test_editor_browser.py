@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,7 @@ class Editor:
     def tool(self, name: str) -> None:
         self.page.locator(f".ed-tools [data-tool={name}]").click()
 
-    def room(self, pts: list[Pt], name: str, kind: str = "", close_with_enter: bool = False) -> None:
+    def room(self, pts: Sequence[Pt], name: str, kind: str = "", close_with_enter: bool = False) -> None:
         for p in pts:
             self.click(p)
         if close_with_enter:
@@ -98,7 +99,8 @@ class Editor:
         """(status, error) after Check the graph."""
         self.page.locator("#ed-check").click()
         self.page.wait_for_function(
-            "() => document.querySelector('#ed-status').textContent || !document.querySelector('#ed-error').hidden"
+            "() => document.querySelector('#ed-status').textContent"
+            " || !document.querySelector('#ed-error').hidden"
         )
         err = self.page.locator("#ed-error")
         return self.page.locator("#ed-status").inner_text(), err.inner_text() if err.is_visible() else ""
@@ -108,7 +110,9 @@ def draw_school(ed: Editor, tmp: Path) -> None:
     """Plan image, scale, two classrooms and a hall, two doors and an exit."""
     ed.page.locator("#ed-name").fill("Test school")
     ed.page.locator("#ed-backdrop").set_input_files(str(plan_png(tmp / "plan.png")))
-    ed.page.wait_for_function("() => document.querySelector('#ed-message').textContent.includes('Plan image')")
+    ed.page.wait_for_function(
+        "() => document.querySelector('#ed-message').textContent.includes('Plan image')"
+    )
     ed.canvas.focus()
     ed.page.keyboard.press("l")  # the scale tool by its shortcut
     ed.click(SCALE_BAR[0])
@@ -231,10 +235,10 @@ def test_shortcuts_undo_and_the_pdf_message(tab: Tab, tmp_path: Path) -> None:
     ed.canvas.focus()
     page.keyboard.press("Control+z")
     assert ed.message() == "Undone."
-    status, err = ed.check()
+    _, err = ed.check()
     assert "no rooms" in err, err  # the room is gone
     page.locator("#ed-redo").click()
-    status, err = ed.check()
+    _, err = ed.check()
     assert "no exit" in err, err
     ed.canvas.focus()
     page.keyboard.press("PageUp")  # only one floor: stays

@@ -270,7 +270,7 @@ def store_building(data_dir: Path, text: Any, filename: str) -> tuple[Path, Buil
     """Write an uploaded building file's text under ``<data>/buildings`` with a server-chosen name and
     load it (``load_building_file``: the usual ``line: what is wrong`` errors, given as ``filename``)."""
     if not isinstance(text, str) or not text.strip():
-        raise _fail("building: the text of a building file (TOML or JSON)", "building")
+        raise _fail("building: must be the text of a building file (TOML or JSON)", "building")
     suffix = ".json" if filename.lower().endswith(".json") or text.lstrip().startswith("{") else ".toml"
     folder = data_dir / "buildings"
     path = folder / f"building-{secrets.token_hex(8)}{suffix}"
