@@ -38,33 +38,33 @@ def _c(a: Any, dtype: Any) -> np.ndarray:
 def first_hop(params: Params, space: int) -> int:
     """Lowest-index non-exit neighbour of a space (where the attacker heads from its entry)."""
     b = params.building
-    cand = np.flatnonzero(b.adj[space] & (b.kind != EXIT))
+    nb = b.neighbours(space)
+    cand = nb[b.kind[nb] != EXIT]
     if cand.size == 0:
         raise ValueError(f"space {b.space_ids[space]!r} has no interior neighbour")
     return int(cand[0])
 
 
 def building(params: Params) -> Building:
+    """The engine's building: neighbour lists with per-edge leg times, distances to exits, next hops."""
     b = params.building
-    nearest = b.exits[np.argmin(b.dist[:, b.exits], axis=1)]
-    interior = b.kind != EXIT
-    with np.errstate(invalid="ignore"):
-        return Building(
-            kind=_c(b.kind, np.int64),
-            lockable=_c(b.lockable, np.bool_),
-            hard_corner=_c(b.hard_corner, np.bool_),
-            door_window=_c(b.door_window, np.bool_),
-            adj=_c(b.adj, np.bool_),
-            dist=_c(b.dist, np.float64),
-            hops=_c(b.hops, np.int64),
-            next_hop=_c(b.next_hop, np.int64),
-            exits=_c(b.exits, np.int64),
-            nearest_exit=_c(nearest, np.int64),
-            move_mask=_c(b.adj & interior[None, :], np.bool_),
-            leg_group=_c(b.edge_len / params.evac_speed, np.float64),
-            leg_attacker=_c(b.edge_len / params.attacker_speed, np.float64),
-            leg_officer=_c(b.edge_len / params.officer_speed, np.float64),
-        )
+    length = b.nbr_len
+    return Building(
+        kind=_c(b.kind, np.int64),
+        lockable=_c(b.lockable, np.bool_),
+        hard_corner=_c(b.hard_corner, np.bool_),
+        door_window=_c(b.door_window, np.bool_),
+        nbr_ptr=_c(b.nbr_ptr, np.int64),
+        nbr=_c(b.nbr, np.int64),
+        nbr_interior=_c(b.kind[b.nbr] != EXIT, np.bool_),
+        leg_group=_c(length / params.evac_speed, np.float64),
+        leg_attacker=_c(length / params.attacker_speed, np.float64),
+        leg_officer=_c(length / params.officer_speed, np.float64),
+        exits=_c(b.exits, np.int64),
+        exit_dist=_c(b.exit_dist, np.float64),
+        nearest_exit=_c(b.exits[np.argmin(b.exit_dist, axis=1)], np.int64),
+        next_hop=_c(b.route, np.int16),
+    )
 
 
 #: each scalar's Python type, from the container's annotations (Numba compiles one signature per type)

@@ -21,7 +21,10 @@ class Scratch(NamedTuple):
 
     engaged: np.ndarray  # bool [U] engaged this tick (step 9)
     go: np.ndarray  # bool [U] decided to enter this tick (step 3)
-    weights: np.ndarray  # float64 [S] choice weights (attacker and officer moves)
+    weights: np.ndarray  # float64 [S] choice weights (attacker and officer moves; the first degree entries)
+    ring_src: np.ndarray  # int64 [1] the space ``ring`` counts from, -1 none yet (rules.hops_from)
+    ring: np.ndarray  # int64 [S] edges from ``ring_src`` to each space (hearing, step 4)
+    queue: np.ndarray  # int64 [S] breadth-first queue of rules.hops_from
     cand: np.ndarray  # int64 [G] target groups of this tick
     cand_open: np.ndarray  # bool [G] the target is open (not behind a door window)
     hz: np.ndarray  # float64 [5] competing hazards of step 11
@@ -33,6 +36,9 @@ def scratch(n_units: int, n_spaces: int, n_groups: int, n_casualties: int) -> Sc
         engaged=np.zeros(n_units, dtype=np.bool_),
         go=np.zeros(n_units, dtype=np.bool_),
         weights=np.zeros(n_spaces),
+        ring_src=np.full(1, -1, dtype=np.int64),
+        ring=np.zeros(n_spaces, dtype=np.int64),
+        queue=np.zeros(n_spaces, dtype=np.int64),
         cand=np.zeros(max(n_groups, 1), dtype=np.int64),
         cand_open=np.zeros(max(n_groups, 1), dtype=np.bool_),
         hz=np.zeros(5),
@@ -51,7 +57,7 @@ def step(st, th, bl, sc, un, fo, wk, i: int) -> None:  # type: ignore[no-untyped
     rules.withdrawals(st, fo, un, i, t)  # 3a (replay only)
     rules.entry(st, bl, fo, sc, un, i, t, wk.go)  # 3
     heard = st.last_gf_t[i] >= 0
-    rules.alerting(st, bl, sc, i, t, heard)  # 4
+    rules.alerting(st, bl, sc, i, t, heard, wk.ring_src, wk.ring, wk.queue)  # 4
     rules.locking(st, bl, sc, i, t)  # 5
     rules.group_movement(st, bl, sc, i, t, heard)  # 6
     any_eng = rules.engagement(st, bl, i, t, wk.engaged)  # 9, on the positions before moving

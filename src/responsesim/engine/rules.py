@@ -100,6 +100,62 @@ def weapon_factor(th, un, i: int, j: int) -> float:  # type: ignore[no-untyped-d
     return th[i].rifle_factor_officer if un.rifle[j] else 1.0
 
 
+# ------------------------------------------------------------------------------------------- building
+
+
+@njit
+def edge(bl, a: int, b: int) -> int:  # type: ignore[no-untyped-def]
+    """Position of the edge from ``a`` to its neighbour ``b`` in the neighbour lists, so its leg time is
+    ``bl.leg_officer[edge(bl, a, b)]``; -1 when ``b`` is not a neighbour (rules ask only for edges they
+    walk: a next hop or a first hop)."""
+    for e in range(bl.nbr_ptr[a], bl.nbr_ptr[a + 1]):
+        if bl.nbr[e] == b:
+            return e
+    return -1
+
+
+@njit
+def adjacent(bl, a: int, b: int) -> bool:  # type: ignore[no-untyped-def]
+    """An edge joins ``a`` and ``b``."""
+    return edge(bl, a, b) >= 0
+
+
+@njit
+def within_two_hops(bl, a: int, b: int) -> bool:  # type: ignore[no-untyped-def]
+    """At most two edges lie between ``a`` and ``b`` (the same space, neighbours, or a common neighbour)."""
+    if a == b or adjacent(bl, a, b):
+        return True
+    for e in range(bl.nbr_ptr[a], bl.nbr_ptr[a + 1]):  # noqa: SIM110 (Numba compiles no any(generator))
+        if adjacent(bl, bl.nbr[e], b):
+            return True
+    return False
+
+
+@njit
+def hops_from(bl, src: int, ring_src, ring, queue) -> None:  # type: ignore[no-untyped-def]
+    """``ring[s]``: edges on the fewest-edge path from ``src`` to ``s`` (breadth-first search). Scratch
+    arrays [S] ``ring``/``queue`` and [1] ``ring_src``: kept while the source is the same, so the search
+    runs once per new gunfire space, not per group or tick."""
+    if ring_src[0] == src:
+        return
+    for s in range(ring.shape[0]):
+        ring[s] = -1
+    ring[src] = 0
+    queue[0] = src
+    head = 0
+    tail = 1
+    while head < tail:
+        a = queue[head]
+        head += 1
+        for e in range(bl.nbr_ptr[a], bl.nbr_ptr[a + 1]):
+            n = bl.nbr[e]
+            if ring[n] < 0:
+                ring[n] = ring[a] + 1
+                queue[tail] = n
+                tail += 1
+    ring_src[0] = src
+
+
 # ---------------------------------------------------------------------------------------------- start
 
 
@@ -175,7 +231,7 @@ def start(st, th, bl, sc, un, i: int, rep: int, key: np.uint64, group_space, gro
     st.a_visited[i, sc.attacker_entry] = True
     st.a_space[i] = sc.attacker_entry
     st.a_next[i] = sc.attacker_first_hop
-    st.a_eta[i] = bl.leg_attacker[sc.attacker_entry, sc.attacker_first_hop]
+    st.a_eta[i] = bl.leg_attacker[edge(bl, sc.attacker_entry, sc.attacker_first_hop)]
     st.a_active[i] = True
     st.a_barricaded[i] = False
     st.a_rounds[i] = int(th[i].magazine_rifle if th[i].rifle > 0 else th[i].magazine_handgun)
@@ -297,15 +353,18 @@ def withdrawals(st, fo, un, i: int, t: float) -> None:  # type: ignore[no-untype
 
 
 @njit(inline="always")
-def alerting(st, bl, sc, i: int, t: float, heard: bool) -> None:  # type: ignore[no-untyped-def]
-    """Groups hear gunfire or the lockdown, react after their delay: lock down, evacuate or hide."""
+def alerting(st, bl, sc, i: int, t: float, heard: bool, ring_src, ring, queue) -> None:  # type: ignore[no-untyped-def]
+    """Groups hear gunfire (within ``hear_hops`` edges) or the lockdown, react after their delay: lock
+    down, evacuate or hide. ``ring_src``/``ring``/``queue``: scratch of ``hops_from``."""
     gfs = max(st.last_gf_space[i], 0)
+    if heard:
+        hops_from(bl, gfs, ring_src, ring, queue)
     lockdown = t >= st.lockdown_t[i]
     for g in range(st.g_state.shape[1]):
         s0 = st.g_state[i, g]
         if st.g_count[i, g] <= 0 or not (s0 == UNAWARE or s0 == FIRE_EVAC):
             continue
-        hears = heard and bl.hops[st.g_space[i, g], gfs] <= sc.hear_hops
+        hears = heard and ring[st.g_space[i, g]] <= sc.hear_hops
         if math.isinf(st.g_alert_t[i, g]) and (hears or lockdown):
             st.g_alert_t[i, g] = t
         if s0 == UNAWARE and math.isinf(st.g_alert_t[i, g]) and t >= sc.fire_alarm_t:
@@ -358,13 +417,12 @@ def target_exit(st, bl, sc, i: int, g: int, heard: bool) -> int:  # type: ignore
     threat = max(st.last_gf_space[i], 0)
     best = -1
     best_score = np.inf
-    for a in range(bl.exits.shape[0]):
-        e = bl.exits[a]
-        d = bl.dist[sp, e]
-        score = d + (sc.avoid_penalty_m if bl.dist[threat, e] <= d else 0.0)
+    for k in range(bl.exits.shape[0]):
+        d = bl.exit_dist[sp, k]
+        score = d + (sc.avoid_penalty_m if bl.exit_dist[threat, k] <= d else 0.0)
         if score < best_score:
             best_score = score
-            best = e
+            best = bl.exits[k]
     return best
 
 
@@ -391,7 +449,7 @@ def group_movement(st, bl, sc, i: int, t: float, heard: bool) -> None:  # type: 
             sp = st.g_space[i, g]
             nxt = bl.next_hop[sp, target_exit(st, bl, sc, i, g, heard)]
             st.g_next[i, g] = nxt
-            st.g_eta[i, g] = bl.leg_group[sp, nxt]
+            st.g_eta[i, g] = bl.leg_group[edge(bl, sp, nxt)]
 
 
 # --------------------------------------------------------------------------------- 9. engagement
@@ -404,7 +462,7 @@ def engagement(st, bl, i: int, t: float, engaged) -> bool:  # type: ignore[no-un
     any_eng = False
     for j in range(engaged.shape[0]):
         sp = st.u_space[i, j]
-        engaged[j] = st.u_status[i, j] == INSIDE and (sp == a or bl.adj[max(sp, 0), a])
+        engaged[j] = st.u_status[i, j] == INSIDE and (sp == a or adjacent(bl, max(sp, 0), a))
         if engaged[j]:
             any_eng = True
     if any_eng and math.isinf(st.first_contact_t[i]):
@@ -463,14 +521,19 @@ def attacker_movement(st, bl, sc, i: int, t: float, w) -> None:  # type: ignore[
     stay_min = t >= st.a_arrived_at[i] + sc.dwell_min_s
     if not ((stay_min and open_people_in(st, i, sp) == 0) or t >= st.a_arrived_at[i] + sc.dwell_max_s):
         return
-    for q in range(w.shape[0]):
-        w[q] = 0.0
-        if bl.move_mask[sp, q] and not room_locked(st, i, q):
-            w[q] = 1.0 if st.a_visited[i, q] else sc.w_unvisited
-    choice = rng.choose(w, rng.uniform(st.key[i], st.tick[i], rng.S_ATTACKER_MOVE, 0))
+    lo = bl.nbr_ptr[sp]
+    deg = bl.nbr_ptr[sp + 1] - lo
+    # weights of the neighbours, ascending (zero for exits and locked rooms): the same draw as over all
+    # spaces with zeros for the others, since a zero weight adds nothing to rng.choose's partial sums
+    for k in range(deg):
+        q = bl.nbr[lo + k]
+        w[k] = 0.0
+        if bl.nbr_interior[lo + k] and not room_locked(st, i, q):
+            w[k] = 1.0 if st.a_visited[i, q] else sc.w_unvisited
+    choice = rng.choose(w[:deg], rng.uniform(st.key[i], st.tick[i], rng.S_ATTACKER_MOVE, 0))
     if choice >= 0:
-        st.a_next[i] = choice
-        st.a_eta[i] = bl.leg_attacker[sp, choice]
+        st.a_next[i] = bl.nbr[lo + choice]
+        st.a_eta[i] = bl.leg_attacker[lo + choice]
 
 
 # --------------------------------------------------------------------------- 8. officer movement
@@ -492,18 +555,20 @@ def officer_movement(st, bl, sc, i: int, t: float, heard: bool, engaged, w) -> N
         if st.u_next[i, j] >= 0 or not heard:
             continue
         sp = st.u_space[i, j]
-        target = a if bl.hops[sp, a] <= 2 else st.last_gf_space[i]
+        target = a if within_two_hops(bl, sp, a) else st.last_gf_space[i]
         if sp != target:
             nxt = bl.next_hop[sp, target]
             st.u_next[i, j] = nxt
-            st.u_eta[i, j] = bl.leg_officer[sp, nxt]
+            st.u_eta[i, j] = bl.leg_officer[edge(bl, sp, nxt)]
         else:
-            for q in range(w.shape[0]):
-                w[q] = 1.0 if bl.move_mask[sp, q] else 0.0
-            choice = rng.choose(w, rng.uniform(st.key[i], st.tick[i], rng.S_OFFICER_SEARCH, j))
+            lo = bl.nbr_ptr[sp]
+            deg = bl.nbr_ptr[sp + 1] - lo
+            for k in range(deg):
+                w[k] = 1.0 if bl.nbr_interior[lo + k] else 0.0
+            choice = rng.choose(w[:deg], rng.uniform(st.key[i], st.tick[i], rng.S_OFFICER_SEARCH, j))
             if choice >= 0:
-                st.u_next[i, j] = choice
-                st.u_eta[i, j] = bl.leg_officer[sp, choice]
+                st.u_next[i, j] = bl.nbr[lo + choice]
+                st.u_eta[i, j] = bl.leg_officer[lo + choice]
 
 
 # ------------------------------------------------------------------------------------------ 10. fire
@@ -541,7 +606,7 @@ def fire_at_people(st, th, bl, sc, i: int, t: float, cand, cand_open) -> bool:  
             cand_open[nc] = True
             nc += 1
             has_open = True
-        elif sg == LOCKED and bl.door_window[sp] and bl.adj[a, sp]:
+        elif sg == LOCKED and bl.door_window[sp] and adjacent(bl, a, sp):
             cand[nc] = g
             cand_open[nc] = False
             nc += 1
@@ -630,7 +695,7 @@ def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz) -> None:  # t
             if wf > best_w:
                 best_w = wf
                 best = j
-        if s_j == INSIDE and bl.hops[max(st.u_space[i, j], 0), a] <= 2:
+        if s_j == INSIDE and within_two_hops(bl, max(st.u_space[i, j], 0), a):
             near = True
         if (s_j == ON_SCENE or s_j == INSIDE) and un.armed[j]:
             scene = True

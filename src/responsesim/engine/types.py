@@ -29,22 +29,29 @@ from responsesim.parameters import PER_REPLICATION
 
 
 class Building(NamedTuple):
-    """The building as the rules need it. Lengths in m; ``leg_*`` in s."""
+    """The building as the rules need it. Lengths in m; ``leg_*`` in s.
+
+    Edges are neighbour lists (CSR): the neighbours of space ``a`` are ``nbr[nbr_ptr[a]:nbr_ptr[a + 1]]``,
+    ascending, and ``nbr_interior``/``leg_*`` at the same positions describe the edge to each (N = 2 x
+    edges). Only ``exit_dist`` [S, E] and ``next_hop`` [S, S] (int16) are tables over pairs of spaces
+    (docs/engine.md, *Memory*). Rules read edges through ``rules.edge``, ``rules.adjacent`` and
+    ``rules.within_two_hops``.
+    """
 
     kind: np.ndarray  # int64 [S] space kind (codes.SPACE_KIND_NAMES)
     lockable: np.ndarray  # bool [S] the door can be locked from inside
     hard_corner: np.ndarray  # bool [S] a place out of sight of the door window
     door_window: np.ndarray  # bool [S] the door has a window
-    adj: np.ndarray  # bool [S, S] an edge joins the two spaces
-    dist: np.ndarray  # float64 [S, S] shortest path length (m)
-    hops: np.ndarray  # int64 [S, S] edges on the fewest-edge path
-    next_hop: np.ndarray  # int64 [S, S] neighbour of a on the shortest path to b
+    nbr_ptr: np.ndarray  # int64 [S + 1] where each space's neighbours start in ``nbr``
+    nbr: np.ndarray  # int64 [N] neighbours, ascending within a space
+    nbr_interior: np.ndarray  # bool [N] the neighbour is not an exit (attacker moves, searches)
+    leg_group: np.ndarray  # float64 [N] edge length / evac_speed (s)
+    leg_attacker: np.ndarray  # float64 [N] edge length / attacker_speed (s)
+    leg_officer: np.ndarray  # float64 [N] edge length / officer_speed (s)
     exits: np.ndarray  # int64 [E] exit spaces, ascending
-    nearest_exit: np.ndarray  # int64 [S] exit nearest by dist (lowest index on ties)
-    move_mask: np.ndarray  # bool [S, S] adj and the target is not an exit (attacker moves, searches)
-    leg_group: np.ndarray  # float64 [S, S] edge_len / evac_speed (s)
-    leg_attacker: np.ndarray  # float64 [S, S] edge_len / attacker_speed (s)
-    leg_officer: np.ndarray  # float64 [S, S] edge_len / officer_speed (s)
+    exit_dist: np.ndarray  # float64 [S, E] shortest path length to each exit (m)
+    nearest_exit: np.ndarray  # int64 [S] exit nearest by exit_dist (lowest index on ties)
+    next_hop: np.ndarray  # int16 [S, S] neighbour of a on the shortest path to b
 
 
 class Scenario(NamedTuple):

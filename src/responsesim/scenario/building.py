@@ -17,13 +17,14 @@ import tomllib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field, ValidationError, model_validator
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import shortest_path
+from scipy.sparse.csgraph import dijkstra, shortest_path
 
 from responsesim.codes import EXIT, KIND_CODES
 from responsesim.scenario.schema import BuildingSection, SpaceOverride, Strict
@@ -384,13 +385,24 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
+#: the one all-pairs table, ``route`` (next hop), is int16: at most this many spaces
+MAX_SPACES = int(np.iinfo(np.int16).max)
+#: source rows of the shortest-path computation held at once (memory: about 3 x this x S x 8 bytes)
+_ROWS_PER_BLOCK = 256
+
+
 @dataclass(frozen=True, eq=False)
 class BuildingGraph:
-    """A compiled building: per-space arrays [S] and pairwise tables [S, S]; all arrays are read-only.
+    """A compiled building: per-space arrays [S], the edges as neighbour lists (CSR) and two routing
+    tables; all arrays are read-only. Lengths and distances in metres.
 
-    Lengths and distances in metres. ``next_hop[a, b]`` is the lowest-index neighbour ``n`` of ``a`` with
-    ``edge_len[a, n] + dist[n, b] == dist[a, b]`` (``next_hop[a, a] = a``); ``hops`` counts edges on the
-    fewest-edge path.
+    Stored tables grow with the edges, except ``exit_dist`` [S, E] and ``route`` [S, S] (int16, 2 bytes a
+    pair; see docs/engine.md, *Memory*). The neighbours of space ``a`` are
+    ``nbr[nbr_ptr[a]:nbr_ptr[a + 1]]`` (ascending) at lengths ``nbr_len[...]``. ``route[a, b]`` is the
+    lowest-index neighbour ``n`` of ``a`` with ``len(a, n) + dist[n, b] <= dist[a, b] (1 + 1e-9)``
+    (``route[a, a] = a``). The dense tables ``adj``, ``edge_len``, ``dist``, ``next_hop`` and ``hops``
+    [S, S] are computed on first use (for drawing, the reference and peer implementations and small
+    buildings); the engine never asks for them.
     """
 
     name: str
@@ -403,11 +415,11 @@ class BuildingGraph:
     capacity: np.ndarray  # int32 [S] people, 0 = not limited
     occupants: np.ndarray  # int32 [S] people at the start
     xy: np.ndarray  # float64 [S, 2] m
-    adj: np.ndarray  # bool [S, S]
-    edge_len: np.ndarray  # float64 [S, S] m; inf where no edge, 0 on the diagonal
-    dist: np.ndarray  # float64 [S, S] m
-    next_hop: np.ndarray  # int32 [S, S]
-    hops: np.ndarray  # int16 [S, S]
+    nbr_ptr: np.ndarray  # int64 [S + 1] CSR row pointers
+    nbr: np.ndarray  # int32 [2 x edges] neighbours, ascending within a space
+    nbr_len: np.ndarray  # float64 [2 x edges] m, length of the edge to that neighbour
+    exit_dist: np.ndarray  # float64 [S, E] shortest path length to each exit (m)
+    route: np.ndarray  # int16 [S, S] next hop on a shortest path (see above)
     exits: np.ndarray  # int32 [E] ascending
     default_entry: int
     #: floor-plan outline of each space [(x, y), ...] (m) or None; for drawing only (the engines ignore it)
@@ -424,21 +436,86 @@ class BuildingGraph:
         except KeyError:
             raise KeyError(f"no space {space_id!r} in building {self.name!r}") from None
 
+    @property
+    def n_spaces(self) -> int:
+        return len(self.space_ids)
 
-def _next_hop(adj: np.ndarray, edge_len: np.ndarray, dist: np.ndarray) -> np.ndarray:
-    """Lowest-index neighbour on a shortest path (relative tolerance 1e-9); diagonal = self."""
-    s = adj.shape[0]
-    nh = np.empty((s, s), dtype=np.int32)
-    for a in range(s):
-        nb = np.flatnonzero(adj[a])
-        total = edge_len[a, nb][:, None] + dist[nb, :]  # [k, S]
-        ok = total <= dist[a][None, :] * (1.0 + 1e-9)
-        ok[:, a] = True  # the diagonal is set below
-        if not ok.any(axis=0).all():  # pragma: no cover - dist is a shortest-path table
-            raise ValueError("inconsistent shortest-path table")
-        nh[a] = nb[np.argmax(ok, axis=0)]
-        nh[a, a] = a
-    return nh
+    def neighbours(self, a: int) -> np.ndarray:
+        """Neighbours of space ``a``, ascending."""
+        return self.nbr[self.nbr_ptr[a] : self.nbr_ptr[a + 1]]
+
+    def weights(self) -> csr_matrix:
+        """The edge lengths as a sparse [S, S] matrix (both directions)."""
+        n = self.n_spaces
+        return csr_matrix((self.nbr_len, self.nbr, self.nbr_ptr), shape=(n, n))
+
+    # dense [S, S] tables, computed on first use (S^2 entries: for small buildings and drawing only)
+
+    @cached_property
+    def adj(self) -> np.ndarray:
+        """bool [S, S]: an edge joins the two spaces."""
+        return _frozen(self.weights().toarray() > 0)
+
+    @cached_property
+    def edge_len(self) -> np.ndarray:
+        """float64 [S, S] m: inf where no edge, 0 on the diagonal."""
+        out = np.full((self.n_spaces, self.n_spaces), np.inf)
+        rows = np.repeat(np.arange(self.n_spaces), np.diff(self.nbr_ptr))
+        out[rows, self.nbr] = self.nbr_len
+        np.fill_diagonal(out, 0.0)
+        return _frozen(out)
+
+    @cached_property
+    def dist(self) -> np.ndarray:
+        """float64 [S, S] m: shortest path lengths."""
+        return _frozen(np.asarray(shortest_path(self.weights(), method="D", directed=False)))
+
+    @cached_property
+    def hops(self) -> np.ndarray:
+        """int16 [S, S]: edges on the fewest-edge path."""
+        hop_f = shortest_path(self.weights(), method="D", directed=False, unweighted=True)
+        return _frozen(np.rint(hop_f).astype(np.int16))
+
+    @cached_property
+    def next_hop(self) -> np.ndarray:
+        """int32 [S, S]: ``route`` widened."""
+        return _frozen(self.route.astype(np.int32))
+
+
+def _routes(
+    ptr: np.ndarray, nbr: np.ndarray, nlen: np.ndarray, exits: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(``exit_dist`` [S, E], ``route`` [S, S] int16) from the neighbour lists.
+
+    Shortest path lengths come from Dijkstra (SciPy) one block of source rows at a time, with the rows of
+    the block's neighbours, so no [S, S] float table is ever held: row ``a`` of the next-hop table needs
+    the distances from ``a`` and from each neighbour of ``a``. Each row is exactly the row SciPy gives for
+    the whole table at once (Dijkstra is run per source), so the tables do not depend on the block size.
+    """
+    n = ptr.shape[0] - 1
+    graph = csr_matrix((nlen, nbr, ptr), shape=(n, n))
+    exit_dist = np.empty((n, exits.shape[0]))
+    route = np.empty((n, n), dtype=np.int16)
+    row_of = np.full(n, -1, dtype=np.int64)
+    for lo in range(0, n, _ROWS_PER_BLOCK):
+        hi = min(lo + _ROWS_PER_BLOCK, n)
+        need = np.union1d(np.arange(lo, hi), nbr[ptr[lo] : ptr[hi]])
+        d = np.asarray(dijkstra(graph, directed=False, indices=need))
+        if not np.isfinite(d).all():
+            raise ValueError("not connected")
+        row_of[need] = np.arange(need.shape[0])
+        exit_dist[lo:hi] = d[row_of[lo:hi]][:, exits]
+        for a in range(lo, hi):
+            nb = nbr[ptr[a] : ptr[a + 1]]
+            total = nlen[ptr[a] : ptr[a + 1], None] + d[row_of[nb]]  # [k, S]
+            ok = total <= d[row_of[a]][None, :] * (1.0 + 1e-9)
+            ok[:, a] = True  # the diagonal is set below
+            if not ok.any(axis=0).all():  # pragma: no cover - d is a shortest-path table
+                raise ValueError("inconsistent shortest-path table")
+            route[a] = nb[np.argmax(ok, axis=0)]
+            route[a, a] = a
+        row_of[need] = -1
+    return exit_dist, route
 
 
 def compile_building(spec: BuildingSpec) -> BuildingGraph:
@@ -446,20 +523,26 @@ def compile_building(spec: BuildingSpec) -> BuildingGraph:
     ids = tuple(s.id for s in spec.spaces)
     pos = {sid: i for i, sid in enumerate(ids)}
     n = len(ids)
-    adj = np.zeros((n, n), dtype=bool)
-    edge_len = np.full((n, n), np.inf)
-    for e in spec.edges:
-        i, j = pos[e.a], pos[e.b]
-        adj[i, j] = adj[j, i] = True
-        edge_len[i, j] = edge_len[j, i] = e.length_m
-    np.fill_diagonal(edge_len, 0.0)
-    rows, cols = np.nonzero(adj)
-    weights = csr_matrix((edge_len[rows, cols], (rows, cols)), shape=(n, n))
-    dist = shortest_path(weights, method="D", directed=False)
-    hop_f = shortest_path(weights, method="D", directed=False, unweighted=True)
-    if not np.isfinite(dist).all():
-        raise ValueError(f"building {spec.name!r} is not connected")
+    if n > MAX_SPACES:
+        raise ValueError(f"building {spec.name!r} has {n} spaces; at most {MAX_SPACES} are supported")
+    # neighbour lists (CSR), sorted by (space, neighbour): both directions of every edge
+    ea = np.array([pos[e.a] for e in spec.edges], dtype=np.int64)
+    eb = np.array([pos[e.b] for e in spec.edges], dtype=np.int64)
+    el = np.array([e.length_m for e in spec.edges], dtype=np.float64)
+    src, dst, length = np.concatenate([ea, eb]), np.concatenate([eb, ea]), np.concatenate([el, el])
+    order = np.lexsort((dst, src))
+    src, dst, length = src[order], dst[order], length[order]
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=ptr[1:])
+    nbr = dst.astype(np.int32)
     kind = np.array([KIND_CODES[s.kind] for s in spec.spaces], dtype=np.int8)
+    exits = np.flatnonzero(kind == EXIT_CODE).astype(np.int32)
+    try:
+        exit_dist, route = _routes(ptr, nbr, length, exits)
+    except ValueError as exc:
+        if str(exc) != "not connected":  # pragma: no cover
+            raise
+        raise ValueError(f"building {spec.name!r} is not connected") from None
     return BuildingGraph(
         name=spec.name,
         space_ids=ids,
@@ -471,12 +554,12 @@ def compile_building(spec: BuildingSpec) -> BuildingGraph:
         capacity=_frozen(np.array([s.capacity for s in spec.spaces], dtype=np.int32)),
         occupants=_frozen(np.array([s.occupants for s in spec.spaces], dtype=np.int32)),
         xy=_frozen(np.array([[s.x, s.y] for s in spec.spaces], dtype=np.float64).reshape(n, 2)),
-        adj=_frozen(adj),
-        edge_len=_frozen(edge_len),
-        dist=_frozen(dist),
-        next_hop=_frozen(_next_hop(adj, edge_len, dist)),
-        hops=_frozen(np.rint(hop_f).astype(np.int16)),
-        exits=_frozen(np.flatnonzero(kind == EXIT_CODE).astype(np.int32)),
+        nbr_ptr=_frozen(ptr),
+        nbr=_frozen(nbr),
+        nbr_len=_frozen(length),
+        exit_dist=_frozen(exit_dist),
+        route=_frozen(route),
+        exits=_frozen(exits),
         default_entry=pos[spec.default_entry],
         polygons=tuple(s.polygon for s in spec.spaces),
     )
