@@ -982,6 +982,7 @@ function showWarnings(list) {
 async function check() {
   showError(null);
   showWarnings(null);
+  $("#ed-status").textContent = ""; // the answer below replaces it (tests wait for it)
   const rev = ed.rev;
   try {
     const g = await postJSON("/api/buildings/validate", planJSON());
