@@ -266,3 +266,27 @@ def test_editor_fits_a_phone(tab: Tab) -> None:
     assert w <= 390
     tab.screenshot("editor-phone")
     tab.assert_no_console_errors()
+
+
+def test_a_stair_links_two_floors(tab: Tab) -> None:
+    ed = Editor(tab)
+    ed.open()
+    page = tab.page
+    box = [(0.0, 0.0), (200.0, 0.0), (200.0, 120.0), (0.0, 120.0)]  # 10 m x 6 m at 20 units a metre
+    ed.tool("room")
+    ed.room(box, "Lobby")
+    ed.tool("exit")
+    ed.click((-2, 60))
+    ed.page.keyboard.press("s")
+    ed.click((150, 60))
+    assert ed.message().startswith("Stair from floor 1 to floor 2"), ed.message()
+    assert page.locator("#ed-floor option").all_inner_texts() == ["Floor 1 (ground)", "Floor 2"]
+    _, err = ed.check()
+    assert not err, err  # floor 2 is still empty: the stair leads nowhere, a warning
+    assert "stair" in page.locator("#ed-warnings").inner_text()
+    page.locator("#ed-floor").select_option("2")
+    ed.tool("room")
+    ed.room(box, "Library")
+    status, err = ed.check()
+    assert not err and "2 spaces, 1 exit(s), 2 connections" in status, (status, err)
+    tab.assert_no_console_errors()
