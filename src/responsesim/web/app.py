@@ -2,8 +2,10 @@
 
 Routes (errors are ``{"error", "field", "line"}`` with a 4xx/5xx status):
 health, limits, scenarios (list, one with its TOML and form), doctrines, validate, runs (start: a job;
-list and reopen from the DuckDB store; histogram PNGs; per-tick replay of one replication), jobs (status,
-server-sent progress events, cancel), compare two runs, and review uploaded timeline + protocol.
+list and reopen from the DuckDB store; histogram PNGs; per-tick replay of one replication and the
+representative incidents to replay), jobs (status, server-sent progress events, cancel), compare two runs,
+review uploaded timelines + protocols (three parts, optional incident file: the counterfactual), and the
+building editor's validate / read (``web/editor.py``). Host, origin and security headers: ``web/security.py``.
 
 Bounded everywhere: request bodies (``max_upload_bytes``, 413), replications per run (422), waiting
 jobs (429 with Retry-After), concurrent replay simulations (503 when busy), replay frames, kept reviews.
