@@ -148,12 +148,12 @@ def test_paired_difference_covers_parameter_uncertainty() -> None:
     d = mu[draw] + rng.normal(0.0, 1.0, k * r)
     a = pd.DataFrame({"rep": np.arange(k * r), "deaths": d, "draw": draw})
     b = pd.DataFrame({"rep": np.arange(k * r), "deaths": np.zeros(k * r), "draw": draw})
-    m, lo, hi, n = paired_differences(a, b, "deaths")
+    _, lo, hi, n = paired_differences(a, b, "deaths")
     _, clo, chi = t_ci(d)
     assert n == k * r and lo <= clo and hi >= chi
     se = d.std(ddof=1) / np.sqrt(k * r)
     expected = 1.96 * np.sqrt(0.3**2 + se**2)
     assert abs((hi - lo) / 2 - expected) < 0.4 * expected
     # without draws the interval is chance only
-    m2, lo2, hi2, _ = paired_differences(a.drop(columns="draw"), b.drop(columns="draw"), "deaths")
+    _, lo2, hi2, _ = paired_differences(a.drop(columns="draw"), b.drop(columns="draw"), "deaths")
     assert (lo2, hi2) == (clo, chi)
