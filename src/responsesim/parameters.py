@@ -96,6 +96,9 @@ PARAMETERS: tuple[Parameter, ...] = (
     P("officer_stop_h", "1/s", "rate", 0.117231, 0.01, 0.5,
       A + "; calibrated to police endings and durations", True),
     P("rifle_factor_officer", "factor", "factor", 1.5, 1.0, 2.0, A),
+    P("officer_pace", "factor", "factor", 1.0, 0.6, 1.4,
+      A + ": an officer's walking pace relative to responders.officer_speed_mps (1 in runs; the review's "
+      "counterfactual draws it per replication over this range)"),
     P("officer_hit_h", "1/s", "rate", 0.0276663, 0.002, 0.2,
       "FBI 2000-2013: officer shot in 21 of 45 engagements", True),
     P("officer_hit_factor_rifle", "factor", "factor", 2.0, 1.0, 3.0, A),

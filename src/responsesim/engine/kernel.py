@@ -65,7 +65,7 @@ def step(st, th, bl, sc, un, fo, wk, i: int) -> None:  # type: ignore[no-untyped
         rules.forced_attacker(st, fo, sc, i, t, any_eng)  # 7a (replay only)
     if not st.a_barricaded[i] and not any_eng:
         rules.attacker_movement(st, bl, sc, i, t, wk.weights)  # 7
-    rules.officer_movement(st, bl, sc, i, t, heard, wk.engaged, wk.weights)  # 8
+    rules.officer_movement(st, th, bl, sc, i, t, heard, wk.engaged, wk.weights)  # 8
     if t >= st.a_reload_until[i]:  # 10
         if any_eng:
             rules.fire_at_officers(st, th, sc, i, wk.engaged)

@@ -620,7 +620,7 @@ class Incident:
                     continue
                 nxt = options[int(self.rng.integers(len(options)))]
             o.next_space = nxt
-            o.eta = b.edge_len[o.space][nxt] / p.officer_speed
+            o.eta = b.edge_len[o.space][nxt] / (p.officer_speed * p.model["officer_pace"])
 
     def step_fire(self, engaged: list[Officer]) -> None:  # 10
         p, b, a, t, rng = self.params, self.b, self.attacker, self.t, self.rng

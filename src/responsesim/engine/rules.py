@@ -540,9 +540,10 @@ def attacker_movement(st, bl, sc, i: int, t: float, w) -> None:  # type: ignore[
 
 
 @njit(inline="always")
-def officer_movement(st, bl, sc, i: int, t: float, heard: bool, engaged, w) -> None:  # type: ignore[no-untyped-def]
+def officer_movement(st, th, bl, sc, i: int, t: float, heard: bool, engaged, w) -> None:  # type: ignore[no-untyped-def]
     """Officers inside and not engaged walk toward the last gunfire (the attacker itself within two
-    hops); at the target with no contact they search a random neighbour."""
+    hops), at the replication's pace (``officer_pace``, 1 = the scenario's speed); at the target with no
+    contact they search a random neighbour."""
     a = st.a_space[i]
     for j in range(engaged.shape[0]):
         if st.u_status[i, j] != INSIDE or engaged[j]:
@@ -559,7 +560,7 @@ def officer_movement(st, bl, sc, i: int, t: float, heard: bool, engaged, w) -> N
         if sp != target:
             nxt = bl.next_hop[sp, target]
             st.u_next[i, j] = nxt
-            st.u_eta[i, j] = bl.leg_officer[edge(bl, sp, nxt)]
+            st.u_eta[i, j] = bl.leg_officer[edge(bl, sp, nxt)] / th[i].officer_pace
         else:
             lo = bl.nbr_ptr[sp]
             deg = bl.nbr_ptr[sp + 1] - lo
@@ -568,7 +569,7 @@ def officer_movement(st, bl, sc, i: int, t: float, heard: bool, engaged, w) -> N
             choice = rng.choose(w[:deg], rng.uniform(st.key[i], st.tick[i], rng.S_OFFICER_SEARCH, j))
             if choice >= 0:
                 st.u_next[i, j] = bl.nbr[lo + choice]
-                st.u_eta[i, j] = bl.leg_officer[lo + choice]
+                st.u_eta[i, j] = bl.leg_officer[lo + choice] / th[i].officer_pace
 
 
 # ------------------------------------------------------------------------------------------ 10. fire

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from responsesim.parameters import DEFAULTS
+from responsesim.parameters import BY_NAME, DEFAULTS
 from responsesim.posterior import load_posterior
 from responsesim.review.divergence import (
     Divergence,
@@ -51,8 +51,9 @@ ASSUMPTIONS = (
     "The observed arm is the record: casualties, their time windows and the end of the attack as the "
     "timeline gives them; nothing in it is simulated.",
     "Only the named responder's conduct changes. From the moment it diverges the engine simulates that "
-    "responder alone: it moves through the building toward the gunfire, the attacker follows the recorded "
-    "path, and the engagement uses the calibrated stop and officer-hit hazards (one posterior draw per run).",
+    "responder alone: it moves through the building toward the gunfire it can hear, at a pace drawn per run "
+    "(0.6-1.4 times the scenario's officer speed), the attacker follows the recorded path, and the "
+    "engagement uses the calibrated stop and officer-hit hazards (one posterior draw per run).",
     "Everyone else acts as recorded and, as the record shows, did not end the attack before its recorded "
     "end; the attacker does not stop on its own before then.",
     "A person hit at a time after the protocol arm stopped the attack would not have been shot; times inside "
@@ -296,6 +297,11 @@ def run_counterfactual(
     sc = build_scenario(inc, sro=False, patrol=1)  # the building, calibration and care settings
     units = resolve(rec, inc, sc, divs)
     theta, info = _theta(sc, n, seed)
+    # the responder's pace varies between draws (the registry's officer_pace range; 1 in ordinary runs)
+    pace = BY_NAME["officer_pace"]
+    paces = np.random.default_rng([seed, 17]).uniform(pace.low, pace.high, n)
+    theta = {**(theta or {}), "officer_pace": paces}
+    info["officer_pace"] = [pace.low, pace.high]
     people = draw_people(
         rec, n, seed,
         median_s=_per_draw(sc, theta, "critical_survival_median_s", n),
