@@ -111,11 +111,12 @@ def building_json(params: Params) -> dict[str, Any]:
     for i, poly in enumerate(polygons):
         if poly is not None and i < len(spaces):
             spaces[i]["polygon"] = [[float(x), float(y)] for x, y in poly]
-    ii, jj = np.nonzero(np.triu(b.adj, k=1))
+    # each edge once (i < j), from the neighbour lists: no dense [S, S] table for large buildings
+    edges = [[i, int(j)] for i in range(b.n_spaces) for j in b.neighbours(i) if j > i]
     return {
         "floors": sorted({int(f) for f in b.floor}),
         "spaces": spaces,
-        "edges": [[int(i), int(j)] for i, j in zip(ii, jj, strict=True)],
+        "edges": edges,
         "has_polygons": any(p is not None for p in polygons),
     }
 
@@ -170,7 +171,7 @@ class _Recorder:
         gf = int(s.last_gf_space[0])
         b = params.building
         if gf >= 0 and len(b.exits):
-            return int(b.exits[int(np.argmin(b.dist[gf, b.exits]))])
+            return int(b.exits[int(np.argmin(b.exit_dist[gf]))])  # exit_dist columns follow b.exits
         return int(params.attacker_entry)
 
     def __call__(self, s: State, params: Params) -> None:
