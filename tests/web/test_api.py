@@ -103,6 +103,8 @@ def test_health_limits_and_page(client: TestClient) -> None:
         "max_upload_bytes": 1 << 20,
         "max_concurrent_jobs": 1,
         "max_queued_jobs": 8,
+        "max_review_timelines": 5,
+        "max_review_protocols": 5,
     }
     page = client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

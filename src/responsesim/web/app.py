@@ -168,6 +168,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
             "max_upload_bytes": settings.max_upload_bytes,
             "max_concurrent_jobs": settings.max_concurrent_jobs,
             "max_queued_jobs": settings.max_queued_jobs,
+            "max_review_timelines": MAX_TIMELINES,
+            "max_review_protocols": MAX_PROTOCOLS,
         }
 
     @app.get("/api/scenarios")

@@ -497,11 +497,11 @@ async function refreshRuns() {
   const tbody = $("#runs-table tbody");
   tbody.innerHTML = state.runs.length ? state.runs.map((r) => `<tr data-run="${esc(r.run_id)}">` +
     `<td>${esc(when(r.created_at))}</td><td>${esc(r.scenario_name)}<span class="note">${esc(leversText(r.levers))}</span></td><td>${esc(r.label ?? "")}</td>` +
-    `<td class="num">${Number(r.replications).toLocaleString("en-US")}</td><td class="num">${esc(r.seed)}</td><td>${esc(r.backend)}</td>` +
+    `<td class="num">${Number(r.replications).toLocaleString("en-US")}</td><td class="num">${esc(r.seed)}</td>` +
     `<td class="num">${count(r.deaths_mean)} <span class="ci">(${count(r.deaths_ci_low)} to ${count(r.deaths_ci_high)})</span></td>` +
     `<td><button type="button" class="small" data-action="open">Open results</button> ` +
     `<button type="button" class="small" data-action="replay">Replay</button></td></tr>`).join("")
-    : `<tr><td colspan="8">No runs stored yet.</td></tr>`;
+    : `<tr><td colspan="7">No runs stored yet.</td></tr>`;
   const current = state.run?.run_id;
   const [da, db] = defaultPair();
   fillRunSelect($("#compare-a"), state.picked.a ? $("#compare-a").value : da);
@@ -726,7 +726,10 @@ async function gotoReplay(runId) {
 
 // the files chosen for the review: each pick adds to the list, so files from several folders can be given
 const reviewFiles = { timeline: [], protocol: [] };
-const REVIEW_MAX_FILES = 5; // per kind, as the server allows (web/review.py MAX_TIMELINES, MAX_PROTOCOLS)
+/** Files of one kind a review takes: the server's limits (GET /api/limits), 5 until they are read. */
+function reviewMaxFiles(kind) {
+  return state.limits?.[kind === "protocol" ? "max_review_protocols" : "max_review_timelines"] ?? 5;
+}
 const REVIEW_KINDS = { timeline: ["timeline", ".csv"], protocol: ["protocol", ".toml"] };
 
 /** Add the files just picked in a file input to its list (the same file picked again replaces itself). */
@@ -777,8 +780,9 @@ async function onReview(ev) {
       showError(errEl, { message: `Choose at least one ${word} (${ext}): the review needs a timeline and one protocol for each part to review (police, medical, pre-attack).` });
       return;
     }
-    if (n > REVIEW_MAX_FILES) {
-      showError(errEl, { message: `At most ${REVIEW_MAX_FILES} ${word} files per review (${n} chosen): remove ${n - REVIEW_MAX_FILES}.` });
+    const most = reviewMaxFiles(kind);
+    if (n > most) {
+      showError(errEl, { message: `At most ${most} ${word} files per review (${n} chosen): remove ${n - most}.` });
       return;
     }
   }
