@@ -543,6 +543,10 @@ def calibrate_cmd(
     ] = 4000,
     seed: Annotated[int, typer.Option("--seed")] = 2024,
     workers: Annotated[int, typer.Option("--workers", min=1)] = 2,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="run the fit's simulations on this Dask cluster (tcp://HOST:8786)"),
+    ] = None,
     report: Annotated[Path | None, typer.Option("--report", help="write the HTML + PNG report here")] = None,
     output: Annotated[
         Path | None,
@@ -591,7 +595,7 @@ def calibrate_cmd(
     if check_only:
         _calibration_check(calibration, validation, seed, workers, as_json)
         return
-    settings = Settings(points, replications, rounds, 0.02, validation, seed, workers, backend)
+    settings = Settings(points, replications, rounds, 0.02, validation, seed, workers, backend, scheduler)
     try:
         out = calibrate(settings, progress=lambda m: err.print(m, highlight=False))
     except (ReferenceDataError, FileNotFoundError) as exc:  # data missing or malformed: exit 2

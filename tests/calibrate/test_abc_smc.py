@@ -85,3 +85,21 @@ def test_prior_is_log_uniform_for_wide_ranges() -> None:
     # log-uniform on [1e-4, 5e-3]: the log is uniform; KS test against that uniform
     log_uniform = stats.uniform(np.log(1e-4), np.log(5e-3) - np.log(1e-4))
     assert stats.kstest(st, log_uniform.cdf).pvalue > 1e-3
+
+
+def test_fit_on_a_dask_cluster_recovers_the_analytic_posterior() -> None:
+    """The same analytic fit with its simulations on a real Dask cluster (LocalCluster, 2 worker
+    processes): the posterior is a posterior of the right place and width (the exact posterior of the mean
+    is N(observed, SE); its 90% interval is 2 x 1.645 x SE wide)."""
+    from dask.distributed import LocalCluster
+
+    obs = {"ybar": 0.7}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        res = run_smc(_model, obs, zscore_distance({"ybar": SE}), ["mu"], population=200, max_generations=4,
+                      seed=3, scheduler=cluster.scheduler_address,
+                      prior_override=pyabc.Distribution(mu=pyabc.RV("uniform", -3, 6)))  # fmt: skip
+    lo, hi = res.posterior.interval(0.05, 0.95)["mu"]
+    assert len(res.posterior) == 200
+    assert lo < 0.7 < hi
+    exact = 2 * stats.norm.ppf(0.95) * SE
+    assert 0.6 * exact <= hi - lo <= 2.0 * exact, (lo, hi)

@@ -186,6 +186,7 @@ def run_smc(
     min_epsilon: float = 0.0,
     seed: int = 1,
     workers: int = 1,
+    scheduler: str | None = None,
     db: Path | None = None,
     prior_override: Any = None,
     progress: Callable[[str], None] | None = None,
@@ -193,17 +194,24 @@ def run_smc(
     """Run pyabc's ABC-SMC and return the final population as a ``Posterior``.
 
     ``workers`` > 1 uses pyabc's multicore sampler (forked processes); 1 the single-core sampler, which
-    with ``seed`` is reproducible. Stops after ``max_generations``, or when the acceptance rate falls below
+    with ``seed`` is reproducible; ``scheduler`` (a Dask scheduler address, e.g. ``tcp://host:8786``) runs
+    the simulations on that cluster with pyabc's Dask sampler instead (its workers need responsesim).
+    Stops after ``max_generations``, or when the acceptance rate falls below
     ``min_acceptance``, or epsilon below ``min_epsilon``.
     """
     import pyabc
 
     np.random.seed(seed)  # pyabc draws from NumPy's global generator
-    sampler = (
-        pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
-        if workers > 1
-        else pyabc.sampler.SingleCoreSampler()
-    )
+    client = None
+    if scheduler is not None:
+        from dask.distributed import Client
+
+        client = Client(scheduler, timeout=30)
+        sampler: Any = pyabc.sampler.DaskDistributedSampler(dask_client=client, batch_size=8)
+    elif workers > 1:
+        sampler = pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
+    else:
+        sampler = pyabc.sampler.SingleCoreSampler()
     abc = pyabc.ABCSMC(
         _OnValueScale(model, names),
         prior_override if prior_override is not None else prior(names),
@@ -212,16 +220,20 @@ def run_smc(
         sampler=sampler,
         eps=pyabc.epsilon.QuantileEpsilon(alpha=0.5),
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        path = db or Path(tmp) / "abc.db"
-        abc.new(f"sqlite:///{path}", dict(observed))
-        history = abc.run(
-            minimum_epsilon=min_epsilon,
-            max_nr_populations=max_generations,
-            min_acceptance_rate=min_acceptance,
-        )
-        pops = history.get_all_populations()
-        df, w = history.get_distribution(m=0, t=history.max_t)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = db or Path(tmp) / "abc.db"
+            abc.new(f"sqlite:///{path}", dict(observed))
+            history = abc.run(
+                minimum_epsilon=min_epsilon,
+                max_nr_populations=max_generations,
+                min_acceptance_rate=min_acceptance,
+            )
+            pops = history.get_all_populations()
+            df, w = history.get_distribution(m=0, t=history.max_t)
+    finally:
+        if client is not None:
+            client.close()
     gens = []
     for r in pops.to_dict("records"):
         t = int(r["t"])

@@ -55,6 +55,7 @@ class Settings:
     seed: int = 2024
     workers: int = 2
     backend: str = "numba"  # engine backend (the numbers do not depend on it)
+    scheduler: str | None = None  # a Dask scheduler address: the fit's simulations run on that cluster
 
 
 @dataclass(frozen=True)
@@ -262,7 +263,7 @@ def calibrate(
     smc = run_smc(
         model, observed, zscore_distance(scales), names,
         population=settings.n_points, max_generations=settings.rounds, min_acceptance=settings.accept,
-        seed=settings.seed, workers=settings.workers, progress=progress,
+        seed=settings.seed, workers=settings.workers, scheduler=settings.scheduler, progress=progress,
     )  # fmt: skip
     fit = fit_result(smc)
     if progress:
