@@ -82,13 +82,13 @@ function metricInfo(name, summaryMetric) {
 
 /** What a run was: its levers that differ from its scenario (as set on the page), or "as written". */
 function leversText(levers) {
-  return levers?.length ? levers.join(", ") : "as written";
+  return levers?.length ? levers.join(", ") : "nothing, as written";
 }
 
 function runName(r) {
   // label and levers first: a select cuts long text at the end
   const label = r.label ? `“${r.label}” · ` : "";
-  return `${label}${leversText(r.levers)} · ${r.scenario_name} · ${when(r.created_at)} · ${r.replications} reps`;
+  return `${label}${r.levers?.length ? r.levers.join(", ") : "as written"} · ${r.scenario_name} · ${when(r.created_at)} · ${r.replications} reps`;
 }
 
 // ---------------------------------------------------------------------------------------------- tabs
@@ -431,7 +431,7 @@ function renderRun(run) {
   const meta = run.meta || {};
   const label = meta.label ? ` — “${esc(meta.label)}”` : "";
   const html = `<p class="run-title">${esc(s.scenario ?? meta.scenario_name ?? "run")}${label}</p>` +
-    `<p class="run-levers">Levers: ${esc(leversText(meta.levers))}</p>` +
+    `<p class="run-levers">As run (changed from the scenario): ${esc(leversText(meta.levers))}</p>` +
     warningsBox(s.warnings) + summaryTable(s) + provenance(run) +
     `<div class="result-actions"><button type="button" class="primary" data-action="replay">Replay a typical incident on the floor plan</button>` +
     `<button type="button" data-action="compare">Compare with another run</button></div>` +
@@ -540,7 +540,7 @@ function headBlock(letter, head, run) {
   const label = h.label ?? run?.meta?.label;
   const levers = h.levers ?? run?.meta?.levers;
   return `<div><h3>Run ${letter}: ${esc(name)}</h3>${label ? `<p>“${esc(label)}”</p>` : ""}` +
-    `<p class="run-levers">Levers: ${esc(leversText(levers))}</p>` +
+    `<p class="run-levers">As run (changed from the scenario): ${esc(leversText(levers))}</p>` +
     `<p class="hint">${esc(when(h.created_at ?? run?.meta?.created_at))} · ${Number(h.replications ?? s.replications).toLocaleString("en-US")} replications · seed ${esc(h.seed ?? s.seed)}</p>` +
     (run ? warningsBox(s.warnings) + provenance(run) : "") + "</div>";
 }
