@@ -152,3 +152,22 @@ def test_nul_in_file_name_is_a_clear_error(loader) -> None:  # type: ignore[no-u
     with pytest.raises(ReviewInputError) as exc:
         loader(Path("a\x00b.csv"))
     assert "NUL character" in exc.value.message and exc.value.file == repr("a\x00b.csv")
+
+
+def test_both_allowances_point_at_the_key(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A deadline with both within_s and within_days names the key's line, not the rule's header."""
+    from responsesim.review.errors import ReviewInputError
+    from responsesim.review.protocol import parse_protocol
+
+    text = (
+        '[protocol]\nname = "x"\ndescription = "y"\n\n[[rules]]\nid = "r"\nkind = "deadline"\n'
+        'severity = "major"\ntext = "t"\nsource = "s"\nnote = "n"\ntrigger = ["arrived_on_scene"]\n'
+        'events = ["entered_building"]\nwithin_s = 60\nwithin_days = 2\n'
+    )
+    try:
+        parse_protocol(text, "p.toml")
+    except ReviewInputError as exc:
+        assert exc.field == "rules[0].within_days" and exc.line == 15, (exc.field, exc.line)
+        assert "exactly one of within_s" in exc.message
+    else:
+        raise AssertionError("both allowances were accepted")

@@ -164,7 +164,7 @@ def test_days_deadline_needs_the_same_tip() -> None:
     [
         ("within_days = -1\n", "rules[0].within_days", "must be at least"),
         ("within_days = 2.5\n", "rules[0].within_days", "whole number"),
-        ("within_days = 1\nwithin_s = 60\n", "rules[0]", "exactly one of within_s"),
+        ("within_days = 1\nwithin_s = 60\n", "rules[0].within_days", "exactly one of within_s"),
         ("", "rules[0]", "exactly one of within_s"),
         ('within_days = 1\nlink = "case"\n', "rules[0].link", "tip"),
     ],

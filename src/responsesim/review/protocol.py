@@ -317,6 +317,13 @@ def parse_protocol(text: str, file: str, vocabulary: Vocabulary | None = None) -
         clean = tuple(p for k, p in enumerate(loc) if not (k == 2 and loc[0] == "rules" and p in _KINDS))
         if first.get("type") in ("union_tag_invalid", "union_tag_not_found"):
             clean = (*clean, "kind")  # point at the kind key (or the rule, if it has none)
+        if len(clean) == 2 and clean[0] == "rules" and "within_days" in msg and isinstance(clean[1], int):
+            # both or neither allowance: point at the key the rule gives (both: within_days), not the rule
+            rules = data.get("rules")
+            rule = rules[clean[1]] if isinstance(rules, list) and clean[1] < len(rules) else None
+            given = [k for k in ("within_s", "within_days") if isinstance(rule, dict) and k in rule]
+            if given:
+                clean = (*clean, given[-1])
         raise ReviewInputError(file, locate_toml_line(text, clean), format_loc(clean), msg) from None
     _check_names(proto, vocab, file, text)
     return proto, vocab
