@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -86,7 +87,10 @@ def _summary(spec: BuildingSpec) -> str:
 def _print_report(report: ImportReport, to_stderr: bool) -> None:
     console = err if to_stderr else Console()
     for line in report.lines():
-        console.print(escape(line), highlight=False, soft_wrap=True)
+        # wrapped to the terminal (80 columns and up), list items with a hanging indent
+        indent = " " * (len(line) - len(line.lstrip(" -")) if line.lstrip().startswith("-") else 0)
+        for part in textwrap.wrap(line, width=max(console.width, 40), subsequent_indent=indent) or [""]:
+            console.print(escape(part), highlight=False, soft_wrap=True)
 
 
 @building_app.command("import")
@@ -155,7 +159,7 @@ def check_cmd(
         return
     if report is not None:
         _print_report(report, to_stderr=False)
-    Console().print(f"ok: {escape(summary)}", highlight=False, soft_wrap=True)
+    Console().print(f"ok: {escape(summary)}", highlight=False)
 
 
 @building_app.command("show")
