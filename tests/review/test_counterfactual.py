@@ -307,3 +307,26 @@ def test_actor_with_no_arrival_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ReviewInputError) as e:
         run_counterfactual(path)
     assert "no arrival" in str(e.value) and e.value.field == "actor"
+
+
+def test_a_group_actor_is_simulated_as_its_officers(tmp_path: Path) -> None:
+    """[actors] P1 = 3: the protocol arm runs three engine units for P1, all entering at the divergence;
+    an [actors] name that is not an officer of the timeline is refused with its line."""
+    from responsesim.review.divergence import parse_divergences, resolve, unit_params
+    from responsesim.review.incident import build_scenario, load_incident
+
+    path = _synthetic_incident(tmp_path)
+    path.write_text(path.read_text().replace("[scenario]", "[actors]\nP1 = 3\n\n[scenario]"))
+    inc = load_incident(path)
+    rec = read_record(inc.timeline, inc.start)
+    change = parse_divergences("P1:entered_building@+0s")
+    units = resolve(rec, inc, build_scenario(inc, sro=False, patrol=1), change)
+    params, _ = unit_params(rec, inc, units)
+    assert params.n_units == 3 and params.forcing is not None
+    assert np.all(params.forcing.entry_t == units[0].diverge_s)
+    r = run_counterfactual(path, replications=200)
+    assert "at least one of the 3 officers" in r.summary()
+    path.write_text(path.read_text().replace("P1 = 3", "NOBODY = 2"))
+    with pytest.raises(ReviewInputError) as e:
+        run_counterfactual(path)
+    assert e.value.field == "actors.NOBODY" and e.value.line is not None

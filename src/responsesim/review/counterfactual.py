@@ -161,6 +161,11 @@ class CounterfactualResult:
     def change(self) -> str:
         return "; ".join(_describe(u, self.record) for u in self.units)
 
+    def _who_shot(self) -> str:
+        """"the responder", or for a group actor "at least one of the N officers"."""
+        n = sum(u.count for u in self.units if u.changed)
+        return "the responder" if n <= 1 else f"at least one of the {n} officers"
+
     def summary(self) -> str:
         """One plain-language paragraph that keeps duty and outcome apart."""
         ls, ns, sc = self.lives_saved, self.not_shot, self.survived_care
@@ -174,8 +179,9 @@ class CounterfactualResult:
             f"likely have lived (95% range {ls.low:.0f} to {ls.high:.0f}): {ns.mean:.1f} would not have been "
             f"shot and {sc.mean:.1f} would have survived with earlier care. At least one life is saved in "
             f"{100 * self.p_any_saved.p:.0f}% of {self.n:,} draws. The attack is stopped before its recorded "
-            f"end ({self.record.clock(self.record.end_s)}) in {100 * stop.p:.0f}% of draws{when}; the "
-            f"responder is shot in {100 * pos.p:.0f}% of draws ({100 * pos.low:.0f}-{100 * pos.high:.0f}%), "
+            f"end ({self.record.clock(self.record.end_s)}) in {100 * stop.p:.0f}% of draws{when}; "
+            f"{self._who_shot()} is shot in {100 * pos.p:.0f}% of draws "
+            f"({100 * pos.low:.0f}-{100 * pos.high:.0f}%), "
             "the risk the training asks officers to accept. " + DUTY_NOTE
         )
         if self.flags:
@@ -288,6 +294,10 @@ def run_counterfactual(
     rec = read_record(inc.timeline, inc.start)
     _check_facts(inc, rec)
     overrides = _check_survival(inc)
+    for actor in inc.spec.actors:
+        if actor not in rec.officers:
+            known = ", ".join(rec.officers)
+            raise inc.error(("actors", actor), f"not an officer in the timeline (officers: {known})")
     text = counterfactual if counterfactual is not None else inc.spec.counterfactual
     if text is None:
         raise ReviewInputError(str(path), None, "counterfactual", "no counterfactual given")

@@ -109,6 +109,7 @@ class DivergentUnit:
     observed_delay_s: float
     space: int
     changed: bool
+    count: int = 1  # officers the actor stands for (the incident file's [actors]): that many engine units
 
     def at_delay(self, delay_s: float) -> DivergentUnit:
         d = self.anchor_s + delay_s
@@ -175,10 +176,14 @@ def resolve(
                 observed = (rec.rel(ent[0].time) if ent else rec.end_s) - anchor
                 space = -1
             observed = max(min(observed, rec.end_s - anchor), 0.0)
+            count = inc.spec.actors.get(actor, 1)
+            if count < 1 or count > 50 or (rec.officers[actor] == "sro" and count != 1):
+                why = f"{count}: an actor stands for 1-50 officers (an SRO for 1)"
+                raise inc.error(("actors", actor), why)
             units.append(
                 DivergentUnit(
                     d, actor, rec.officers[actor], arrival, anchor, anchor + d.delay_s, observed, space,
-                    changed=d.delay_s < observed,
+                    changed=d.delay_s < observed, count=count,
                 )
             )  # fmt: skip
     return tuple(units)
@@ -207,10 +212,11 @@ def unit_params(
     n_sro = sum(u.role == "sro" for u in live)
     if n_sro > 1:
         raise ReviewInputError(inc.timeline.file, None, "actor", "at most one SRO can be changed at once")
-    sc = build_scenario(inc, sro=n_sro == 1, patrol=len(live) - n_sro)
-    fo = attacker_forcing(inc, sc, rec.end_s, len(live))
-    fo.arrival_t[:] = [min(u.arrival_s, u.diverge_s) for u in live]
-    fo.entry_t[:] = [u.diverge_s for u in live]
+    each = [u for u in live for _ in range(u.count)]  # a group actor: one engine unit per officer
+    sc = build_scenario(inc, sro=n_sro == 1, patrol=len(each) - n_sro)
+    fo = attacker_forcing(inc, sc, rec.end_s, len(each))
+    fo.arrival_t[:] = [min(u.arrival_s, u.diverge_s) for u in each]
+    fo.entry_t[:] = [u.diverge_s for u in each]
     params = dataclasses.replace(sc.params, forcing=fo)
     spaces = [u.space for u in live if u.space >= 0]
     if spaces:

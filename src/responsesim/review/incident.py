@@ -5,7 +5,9 @@ first ``entered_building`` row); ``replications`` (paired draws); ``seed``; ``co
 ``ACTOR:EVENT@+Ns`` or a list, changed together); ``curve_points`` (entry delays on the delay curve);
 ``[facts]`` (``killed``, ``wounded``: totals the casualty rows must add up to); ``[survival]`` (ranges
 overriding the record model's parameters, ``review/survival.py``); ``[scenario]`` (building, attacker,
-responders, care keys of a scenario) and ``[locations]`` (timeline location -> building space id).
+responders, care keys of a scenario), ``[locations]`` (timeline location -> building space id) and
+``[actors]`` (how many officers a group actor of the timeline stands for, e.g. ``"UPD-FIRST-OFFICERS" = 3``;
+1 when not given: the counterfactual simulates that many units for a changed actor).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class IncidentSpec(BaseModel):
     survival: dict[str, tuple[float, float]] = Field(default_factory=dict)
     scenario: dict[str, Any] = Field(default_factory=dict)
     locations: dict[str, str] = Field(default_factory=dict)
+    actors: dict[str, int] = Field(default_factory=dict)  # officers an actor of the timeline stands for
 
 
 @dataclass(frozen=True)
