@@ -134,6 +134,7 @@ def forcing(params: Params) -> Forcing:
         arrival_t=_c(f.arrival_t, np.float64),
         entry_t=_c(f.entry_t, np.float64),
         withdraw_t=_c(f.withdraw_t, np.float64),
+        units_out_ends=bool(f.units_out_ends),
     )
 
 

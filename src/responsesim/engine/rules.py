@@ -751,9 +751,18 @@ def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz) -> None:  # t
 
 @njit(inline="always")
 def clock(st, fo, sc, i: int) -> None:  # type: ignore[no-untyped-def]
-    """Advance the tick; a replayed attack ends when the attacker left, any attack at the horizon."""
+    """Advance the tick; a replayed attack ends when the attacker left (or, for the review's protocol arm,
+    as soon as every unit is down: the rest cannot change the police outcome), any attack at the horizon."""
     st.tick[i] += 1
     now = st.tick[i] * sc.dt
+    if st.a_active[i] and fo.units_out_ends and st.u_status.shape[1] > 0:
+        out = True
+        for j in range(st.u_status.shape[1]):
+            if st.u_status[i, j] != DOWN:
+                out = False
+                break
+        if out:
+            now = max(now, fo.end_t)
     if st.a_active[i] and now >= fo.end_t:
         st.end_reason[i] = FLED
         st.end_t[i] = fo.end_t

@@ -138,6 +138,9 @@ class Forcing(NamedTuple):
     arrival_t: np.ndarray  # float64 [U] observed arrival (s) or NaN
     entry_t: np.ndarray  # float64 [U] observed entry (s), inf = never entered, NaN = doctrine decides
     withdraw_t: np.ndarray  # float64 [U] observed withdrawal from inside (s) or NaN
+    # the review's protocol arm only needs the police outcome: once every unit is down nothing the engine
+    # simulates can change it, so the replication jumps to the observed end (``end_t``) at once
+    units_out_ends: bool = False
 
 
 class State(NamedTuple):

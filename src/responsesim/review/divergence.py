@@ -217,7 +217,7 @@ def unit_params(
     fo = attacker_forcing(inc, sc, rec.end_s, len(each))
     fo.arrival_t[:] = [min(u.arrival_s, u.diverge_s) for u in each]
     fo.entry_t[:] = [u.diverge_s for u in each]
-    params = dataclasses.replace(sc.params, forcing=fo)
+    params = dataclasses.replace(sc.params, forcing=fo._replace(units_out_ends=True))
     spaces = [u.space for u in live if u.space >= 0]
     if spaces:
         params = dataclasses.replace(params, officer_entry=spaces[0])
