@@ -29,9 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from doc_section import write_section
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
 START = "<!-- benchmarks/bench_building_import.py: start -->"
 END = "<!-- benchmarks/bench_building_import.py: end -->"
 IMPORT_TARGET_S = 10.0
@@ -182,14 +181,7 @@ the default scenario on the imported building, in process, with posterior draws.
     print(text)
     if a.no_write:
         return
-    doc = DOC.read_text()
-    if START in doc and END in doc:
-        i, j = doc.index(START), doc.index(END) + len(END)
-        doc = doc[:i] + text.rstrip("\n") + doc[j:]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    DOC.write_text(doc)
-    print(f"wrote {DOC.relative_to(ROOT)}")
+    write_section(START, END, text)
 
 
 if __name__ == "__main__":

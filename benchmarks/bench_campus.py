@@ -31,8 +31,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from doc_section import write_section
+
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
 START = "<!-- benchmarks/bench_campus.py: start -->"
 END = "<!-- benchmarks/bench_campus.py: end -->"
 TARGET_MB = 1024.0
@@ -158,14 +159,7 @@ with another checkout).
     print(text)
     if a.no_write:
         return
-    doc = DOC.read_text()
-    if START in doc and END in doc:
-        i, j = doc.index(START), doc.index(END) + len(END)
-        doc = doc[:i] + text.rstrip("\n") + doc[j:]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    DOC.write_text(doc)
-    print(f"wrote {DOC.relative_to(ROOT)}")
+    write_section(START, END, text)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,9 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
+from doc_section import write_section
+
 START = "<!-- benchmarks/bench_cli.py: start -->"
 END = "<!-- benchmarks/bench_cli.py: end -->"
 TARGET_S = 1.5  # issue 12: end to end on 2 cores, 10,000 replications
@@ -85,14 +84,7 @@ the 10,000 replications themselves take about {max(med - start_up, 0):.2f} s mor
     print(text)
     if a.no_write:
         return
-    doc = DOC.read_text()
-    if START in doc and END in doc:
-        i, j = doc.index(START), doc.index(END) + len(END)
-        doc = doc[:i] + text.rstrip("\n") + doc[j:]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    DOC.write_text(doc)
-    print(f"wrote {DOC.relative_to(ROOT)}")
+    write_section(START, END, text)
 
 
 if __name__ == "__main__":
