@@ -24,7 +24,6 @@ entry delay, so the delay curve differs only through ``t_stop``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -177,9 +176,3 @@ def apply_stop(rec: IncidentRecord, people: PersonDraws, t_stop: np.ndarray) -> 
         care_assumed=tuple(sorted(assumed)),
     )
 
-
-def median_from(theta: Mapping[str, np.ndarray] | None, default: float, name: str, n: int) -> np.ndarray:
-    """Per-draw value of an engine parameter (posterior draw or the calibration's value)."""
-    if theta is not None and name in theta:
-        return np.asarray(theta[name], dtype=float)
-    return np.full(n, float(default)) if math.isfinite(default) else np.full(n, np.nan)

@@ -103,9 +103,9 @@ def delay_slope(
     if "draw" in reps.columns and (reps["draw"] >= 0).all():
         # replications ran at posterior draws: the interval covers parameter uncertainty and chance
         draw = reps.groupby("rep")["draw"].first().reindex(wide.index).to_numpy()
-        half = parameter_half_width(slopes, draw, confidence)
-        if not np.isnan(half):
-            return Slope(metric, per, m, min(m - half, lo), max(m + half, hi), len(slopes), "total", lo, hi)
+        tlo, thi, total = with_draws(slopes, draw, m, lo, hi, confidence)
+        if total:
+            return Slope(metric, per, m, tlo, thi, len(slopes), "total", lo, hi)
     return Slope(metric, per, m, lo, hi, len(slopes))
 
 
@@ -124,20 +124,21 @@ def point_means(reps: pd.DataFrame, by: list[str], metric: str, confidence: floa
 # ------------------------------------------------------------------------------------------- go / wait
 def with_draws(
     values: np.ndarray, draw: np.ndarray | None, m: float, lo: float, hi: float, confidence: float
-) -> tuple[float, float]:
+) -> tuple[float, float, bool]:
     """Widen the chance-only interval ``lo``-``hi`` of the mean ``m`` of ``values`` to cover the
     calibration's parameter uncertainty when the replications ran at posterior draws (``draw`` >= 0, two or
-    more of them): ``parameter_half_width``, never narrower than chance alone."""
+    more of them): ``parameter_half_width``, never narrower than chance alone. The flag says whether the
+    parameters' uncertainty could be counted (the interval is then the "total" one)."""
     if draw is None:
-        return lo, hi
+        return lo, hi, False
     draw = np.asarray(draw)
     ok = draw >= 0
     if np.unique(draw[ok]).size < 2:
-        return lo, hi
+        return lo, hi, False
     half = parameter_half_width(np.asarray(values, float)[ok], draw[ok], confidence)
     if np.isnan(half):
-        return lo, hi
-    return min(m - half, lo), max(m + half, hi)
+        return lo, hi, False
+    return min(m - half, lo), max(m + half, hi), True
 
 
 def paired_differences(
@@ -150,7 +151,7 @@ def paired_differences(
     j = a[cols].merge(b[["rep", metric]], on="rep", suffixes=("_a", "_b"))
     d = j[f"{metric}_a"].to_numpy(float) - j[f"{metric}_b"].to_numpy(float)
     m, lo, hi = t_ci(d, confidence)
-    lo, hi = with_draws(d, j["draw"].to_numpy() if "draw" in j else None, m, lo, hi, confidence)
+    lo, hi, _ = with_draws(d, j["draw"].to_numpy() if "draw" in j else None, m, lo, hi, confidence)
     return m, lo, hi, len(d)
 
 
@@ -270,8 +271,8 @@ def lever_table(
     def add(label: str, param: str, value: str, sel: pd.DataFrame) -> None:
         for m in metrics:
             mean, lo, hi = t_ci(sel[m].to_numpy(float), confidence)
-            lo, hi = with_draws(sel[m].to_numpy(float), sel["draw"].to_numpy() if "draw" in sel else None,
-                                mean, lo, hi, confidence)  # fmt: skip
+            lo, hi, _ = with_draws(sel[m].to_numpy(float), sel["draw"].to_numpy() if "draw" in sel else None,
+                                   mean, lo, hi, confidence)  # fmt: skip
             if param:
                 d, dlo, dhi, _ = paired_differences(sel, base, m, confidence)
             else:
