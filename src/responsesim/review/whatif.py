@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,14 +31,13 @@ from scipy import stats
 from responsesim.analysis.incidents import paired_incidents
 from responsesim.codes import ROLE_SRO
 from responsesim.engine.run import simulate
+from responsesim.review.divergence import Divergence, parse_divergences
 from responsesim.review.errors import ReviewInputError
 from responsesim.review.incident import IncidentSpec, attacker_forcing, build_scenario, load_incident
 from responsesim.review.record import ENTRY_EVENTS, OFFICER_ROLES
 from responsesim.sanity import extrapolation_warnings
 from responsesim.scenario.compile import Params
 from responsesim.scenario.load import Scenario
-
-SPEC_RE = re.compile(r"^\s*(?P<actor>[^:]+):(?P<event>[a-z_]+)@\+(?P<delay>\d+(\.\d+)?)s\s*$")
 
 WHAT_IF_NOTE = (
     "A what-if on a model building: the occupants are re-simulated on a template, so these numbers are "
@@ -60,22 +58,22 @@ ASSUMPTIONS = (
 
 
 @dataclass(frozen=True)
-class CounterfactualSpec:
-    actor: str
-    event: str
-    delay_s: float
+class CounterfactualSpec(Divergence):
+    """One change for the what-if: an actor's entry ``delay_s`` after arriving (no withdrawal changes)."""
 
 
 def parse_counterfactual(text: str, file: str = "--counterfactual") -> CounterfactualSpec:
-    """Parse ``ACTOR:EVENT@+Ns`` (e.g. ``SRO:entered_building@+30s``)."""
-    m = SPEC_RE.match(text)
-    if not m:
-        raise ReviewInputError(file, None, "counterfactual", f"{text!r}: expected ACTOR:EVENT@+SECONDSs")
-    if m["event"] not in ENTRY_EVENTS:
+    """Parse one ``ACTOR:EVENT@+Ns`` (e.g. ``SRO:entered_building@+30s``) with the counterfactual's parser
+    (``divergence.parse_divergences``); the what-if takes a single entry change."""
+    divs = parse_divergences(text, file)
+    if len(divs) != 1:
+        raise ReviewInputError(file, None, "counterfactual", "the what-if takes one change")
+    (d,) = divs
+    if d.event not in ENTRY_EVENTS:
         raise ReviewInputError(
-            file, None, "counterfactual", f"event {m['event']!r}: must be one of {', '.join(ENTRY_EVENTS)}"
+            file, None, "counterfactual", f"event {d.event!r}: must be one of {', '.join(ENTRY_EVENTS)}"
         )
-    return CounterfactualSpec(m["actor"].strip(), m["event"], float(m["delay"]))
+    return CounterfactualSpec(d.actor, d.event, d.delay_s)
 
 
 @dataclass(frozen=True)
