@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -237,6 +239,28 @@ def calibration_file_text(
     return "\n".join(lines) + "\n"
 
 
+TRAIN_SET = "train 2000-2013"
+HELD_SET = "held out 2014-2019"
+
+
+def observed_target_sets() -> tuple[list[Target], list[Target]]:
+    """The observed targets: training 2000-2013 (all) and held out 2014-2019 (endings and casualties)."""
+    stats = load_published_stats()
+    train, heldout = split(incident_table(load_incidents()))
+    held = [t for t in observed_targets(heldout, stats) if t.name.startswith(("ending", "deaths", "wounded"))]
+    return observed_targets(train, stats), held
+
+
+@contextmanager
+def _threads(workers: int) -> Iterator[Executor | None]:
+    """A thread pool of ``workers`` for ``simulate_points`` (None for one worker), shut down after use."""
+    if workers <= 1:
+        yield None
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        yield pool
+
+
 def calibrate(
     settings: Settings,
     base: CalibratedParams | None = None,
@@ -246,13 +270,7 @@ def calibrate(
     """Run the whole calibration; nothing is written here (see ``write``)."""
     base = base or load_calibration()
     ens = ensemble or load_ensemble()
-    stats = load_published_stats()
-    table = incident_table(load_incidents())
-    train, heldout = split(table)
-    train_t = observed_targets(train, stats)
-    held_t = [
-        t for t in observed_targets(heldout, stats) if t.name.startswith(("ending", "deaths", "wounded"))
-    ]
+    train_t, held_t = observed_target_sets()
     names = tuple(fitted_names())
     model = EnsembleModel(ens, base, names, settings.incidents)
     # one evaluation here first: the engine is loaded (or compiled) once in this process, and the
@@ -275,7 +293,7 @@ def calibrate(
     )  # fmt: skip
     sim = simulation_intervals(val)
     comparison = pd.concat(
-        [compare(train_t, sim, "train 2000-2013"), compare(held_t, sim, "held out 2014-2019")]
+        [compare(train_t, sim, TRAIN_SET), compare(held_t, sim, HELD_SET)]
     )
     post_text = posterior_file_text(smc.posterior, calibration_version(base, fit), settings, fit)
     text = calibration_file_text(base, fit, settings, ens, hashlib.sha256(post_text.encode()).hexdigest())
@@ -323,28 +341,14 @@ def check(
     ``incidents_n`` ensemble attempts at its values, no fitting (``responsesim calibrate --check``)."""
     cal = cal or load_calibration()
     ens = ensemble or load_ensemble()
-    stats = load_published_stats()
-    table = incident_table(load_incidents())
-    train, heldout = split(table)
-    train_t = observed_targets(train, stats)
-    held_t = [
-        t for t in observed_targets(heldout, stats) if t.name.startswith(("ending", "deaths", "wounded"))
-    ]
+    train_t, held_t = observed_target_sets()
     names = [k for k, v in PARAMETER_INFO.items() if v.fitted]
     point = np.array([[float(cal.values[n]) for n in names]])
-    executor = None
-    if workers > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        executor = ThreadPoolExecutor(max_workers=workers)
-    try:
+    with _threads(workers) as executor:
         sim_df = simulate_points(ens, cal, names, point, incidents_n, seed, executor=executor)
-    finally:
-        if executor is not None:
-            executor.shutdown()
     sim = simulation_intervals(sim_df)
     comparison = pd.concat(
-        [compare(train_t, sim, "train 2000-2013"), compare(held_t, sim, "held out 2014-2019")]
+        [compare(train_t, sim, TRAIN_SET), compare(held_t, sim, HELD_SET)]
     )
     return CheckOutcome(cal, comparison.reset_index(drop=True), incidents_n, seed)
 
@@ -408,27 +412,18 @@ def predictive_check(
     if post is None:
         raise CalibrationError(f"{cal.source}: this calibration has no posterior to check")
     ens = load_ensemble()
-    stats = load_published_stats()
-    table = incident_table(load_incidents())
-    train, heldout = split(table)
-    held = [t for t in observed_targets(heldout, stats) if t.name.startswith(("ending", "deaths", "wounded"))]
-    train_t = observed_targets(train, stats)
+    train_t, held = observed_target_sets()
     # data sets as large as the set's in-scope incidents (the ending shares' n: 154 and 116); targets over
     # fewer incidents (durations, engagements) get a narrower, so stricter, interval than their own n
     sets = {
-        "train 2000-2013": (train_t, max(t.n for t in train_t if t.name.startswith("ending"))),
-        "held out 2014-2019": (held, max(t.n for t in held if t.name.startswith("ending"))),
+        TRAIN_SET: (train_t, max(t.n for t in train_t if t.name.startswith("ending"))),
+        HELD_SET: (held, max(t.n for t in held if t.name.startswith("ending"))),
     }
     idx = post.draw(draws, seed=seed)
     names = list(post.names)
     points = post.particles[idx]
-    executor = None
-    if workers > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        executor = ThreadPoolExecutor(max_workers=workers)
     rows = []
-    try:
+    with _threads(workers) as executor:
         for label, (targets, n_obs) in sets.items():
             attempts = math.ceil(n_obs / 0.8)  # about a fifth of attempts fire no shot
             per_draw = []
@@ -448,7 +443,4 @@ def predictive_check(
                 rows.append({"set": label, "name": t.name, "observed": t.observed, "n": t.n,
                              "pp_low": float(lo), "pp_median": float(med), "pp_high": float(hi),
                              "p_value": min(1.0, p), "inside": bool(lo <= t.observed <= hi)})  # fmt: skip
-    finally:
-        if executor is not None:
-            executor.shutdown()
     return PredictiveCheck(cal, pd.DataFrame(rows), draws, seed)
