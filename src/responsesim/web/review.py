@@ -164,8 +164,7 @@ class ReviewStore:
             rv, parsed = _parse(timelines, protocols)
         except ReviewInputError as exc:
             raise from_input_error(exc) from exc
-        if incident is not None:
-            _check_incident(*incident)
+        draws = _check_incident(*incident) if incident is not None else 0
         review_id = secrets.token_hex(8)
         folder = self.root / review_id
         folder.mkdir(parents=True, exist_ok=False)
@@ -186,7 +185,9 @@ class ReviewStore:
                 pick = next(
                     (k for k, tl in enumerate(parsed) if any(not is_pre_attack(r) for r in tl.rows)), 0
                 )
-                out["counterfactual"] = self._counterfactual(folder, paths[pick], stored, incident, change)
+                out["counterfactual"] = self._counterfactual(
+                    folder, paths[pick], stored, incident, change, draws
+                )
                 out["counterfactual_timeline"] = timelines[pick][0]
                 out["curve_url"] = f"/api/review/{review_id}/curve.png"
             for k, sec in enumerate(rv.sections):
@@ -212,7 +213,13 @@ class ReviewStore:
         }
 
     def _counterfactual(
-        self, folder: Path, timeline: Path, names: dict[str, str], incident: Upload, change: str | None
+        self,
+        folder: Path,
+        timeline: Path,
+        names: dict[str, str],
+        incident: Upload,
+        change: str | None,
+        draws: int,
     ) -> dict[str, Any]:
         from responsesim.review.counterfactual import run_counterfactual
         from responsesim.review.counterfactual_report import curve_png
@@ -222,8 +229,7 @@ class ReviewStore:
         path.write_text(text, encoding="utf-8")
         names = {**names, str(path): name}
         try:
-            spec_n = _draws(text)
-            cf = run_counterfactual(path, change or None, min(spec_n, MAX_DRAWS), timeline=timeline)
+            cf = run_counterfactual(path, change or None, draws, timeline=timeline)
         except ReviewInputError as exc:
             exc.file = names.get(str(exc.file), exc.file)  # the client's file names, not server paths
             raise from_input_error(exc) from exc
@@ -281,20 +287,10 @@ class ReviewStore:
         return path
 
 
-def _draws(text: str) -> int:
-    """The incident's ``replications`` (paired draws), the default when absent or unreadable (the loader
-    reports a bad value with its line)."""
-    import tomllib
-
-    try:
-        value = tomllib.loads(text).get("replications", MAX_DRAWS)
-    except tomllib.TOMLDecodeError:
-        return MAX_DRAWS
-    return value if isinstance(value, int) and value >= 2 else MAX_DRAWS
-
-
-def _check_incident(name: str, text: str) -> None:
-    """The page takes incident files whose building is a built-in template (no file on the server)."""
+def _check_incident(name: str, text: str) -> int:
+    """The paired draws to run (the file's ``replications``, at most ``MAX_DRAWS``; the default when absent
+    or not a whole number >= 2, which the loader then reports with its line). The page takes incident files
+    whose building is a built-in template (no file on the server)."""
     import tomllib
 
     from responsesim.scenario.errors import locate_toml_line
@@ -314,3 +310,5 @@ def _check_incident(name: str, text: str) -> None:
             field="scenario.building.file",
             line=line,
         )
+    value = data.get("replications", MAX_DRAWS)
+    return min(value, MAX_DRAWS) if isinstance(value, int) and value >= 2 else MAX_DRAWS
