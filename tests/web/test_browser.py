@@ -319,16 +319,21 @@ def test_cancel_a_bigger_run(tab: Tab, live_server: Any) -> None:
     tab.assert_no_console_errors()
 
 
-def test_compare_two_runs_side_by_side(tab: Tab, live_server: Any, two_runs: tuple[str, str]) -> None:
-    a, b = two_runs
-    tab.goto()
-    page = tab.page
+def compare_on_page(page: Any, a: str, b: str) -> str:
+    """Open the compare tab, pick runs ``a`` and ``b``, press Compare; the heads' text."""
     page.get_by_role("tab", name="Compare two runs").click()
     page.locator("#compare-a").select_option(a)
     page.locator("#compare-b").select_option(b)
     page.get_by_role("button", name="Compare", exact=True).click()
     page.wait_for_selector(".compare-table tbody tr")
-    heads = page.locator(".compare-heads").inner_text()
+    return str(page.locator(".compare-heads").inner_text())
+
+
+def test_compare_two_runs_side_by_side(tab: Tab, live_server: Any, two_runs: tuple[str, str]) -> None:
+    a, b = two_runs
+    tab.goto()
+    page = tab.page
+    heads = compare_on_page(page, a, b)
     assert "no entry" in heads and "solo entry" in heads
     assert page.locator(".compare-heads .extrapolation").count() == 1  # only run A extrapolates
     cmp = httpx.get(f"{live_server.url}/api/compare", params={"a": a, "b": b}, timeout=30).json()
@@ -531,12 +536,7 @@ def test_runs_say_what_they_were(tab: Tab, live_server: Any) -> None:
     options = page.locator("#compare-b option").all_inner_texts()
     mine = [o for o in options if "doctrine: perimeter" in o]
     assert mine and mine[0].startswith("doctrine: perimeter"), options  # levers first: never cut off
-    page.get_by_role("tab", name="Compare two runs").click()
-    page.locator("#compare-a").select_option(a)
-    page.locator("#compare-b").select_option(b)
-    page.get_by_role("button", name="Compare", exact=True).click()
-    page.wait_for_selector(".compare-table tbody tr")
-    heads = page.locator(".compare-heads").inner_text()
+    heads = compare_on_page(page, a, b)
     assert "as written" in heads and "doctrine: perimeter" in heads
     deaths = page.locator(".compare-table tbody tr").first.inner_text()
     assert "yes" not in deaths.split()
