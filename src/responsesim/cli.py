@@ -369,8 +369,20 @@ def sensitivity_cmd(
     workers: Annotated[int, _workers_option("0 = all cores")] = 0,
     seed: Annotated[int, typer.Option("--seed")] = 20260101,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    factors: Annotated[
+        str,
+        typer.Option(
+            "--factors",
+            help="posterior (default: scenario parameters + the model drawn from the posterior as one "
+            "factor), point (scenario parameters only), model-ranges (each fitted parameter over its "
+            "whole range)",
+        ),
+    ] = "posterior",
+    point_estimate: Annotated[
+        bool, typer.Option("--point-estimate", help="the model at the calibration's values (--factors point)")
+    ] = False,
 ) -> None:
-    """Sobol sensitivity indices (SALib) of an outcome over the uncertain model parameters."""
+    """Sobol sensitivity indices (SALib) of an outcome over the uncertain inputs."""
     from responsesim.sweep.sensitivity import sensitivity_command
 
     code = sensitivity_command(
@@ -382,6 +394,7 @@ def sensitivity_cmd(
         workers=workers or None,
         seed=seed,
         as_json=as_json,
+        factors="point" if point_estimate else factors,
     )
     raise typer.Exit(code)
 

@@ -57,3 +57,22 @@ def test_quoted_delay_cost_matches_the_sweep_file() -> None:
     value, _, _ = quoted_slope()
     assert got.ci_low <= value <= got.ci_high, (value, got)
     assert got.n_reps > 0.7 * REDUCED  # most attempts are incidents
+
+
+def test_docs_sobol_tables_are_the_shipped_json_at_the_shipped_calibration() -> None:
+    """docs/sweeps.md's Sobol rows are the numbers in docs/sweeps/sobol_deaths*.json, and the default
+    (posterior) analysis was made under the calibration that ships (else regenerate with the commands in
+    docs/sweeps.md)."""
+    import json
+
+    from responsesim.params import load_calibration
+
+    docs = (ROOT / "docs" / "sweeps.md").read_text()
+    for stem, k in (("sobol_deaths", None), ("sobol_deaths_model_ranges", 5)):
+        doc = json.loads((ROOT / "docs" / "sweeps" / f"{stem}.json").read_text())
+        for r in doc["figures"]["indices"][:k]:
+            row = f"| {r['name']} | {r['ST']:.2f} ± {r['ST_conf']:.2f} | {r['S1']:.2f} ± {r['S1_conf']:.2f} |"
+            assert row in docs, f"docs/sweeps.md lacks {row!r} from {stem}.json"
+    doc = json.loads((ROOT / "docs" / "sweeps" / "sobol_deaths.json").read_text())
+    assert doc["factors"] == "posterior"
+    assert doc["calibration"] == load_calibration().version

@@ -10,13 +10,19 @@ import pytest
 
 pytest.importorskip("SALib")
 
+from scipy import stats
+
 from responsesim.params import PARAMETER_INFO
 from responsesim.sweep.sensitivity import (
+    POSTERIOR_FACTOR,
+    SCENARIO_PARAMETERS,
     _point_spec,
     default_parameters,
     evaluate,
+    factor_parameters,
     make_problem,
     plot_sobol,
+    posterior_index,
     sensitivity_command,
     sobol_indices,
 )
@@ -73,3 +79,85 @@ def test_plot_and_command_validation(tmp_path: Path) -> None:
     assert sensitivity_command(tmp_path, scenario=tmp_path / "missing.toml") == 2
     assert not list(tmp_path.glob("*.json"))
     json.dumps(res.frame().to_dict(orient="records"))
+
+
+def test_posterior_index_picks_particles_by_weight() -> None:
+    """A uniform u picks particle i with probability weights[i] (chi-square goodness of fit)."""
+    w = np.array([0.5, 0.0, 0.2, 0.3])
+    u = np.random.default_rng(3).random(20_000)
+    idx = posterior_index(u, w)
+    assert idx.min() >= 0 and idx.max() <= 3
+    counts = np.bincount(idx, minlength=4)
+    assert counts[1] == 0  # a zero-weight particle is never drawn
+    keep = w > 0
+    p = stats.chisquare(counts[keep], len(u) * w[keep]).pvalue
+    assert p > 0.001
+    assert posterior_index(np.array([0.0, 1.0]), w).tolist() == [0, 3]
+
+
+def test_posterior_factor_sobol_index_analytic() -> None:
+    """y = x + v[particle(u)], x ~ U(0, 1): the posterior factor's index is Var(v) / (1/12 + Var(v))
+    (weighted variance of the particle values), within the estimate's own 95% bootstrap half-width x 2."""
+    rng = np.random.default_rng(11)
+    v = rng.normal(0.0, 0.4, 300)
+    w = rng.random(300) ** 2
+    w /= w.sum()
+    var_v = float(np.sum(w * (v - np.sum(w * v)) ** 2))
+    s_true = var_v / (1 / 12 + var_v)
+    problem = make_problem([("x", 0.0, 1.0), (POSTERIOR_FACTOR, 0.0, 1.0)])
+    res = sobol_indices(problem, lambda x: x[:, 0] + v[posterior_index(x[:, 1], w)], n=4096, seed=5)
+    j = res.names.index(POSTERIOR_FACTOR)
+    assert abs(res.ST[j] - s_true) <= 2 * res.ST_conf[j]
+    assert abs(res.S1[j] - s_true) <= 2 * res.S1_conf[j]
+    assert abs(res.ST[0] - (1 - s_true)) <= 2 * res.ST_conf[0]
+
+
+def test_factor_sets() -> None:
+    assert factor_parameters("posterior") == [*SCENARIO_PARAMETERS, (POSTERIOR_FACTOR, 0.0, 1.0)]
+    assert factor_parameters("point") == list(SCENARIO_PARAMETERS)
+    assert factor_parameters("model-ranges") == default_parameters()
+    with pytest.raises(ValueError, match="factors must be one of"):
+        factor_parameters("everything")
+
+
+def test_evaluate_posterior_factor_runs_at_the_particle() -> None:
+    """Two rows with the same scenario values but u picking different particles give different means;
+    the same u gives the same mean (common random numbers, one particle per row)."""
+    from responsesim.params import load_calibration
+    from responsesim.posterior import load_posterior
+
+    post = load_posterior(load_calibration())
+    assert post is not None
+    names = ["responders.patrol.first_median_s", POSTERIOR_FACTOR]
+    c = np.cumsum(post.weights)
+    # the middle of the lightest and of the heaviest particles' intervals of u
+    lo_p, hi_p = (
+        int(np.argmin(post.particles[:, post.names.index("p_hit")])),
+        int(np.argmax(post.particles[:, post.names.index("p_hit")])),
+    )
+    u_of = [float(c[i] - post.weights[i] / 2) for i in (lo_p, hi_p)]
+    x = np.array([[180.0, u_of[0]], [180.0, u_of[1]], [180.0, u_of[0]]])
+    y = evaluate(x, names, replications=64, workers=1, metric="shots_fired")
+    assert y[0] == y[2]
+    assert y[0] != y[1]
+
+
+def test_command_posterior_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The default factor set, end to end at a tiny size: JSON says which inputs and which calibration."""
+    assert sensitivity_command(tmp_path, n=2, replications=2, workers=1, as_json=True) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["factors"] == "posterior" and "posterior" in doc["factors_note"]
+    assert doc["calibration"]
+    names = {r["name"] for r in doc["figures"]["indices"]}
+    assert POSTERIOR_FACTOR in names and not any(n.startswith("model.") for n in names)
+    assert (tmp_path / "sobol_deaths.json").is_file()
+    assert sensitivity_command(tmp_path, n=2, replications=2, workers=1, factors="nope") == 2
+
+
+def test_command_posterior_refused_with_model_overrides(tmp_path: Path) -> None:
+    """A scenario that overrides calibrated values has no posterior: exit 2 and a plain reason."""
+    sc = tmp_path / "s.toml"
+    sc.write_text("[model]\np_hit = 0.2\n")
+    out = tmp_path / "out"
+    assert sensitivity_command(out, n=2, replications=2, scenario=sc) == 2
+    assert not out.exists() or not list(out.glob("*.json"))

@@ -1,11 +1,21 @@
-"""Sobol sensitivity indices of deaths over the uncertain parameters (SALib, Saltelli sampling).
+"""Sobol sensitivity indices of deaths over the uncertain inputs (SALib, Saltelli sampling).
 
-The uncertain parameters are the calibrated model parameters (``responsesim.params.PARAMETER_INFO``
-entries with ``fit=True``, over their documented plausible range) plus a few scenario parameters
-(``SCENARIO_PARAMETERS``). ``N`` base samples give ``N * (D + 2)`` points (first and total order only);
-each point is the base scenario with those values, run for ``replications`` replications with the SAME
-replication indices at every point (common random numbers: less noise in the differences that Sobol
-estimators are built on). The output is the mean of the metric over those replications.
+The inputs (``--factors``):
+
+- ``posterior`` (default): the scenario parameters (``SCENARIO_PARAMETERS``, uniform over their ranges)
+  and ONE factor for the model's parameters, ``model parameters (posterior draw)``: a uniform ``u`` that
+  picks a particle of the calibration's posterior by its weight (``posterior_index``). The posterior's
+  parameters are correlated, so per-parameter Sobol indices would be ill-defined; as one group they
+  answer "how much of the spread comes from what the calibration does not know?".
+- ``point``: the scenario parameters only, the model at the calibration's values (``--point-estimate``).
+- ``model-ranges``: every fitted parameter (``PARAMETER_INFO`` with ``fitted``) uniform over its whole
+  plausible range (the calibration's prior box) plus the scenario parameters: a question about the
+  model's structure (which rule matters), not about an incident.
+
+``N`` base samples give ``N * (D + 2)`` points (first and total order only); each point is the base
+scenario with those values, run for ``replications`` replications with the SAME replication indices at
+every point (common random numbers: less noise in the differences that Sobol estimators are built on).
+The output is the mean of the metric over the incidents among those replications.
 
     python -m responsesim.sweep.sensitivity --n 64 --replications 32 --outdir docs/sweeps
 
@@ -68,10 +78,36 @@ class SobolResult:
         return df.sort_values("ST", ascending=False, kind="stable").reset_index(drop=True)
 
 
+#: the one factor standing for the model's parameters drawn jointly from the posterior
+POSTERIOR_FACTOR = "model parameters (posterior draw)"
+#: what ``--factors`` may ask for (see the module docstring)
+FACTOR_SETS: tuple[str, ...] = ("posterior", "point", "model-ranges")
+
+
 def default_parameters() -> list[tuple[str, float, float]]:
-    """``(name, low, high)``: ``model.<p>`` for every fitted calibrated parameter, then the scenario ones."""
+    """``(name, low, high)``: ``model.<p>`` for every fitted calibrated parameter, then the scenario ones
+    (the ``model-ranges`` factor set)."""
     model = [(f"model.{k}", float(v.low), float(v.high)) for k, v in PARAMETER_INFO.items() if v.fitted]
     return model + list(SCENARIO_PARAMETERS)
+
+
+def factor_parameters(factors: str) -> list[tuple[str, float, float]]:
+    """The ``(name, low, high)`` inputs of a factor set (``FACTOR_SETS``)."""
+    if factors == "posterior":
+        return [*SCENARIO_PARAMETERS, (POSTERIOR_FACTOR, 0.0, 1.0)]
+    if factors == "point":
+        return list(SCENARIO_PARAMETERS)
+    if factors == "model-ranges":
+        return default_parameters()
+    raise ValueError(f"factors must be one of {', '.join(FACTOR_SETS)}, not {factors!r}")
+
+
+def posterior_index(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The particle each ``u`` in [0, 1] picks: the inverse of the weights' cumulative sum, so a uniform
+    ``u`` picks particle ``i`` with probability ``weights[i]`` (weights sum to 1)."""
+    c = np.cumsum(np.asarray(weights, dtype=float))
+    idx = np.searchsorted(c, np.asarray(u, dtype=float) * c[-1], side="right")
+    return np.minimum(idx, len(c) - 1)
 
 
 def make_problem(parameters: Sequence[tuple[str, float, float]]) -> dict[str, Any]:
@@ -133,9 +169,11 @@ def _point_spec(base: dict[str, Any], names: Sequence[str], row: Sequence[float]
 
 def _eval_rows(args: tuple[str | None, list[str], np.ndarray, int, str]) -> np.ndarray:
     """Worker: mean of ``metric`` over the incidents among replications 0..R-1 at each row (one scenario
-    build per row; attempts with no shot fired are left out, ``analysis.incidents``)."""
+    build per row; attempts with no shot fired are left out, ``analysis.incidents``). A
+    ``POSTERIOR_FACTOR`` column picks the posterior particle every replication of that row runs at."""
     from responsesim.analysis.incidents import incidents
     from responsesim.engine.run import run_chunk
+    from responsesim.posterior import load_posterior
     from responsesim.scenario.load import build, load_scenario
     from responsesim.scenario.schema import ScenarioSpec
 
@@ -143,11 +181,20 @@ def _eval_rows(args: tuple[str | None, list[str], np.ndarray, int, str]) -> np.n
     base = load_scenario(scenario_path)
     base_data = base.spec.model_dump(mode="json")
     reps = np.arange(replications, dtype=np.int64)
+    spec_names = [n for n in names if n != POSTERIOR_FACTOR]
+    spec_cols = [j for j, n in enumerate(names) if n != POSTERIOR_FACTOR]
+    post = load_posterior(base.calibration) if POSTERIOR_FACTOR in names else None
+    if POSTERIOR_FACTOR in names and post is None:
+        raise ValueError(f"{base.calibration.source}: the calibration has no posterior to draw from")
     out = np.empty(len(rows))
     for i, row in enumerate(rows):
-        spec = ScenarioSpec.model_validate(_point_spec(base_data, names, row))
+        spec = ScenarioSpec.model_validate(_point_spec(base_data, spec_names, [row[j] for j in spec_cols]))
         sc = build(spec, base.source, base.text, base.calibration, base_dir=base.base_dir)
-        out[i] = float(incidents(run_chunk(sc.params, reps))[metric].mean())
+        theta = None
+        if post is not None:
+            k = int(posterior_index(np.array([row[names.index(POSTERIOR_FACTOR)]]), post.weights)[0])
+            theta = {n: np.full(replications, post.particles[k, j]) for j, n in enumerate(post.names)}
+        out[i] = float(incidents(run_chunk(sc.params, reps, theta=theta))[metric].mean())
     return out
 
 
@@ -195,10 +242,11 @@ def run_sensitivity(
     workers: int | None = None,
     seed: int = 20260101,
     progress: Callable[[int, int], None] | None = None,
+    factors: str = "posterior",
 ) -> SobolResult:
-    """Sobol indices of ``metric`` (mean over ``replications``) over ``parameters`` (default:
-    ``default_parameters()``) around ``scenario`` (default: the built-in scenario)."""
-    params = list(parameters) if parameters is not None else default_parameters()
+    """Sobol indices of ``metric`` (mean over ``replications``) over ``parameters`` (default: the factor
+    set ``factors``, see ``factor_parameters``) around ``scenario`` (default: the built-in scenario)."""
+    params = list(parameters) if parameters is not None else factor_parameters(factors)
     problem = make_problem(params)
     x = saltelli_sample(problem, n, seed)
     y = evaluate(
@@ -244,6 +292,49 @@ def plot_sobol(result: SobolResult, path: Path, title: str = "") -> Path:
 METRICS: tuple[str, ...] = tuple(c for c in OUTCOME_COLUMNS if c not in ("rep", "end_reason", "stopped_by"))
 
 
+FACTOR_TITLES = {
+    "posterior": "model from the posterior",
+    "point": "model at the point estimate",
+    "model-ranges": "model parameters over their whole ranges",
+}
+FACTOR_NOTES = {
+    "posterior": f"Inputs: the scenario parameters over their ranges and '{POSTERIOR_FACTOR}', one factor "
+    "that draws all fitted model parameters together from the calibration's posterior (they are "
+    "correlated, so they are not split); its index is the share of the spread due to what the "
+    "calibration does not know.",
+    "point": "Inputs: the scenario parameters over their ranges; the model at the calibration's values "
+    "(its own uncertainty is left out).",
+    "model-ranges": "Inputs: every fitted model parameter over its whole plausible range (the calibration's "
+    "prior, wider than the posterior) and the scenario parameters: which model rule matters, not how "
+    "uncertain an incident's numbers are.",
+}
+
+
+def _no_posterior(scenario: Path | None) -> str:
+    """Why the scenario's calibration offers no posterior to draw from ("" when it does)."""
+    from responsesim.params import CalibrationError
+    from responsesim.posterior import load_posterior
+    from responsesim.scenario.load import load_scenario
+
+    try:
+        cal = load_scenario(scenario).calibration
+        post = load_posterior(cal)
+    except CalibrationError as exc:
+        return str(exc)
+    if post is None:
+        extra = (
+            " (the scenario overrides calibrated values under [model])" if "+overrides" in cal.version else ""
+        )
+        return f"the calibration {cal.version} has no posterior{extra}"
+    return ""
+
+
+def _calibration_version(scenario: Path | None) -> str:
+    from responsesim.scenario.load import load_scenario
+
+    return load_scenario(scenario).calibration.version
+
+
 def sensitivity_command(
     outdir: Path,
     *,
@@ -254,9 +345,15 @@ def sensitivity_command(
     workers: int | None = None,
     seed: int = 20260101,
     as_json: bool = False,
+    factors: str = "posterior",
 ) -> int:
-    """CLI body: run the Sobol analysis, write ``<outdir>/sobol_<metric>.png`` and ``.json`` (and refresh
-    ``<outdir>/index.html``), print the indices. Returns 0, or 2 on bad input."""
+    """CLI body: run the Sobol analysis, write ``<outdir>/sobol_<metric>.png`` and ``.json`` (with a
+    ``_<factors>`` suffix for a factor set other than ``posterior``; and refresh ``<outdir>/index.html``),
+    print the indices. Returns 0, or 2 on bad input."""
+    if factors not in FACTOR_SETS:
+        print(f"error: --factors: unknown set {factors!r}; choose one of: {', '.join(FACTOR_SETS)}",
+              file=sys.stderr)  # fmt: skip
+        return 2
     if n < 2 or (n & (n - 1)) != 0:
         print(f"error: --n must be a power of 2 (got {n})", file=sys.stderr)
         return 2
@@ -273,6 +370,12 @@ def sensitivity_command(
     if scenario is not None and not scenario.is_file():
         print(f"error: scenario {scenario} does not exist", file=sys.stderr)
         return 2
+    if factors == "posterior":
+        why = _no_posterior(scenario)
+        if why:
+            print(f"error: --factors posterior: {why}; use --point-estimate (or --factors model-ranges)",
+                  file=sys.stderr)  # fmt: skip
+            return 2
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -286,20 +389,28 @@ def sensitivity_command(
 
     res = run_sensitivity(
         n=n, replications=replications, metric=metric, scenario=scenario, workers=workers, seed=seed,
-        progress=progress,
+        progress=progress, factors=factors,
     )  # fmt: skip
-    stem = f"sobol_{metric}"
-    png = plot_sobol(res, outdir / f"{stem}.png", f"Sobol sensitivity of {metric} (built-in scenario)")
+    stem = f"sobol_{metric}" + ("" if factors == "posterior" else f"_{factors.replace('-', '_')}")
+    where = scenario.name if scenario else "built-in scenario"
+    png = plot_sobol(
+        res, outdir / f"{stem}.png", f"Sobol sensitivity of {metric} ({where}; {FACTOR_TITLES[factors]})"
+    )
     from responsesim.sweep.report import _clean, write_index
 
     cmd = (
-        f"python -m responsesim.sweep.sensitivity --n {n} --replications {replications} --metric {metric}"
-        f" --outdir {outdir}" + (f" --scenario {scenario}" if scenario else "")
+        f"responsesim sensitivity --n {n} --replications {replications} --metric {metric}"
+        + ("" if factors == "posterior" else f" --factors {factors}")
+        + f" --outdir {outdir}"
+        + (f" --scenario {scenario}" if scenario else "")
     )
     doc = {
         "stem": stem,
         "kind": "sobol",
-        "name": f"Sobol sensitivity of {metric}",
+        "name": f"Sobol sensitivity of {metric}" + ("" if factors == "posterior" else f" ({factors})"),
+        "factors": factors,
+        "factors_note": FACTOR_NOTES[factors],
+        "calibration": _calibration_version(scenario),
         "seed": seed,
         "replications_per_point": replications,
         "points": res.n_evaluations,
@@ -318,6 +429,9 @@ def sensitivity_command(
         sys.stdout.write(json.dumps(_clean(doc), indent=2) + "\n")
         return 0
     print(f"\n{doc['name']}: {res.n_evaluations} points x {replications} replications -> {png}")
+    import textwrap
+
+    print(textwrap.fill(FACTOR_NOTES[factors], width=80))
     print(res.frame().to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return 0
 
@@ -334,10 +448,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--seed", type=int, default=20260101)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--factors", default="posterior", choices=FACTOR_SETS)
+    ap.add_argument("--point-estimate", action="store_true", help="same as --factors point")
     a = ap.parse_args(argv)
     return sensitivity_command(
         a.outdir, n=a.n, replications=a.replications, metric=a.metric, scenario=a.scenario,
         workers=a.workers or None, seed=a.seed, as_json=a.json,
+        factors="point" if a.point_estimate else a.factors,
     )  # fmt: skip
 
 
