@@ -42,6 +42,33 @@ def test_show_draws_a_png(tmp_path: Path) -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def _png_size(png: Path) -> tuple[int, int]:
+    head = png.read_bytes()[16:24]  # IHDR: width, height
+    return int.from_bytes(head[:4], "big"), int.from_bytes(head[4:], "big")
+
+
+def test_show_draws_more_than_three_floors_two_a_row(tmp_path: Path) -> None:
+    """Five floors of a 40 m x 10 m hall (like the KIT institute's): three rows of two, not one strip."""
+    text = 'name = "five floors"\ndefault_entry = "exit_main"\n'
+    text += '[[spaces]]\nid = "exit_main"\nkind = "exit"\nfloor = 1\nx = 20.0\ny = -3.0\n'
+    for f in range(1, 6):
+        text += (
+            f'[[spaces]]\nid = "hall_{f}"\nkind = "corridor"\nfloor = {f}\nx = 20.0\ny = 5.0\n'
+            "polygon = [[0.0, 0.0], [40.0, 0.0], [40.0, 10.0], [0.0, 10.0]]\n"
+        )
+    pairs = [("exit_main", "hall_1"), *((f"hall_{f}", f"hall_{f + 1}") for f in range(1, 5))]
+    text += "".join(f'[[edges]]\na = "{a}"\nb = "{b}"\nlength_m = 6.0\n' for a, b in pairs)
+    (tmp_path / "five.toml").write_text(text)
+    png, two = tmp_path / "five.png", tmp_path / "two.png"
+    for src, out in ((tmp_path / "five.toml", png), (write_geojson(tmp_path / "p.geojson"), two)):
+        res = runner.invoke(app, ["building", "show", str(src), "--png", str(out)])
+        assert res.exit_code == 0, res.output
+    w, h = _png_size(png)
+    assert h > w / 1.5, (w, h)  # one strip of five would be about 6 x wider than tall
+    w2, h2 = _png_size(two)
+    assert w2 > 1.5 * h2, (w2, h2)  # two floors stay side by side
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [

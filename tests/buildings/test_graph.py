@@ -113,6 +113,8 @@ def test_kinds_from_names() -> None:
     assert guess_kind("Treppenhaus") == "stairwell"
     assert guess_kind("Gymnasium") == "open_area"
     assert guess_kind("R 12") is None
+    # the KIT institute's meeting and plant rooms (examples/buildings/kit_institute)
+    assert guess_kind("Besprechungsraum II") == "office" and guess_kind("Technikraum I") == "office"
     assert capacity_from_area("corridor", 100.0) == 0
 
 

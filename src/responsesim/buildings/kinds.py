@@ -26,8 +26,9 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "classroom": ("classroom", "class", "klassenzimmer", "klasse", "lab", "laboratory", "labor", "seminar",
                   "lecture", "horsaal", "hoersaal", "unterricht", "salle", "science", "art",
                   "music"),
-    "office": ("office", "buero", "buro", "admin", "meeting", "conference", "bedroom", "schlafzimmer",
-               "zimmer", "study", "storage", "lager", "abstellraum", "nurse", "counsel", "principal"),
+    "office": ("office", "buero", "buro", "admin", "meeting", "besprechung", "conference", "bedroom",
+               "schlafzimmer", "zimmer", "study", "storage", "lager", "abstellraum", "technik",
+               "nurse", "counsel", "principal"),
 }  # fmt: skip
 """Kind -> words (matched as whole words, or as the start or end of a longer word of 5+ letters)."""
 

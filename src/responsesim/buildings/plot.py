@@ -24,6 +24,9 @@ COLOURS = {
     "exit": "#e63946",
 }
 
+MAX_COLUMNS = 3
+"""Floors drawn side by side up to this many; a taller building is drawn two floors a row."""
+
 
 def save_plan(spec: BuildingSpec, png: Path, labels: bool = True, dpi: int = 130) -> None:
     """Write the plan of ``spec`` to ``png`` (through a temporary file and a rename)."""
@@ -40,8 +43,15 @@ def save_plan(spec: BuildingSpec, png: Path, labels: bool = True, dpi: int = 130
     ys = [p[1] for s in spec.spaces for p in (s.polygon or [(s.x, s.y)])]
     w, h = max(xs) - min(xs) or 1.0, max(ys) - min(ys) or 1.0
     panel = min(7.0, max(3.5, 5.0 * w / h))
-    fig, axes = plt.subplots(1, len(floors), figsize=(panel * len(floors), 5.6), squeeze=False)
-    for ax, floor in zip(axes[0], floors, strict=True):
+    cols = len(floors) if len(floors) <= MAX_COLUMNS else 2  # more floors: rows of two, one below the other
+    rows = -(-len(floors) // cols)
+    row_h = 5.6 if rows == 1 else min(5.6, max(2.8, panel * h / w + 1.4))
+    size = (panel * cols, row_h * rows + (0.6 if rows > 1 else 0.0))
+    fig, grid = plt.subplots(rows, cols, figsize=size, squeeze=False)
+    axes = [ax for row in grid for ax in row]
+    for ax in axes[len(floors) :]:
+        ax.set_visible(False)
+    for ax, floor in zip(axes, floors, strict=False):
         here = [s for s in spec.spaces if s.floor == floor]
         for s in here:
             colour = COLOURS.get(s.kind, "#eeeeee")
@@ -78,7 +88,8 @@ def save_plan(spec: BuildingSpec, png: Path, labels: bool = True, dpi: int = 130
         ax.set_ylim(min(ys) - pad, max(ys) + pad)
         ax.tick_params(labelsize=7)
         ax.set_xlabel("x (m)", fontsize=8)
-    axes[0][0].set_ylabel("y (m)", fontsize=8)
+    for row in grid:
+        row[0].set_ylabel("y (m)", fontsize=8)
     kinds = sorted({s.kind for s in spec.spaces})
     fig.legend(
         handles=[Patch(facecolor=COLOURS.get(k, "#eeeeee"), edgecolor="#444444", label=k) for k in kinds],
@@ -88,7 +99,7 @@ def save_plan(spec: BuildingSpec, png: Path, labels: bool = True, dpi: int = 130
         frameon=False,
     )
     fig.suptitle(f"{spec.name}: {len(spec.spaces)} spaces, {len(spec.edges)} edges", fontsize=10)
-    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    fig.tight_layout(rect=(0, 0.05 / rows, 1, 1 - 0.03 / rows))
     png = Path(png)
     fd, tmp = tempfile.mkstemp(prefix=f".{png.name}.", suffix=".png", dir=png.parent)
     os.close(fd)
