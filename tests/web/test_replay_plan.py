@@ -3,8 +3,9 @@ and died awaiting care apart, officers outside drawn, names from the plan, group
 of the counts, moves drawn between spaces, and real floor plans (polygons) drawn as they are.
 
 Browser tests use the fixtures of ``test_browser`` (Debian's chromium via Playwright, one live server per
-module). ``RESPONSESIM_DOCS_IMG=1`` makes ``test_replay_on_real_geometry`` also write the screenshot in
-``docs/img/replay-fzk-haus.png`` (docs/buildings.md).
+module). ``RESPONSESIM_DOCS_IMG=1`` makes the ``test_replay_on_real_geometry*`` tests also write the
+screenshots in ``docs/img/replay-fzk-haus.png`` and ``docs/img/replay-kit-institute.png``
+(docs/buildings.md).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ tab = test_browser.tab
 two_runs = test_browser.two_runs
 
 FZK = ROOT / "examples" / "buildings" / "fzk_haus" / "scenario.toml"
+INSTITUTE = ROOT / "examples" / "buildings" / "kit_institute" / "scenario.toml"
 ID_LIKE = re.compile(r"\b[a-z]+\d*_[a-z0-9_]+\b")  # room_209, f2_hall_5
 
 
@@ -314,7 +316,7 @@ def test_replay_on_real_geometry(tab: Tab, live_server: Any) -> None:
     assert page.locator("#replay-floors").is_hidden()  # both floors side by side
     path = tab.screenshot("replay-real-plan")
     if os.environ.get("RESPONSESIM_DOCS_IMG"):
-        _docs_screenshot(page)
+        _docs_screenshot(page, "replay-fzk-haus.png")
     # a phone: one floor at a time, chosen with buttons
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_function("() => document.querySelector('#replay-canvas').replayState().mode === 'one'")
@@ -335,12 +337,41 @@ def test_replay_on_real_geometry(tab: Tab, live_server: Any) -> None:
     tab.assert_no_console_errors()
 
 
-def _docs_screenshot(page: Any) -> None:
-    """docs/img/replay-fzk-haus.png: the replay tab's plan and events at the first officer's entry."""
+def test_replay_on_real_geometry_of_five_floors(tab: Tab, live_server: Any) -> None:
+    """The KIT institute (examples/buildings/kit_institute): five floors of 42 m do not fit side by side
+    on a desktop, so its real plan shows one floor at a time, a button for each floor."""
+    run_id = _store_run(live_server, INSTITUTE, 30)
+    page = _open_replay(tab, run_id)
+    st = _state(page)
+    assert st["real"] and st["mode"] == "one", st["mode"]
+    buttons = page.locator("#replay-floors button")
+    assert page.locator("#replay-floors").is_visible() and buttons.count() == 5
+    assert page.locator("#replay-floors button[aria-pressed='true']").count() == 1
+    w, h = page.locator("#replay-canvas").evaluate("c => [c.clientWidth, c.clientHeight]")
+    assert w >= 1000 and h >= 250, (w, h)
+    if os.environ.get("RESPONSESIM_DOCS_IMG"):
+        _docs_screenshot(page, "replay-kit-institute.png")
+    # every floor drawn with its rooms' names: the entrance hall on the ground floor (floor 1)
+    seen: dict[int, set[str]] = {}
+    for i in range(buttons.count()):
+        buttons.nth(i).click()
+        page.wait_for_function(
+            "i => document.querySelectorAll('#replay-floors button')[i].ariaPressed === 'true'", arg=i
+        )
+        st = _state(page)
+        seen[st["shown"]] = {lab["text"] for lab in st["labels"]}
+    assert sorted(seen) == [0, 1, 2, 3, 4], sorted(seen)
+    assert "Flur eg eingang" in seen[1] and "Seminarraum" in seen[0], seen
+    tab.screenshot("replay-real-plan-five-floors")
+    tab.assert_no_console_errors()
+
+
+def _docs_screenshot(page: Any, name: str) -> None:
+    """docs/img/<name>: the replay tab's plan and events at the first officer's entry."""
     events = page.locator("#replay-events li button")
     entry = events.filter(has_text="enters the building")
     (entry.first if entry.count() else events.nth(min(2, events.count() - 1))).click()
-    out = ROOT / "docs" / "img" / "replay-fzk-haus.png"
+    out = ROOT / "docs" / "img" / name
     tmp = out.with_suffix(".tmp.png")
     page.locator("#replay-view").screenshot(path=str(tmp))
     shutil.move(tmp, out)
