@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from responsesim.scenario import building as building_module
 from responsesim.scenario.building import (
     KIND_CODES,
     TEMPLATES,
@@ -454,6 +455,53 @@ def test_compile_is_deterministic() -> None:
     g2 = compile_building(template("office_floor"))
     for name in ("dist", "next_hop", "hops", "edge_len", "adj", "exits"):
         assert np.array_equal(getattr(g1, name), getattr(g2, name))
+
+
+def _lists(n: int, pairs: list[tuple[int, int]], lengths: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Neighbour lists (ptr, nbr, nbr_len) of an undirected graph, as ``compile_building`` lays them out."""
+    ea, eb = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    src, dst, ln = np.concatenate([ea, eb]), np.concatenate([eb, ea]), np.concatenate([lengths, lengths])
+    order = np.lexsort((dst, src))
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=ptr[1:])
+    return ptr, dst[order].astype(np.int32), ln[order]
+
+
+@pytest.mark.parametrize("budget", [building_module.NUMPY_PATHS_BUDGET, 0])
+def test_path_lengths_are_scipys_dijkstra_bit_for_bit(budget: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # lengths such as 0.1 + 0.2 != 0.3 make paths of equal length in metres differ in the last bit: the
+    # NumPy rounds (and, with no budget, the SciPy fallback) must pick the very same float as Dijkstra
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra as want_dijkstra
+
+    monkeypatch.setattr(building_module, "NUMPY_PATHS_BUDGET", budget)
+    if budget:  # these small graphs never need the fallback
+        import scipy.sparse.csgraph
+
+        def no_scipy(*args: object, **kw: object) -> None:
+            raise AssertionError("SciPy's Dijkstra used for a small graph")
+
+        monkeypatch.setattr(scipy.sparse.csgraph, "dijkstra", no_scipy)
+    rng = np.random.default_rng(12)
+    school = compile_building(template("three_floor_school"))
+    graphs = [(school.n_spaces, school.nbr_ptr, school.nbr, school.nbr_len)]
+    for trial in range(60):
+        n = int(rng.integers(2, 80))
+        pairs = {(i, int(rng.integers(0, i))) for i in range(1, n)}  # a spanning tree ...
+        for a, b in rng.integers(0, n, (n, 2)):  # ... and cycles
+            if a != b and (b, a) not in pairs:
+                pairs.add((int(a), int(b)))
+        k = len(pairs)
+        lengths = [rng.choice([0.1, 0.2, 0.3, 0.7, 1.1, 3.3], k), rng.random(k) * 50 + 1e-3, np.full(k, 10.0)]
+        graphs.append((n, *_lists(n, sorted(pairs), lengths[trial % 3])))
+    for n, ptr, nbr, ln in graphs:
+        src = np.arange(n)
+        want = np.asarray(
+            want_dijkstra(csr_matrix((ln, nbr, ptr), shape=(n, n)), directed=False, indices=src)
+        )
+        got = building_module.path_lengths(ptr, nbr, ln, src)
+        assert got.dtype == np.float64 and np.array_equal(got, want)
+        assert np.array_equal(building_module.path_lengths(ptr, nbr, ln, src[::-1]), want[::-1])
 
 
 def test_graph_index() -> None:

@@ -19,15 +19,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import Field, ValidationError, model_validator
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra, shortest_path
 
 from responsesim.codes import EXIT, KIND_CODES
 from responsesim.scenario.schema import BuildingSection, SpaceOverride, Strict
+
+if TYPE_CHECKING:  # SciPy is imported where it is used: its import costs a quarter of a second
+    from scipy.sparse import csr_matrix
 
 SpaceKind = Literal["classroom", "office", "lounge", "restroom", "corridor", "stairwell", "open_area", "exit"]
 EXIT_CODE = EXIT  # the exit space kind (codes.KIND_CODES)
@@ -389,6 +390,9 @@ def _frozen(a: np.ndarray) -> np.ndarray:
 MAX_SPACES = int(np.iinfo(np.int16).max)
 #: source rows of the shortest-path computation held at once (memory: about 3 x this x S x 8 bytes)
 _ROWS_PER_BLOCK = 256
+#: shortest paths from NumPy while that takes at most this many (source, edge) relaxations (about 30 ms),
+#: else from SciPy's Dijkstra (the same numbers, ``path_lengths``; SciPy's import costs about 0.25 s)
+NUMPY_PATHS_BUDGET = 2_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -446,6 +450,8 @@ class BuildingGraph:
 
     def weights(self) -> csr_matrix:
         """The edge lengths as a sparse [S, S] matrix (both directions)."""
+        from scipy.sparse import csr_matrix
+
         n = self.n_spaces
         return csr_matrix((self.nbr_len, self.nbr, self.nbr_ptr), shape=(n, n))
 
@@ -468,11 +474,15 @@ class BuildingGraph:
     @cached_property
     def dist(self) -> np.ndarray:
         """float64 [S, S] m: shortest path lengths."""
+        from scipy.sparse.csgraph import shortest_path
+
         return _frozen(np.asarray(shortest_path(self.weights(), method="D", directed=False)))
 
     @cached_property
     def hops(self) -> np.ndarray:
         """int16 [S, S]: edges on the fewest-edge path."""
+        from scipy.sparse.csgraph import shortest_path
+
         hop_f = shortest_path(self.weights(), method="D", directed=False, unweighted=True)
         return _frozen(np.rint(hop_f).astype(np.int16))
 
@@ -482,25 +492,60 @@ class BuildingGraph:
         return _frozen(self.route.astype(np.int32))
 
 
+def path_lengths(ptr: np.ndarray, nbr: np.ndarray, nlen: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """Shortest path lengths (m) from each of ``sources`` to every space: float64 [len(sources), S], inf
+    where no path; the edges as neighbour lists (``BuildingGraph``: ``nbr_ptr``, ``nbr``, ``nbr_len``).
+
+    Bit for bit SciPy's ``dijkstra(..., directed=False, indices=sources)``. Small buildings relax every
+    edge at once with NumPy until nothing changes (Bellman-Ford), which spares the command line SciPy's
+    import; when that would take more than ``NUMPY_PATHS_BUDGET`` (source, edge) relaxations in all (large
+    buildings, long chains of spaces), SciPy's Dijkstra is used. With positive lengths both end at the
+    same numbers: for every target, the smallest over all paths of the path's length summed edge by edge
+    from the source in float64 (Dijkstra settles a space at that value; each Bellman-Ford round extends
+    the minimum to paths of one more edge), whatever the order of the work.
+    """
+    n = ptr.shape[0] - 1
+    src = np.asarray(sources, dtype=np.int64)
+    linked = np.diff(ptr) > 0  # spaces with an edge (the segments of ``nbr`` to reduce over)
+    rounds = NUMPY_PATHS_BUDGET // max(src.shape[0] * nbr.shape[0], 1)
+    if rounds >= 2 and linked.any():
+        d = np.full((src.shape[0], n), np.inf)
+        d[np.arange(src.shape[0]), src] = 0.0
+        starts = ptr[:-1][linked]
+        for _ in range(rounds):
+            # the best length into each space over one more edge: min over its neighbours m of d[m] + len
+            via = np.minimum.reduceat(d[:, nbr] + nlen, starts, axis=1)
+            new = d.copy()
+            new[:, linked] = np.minimum(d[:, linked], via)
+            if np.array_equal(new, d):
+                return d
+            d = new
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    graph = csr_matrix((nlen, nbr, ptr), shape=(n, n))
+    return np.asarray(dijkstra(graph, directed=False, indices=src), dtype=np.float64)
+
+
 def _routes(
     ptr: np.ndarray, nbr: np.ndarray, nlen: np.ndarray, exits: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(``exit_dist`` [S, E], ``route`` [S, S] int16) from the neighbour lists.
 
-    Shortest path lengths come from Dijkstra (SciPy) one block of source rows at a time, with the rows of
-    the block's neighbours, so no [S, S] float table is ever held: row ``a`` of the next-hop table needs
-    the distances from ``a`` and from each neighbour of ``a``. Each row is exactly the row SciPy gives for
-    the whole table at once (Dijkstra is run per source), so the tables do not depend on the block size.
+    Shortest path lengths (``path_lengths``) are computed one block of source rows at a time, with the
+    rows of the block's neighbours, so no [S, S] float table is ever held: row ``a`` of the next-hop table
+    needs the distances from ``a`` and from each neighbour of ``a``. Each row is exactly the row of the
+    whole table at once (the lengths from one source do not depend on the other sources), so the tables do
+    not depend on the block size.
     """
     n = ptr.shape[0] - 1
-    graph = csr_matrix((nlen, nbr, ptr), shape=(n, n))
     exit_dist = np.empty((n, exits.shape[0]))
     route = np.empty((n, n), dtype=np.int16)
     row_of = np.full(n, -1, dtype=np.int64)
     for lo in range(0, n, _ROWS_PER_BLOCK):
         hi = min(lo + _ROWS_PER_BLOCK, n)
         need = np.union1d(np.arange(lo, hi), nbr[ptr[lo] : ptr[hi]])
-        d = np.asarray(dijkstra(graph, directed=False, indices=need))
+        d = path_lengths(ptr, nbr, nlen, need)
         if not np.isfinite(d).all():
             raise ValueError("not connected")
         row_of[need] = np.arange(need.shape[0])
