@@ -592,6 +592,14 @@ def calibrate_cmd(
         ),
     ] = False,
     draws: Annotated[int, typer.Option("--draws", min=20, help="with --predictive: posterior draws")] = 200,
+    at: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--at",
+            help="with --check: check at NAME=VALUE instead of the calibration's value (repeatable), e.g. "
+            "--at officer_hit_h=0.06: is a point inside the posterior closer to the data?",
+        ),
+    ] = None,
 ) -> None:
     """Fit the model to the FBI 2000-2013 incidents (ABC), check it on 2014-2019, write the calibration."""
     from responsesim.calibrate.pipeline import Settings, calibrate, write_calibration
@@ -602,11 +610,13 @@ def calibrate_cmd(
     _check_backend(backend)
     if predictive and not check_only:
         _fail("--predictive goes with --check")
+    if at and (not check_only or predictive):
+        _fail("--at goes with --check (without --predictive)")
     if check_only and predictive:
         _predictive_check(calibration, draws, workers, as_json, report)
         return
     if check_only:
-        _calibration_check(calibration, validation, seed, workers, as_json)
+        _calibration_check(calibration, validation, seed, workers, as_json, at or [])
         return
     settings = Settings(points, replications, rounds, 0.02, validation, seed, workers, backend, scheduler)
     try:
@@ -638,14 +648,36 @@ def calibrate_cmd(
     Console().print(t)
 
 
-def _calibration_check(path: Path | None, n: int, seed: int, workers: int, as_json: bool) -> None:
-    """``calibrate --check``: the table (or JSON) of every target against the calibration, no fit."""
+def _at_values(at: list[str]) -> dict[str, float]:
+    """``--at NAME=VALUE`` options as a dict (exit 2 on a malformed one)."""
+    out: dict[str, float] = {}
+    for item in at:
+        name, eq, value = item.partition("=")
+        try:
+            if not eq or not name.strip():
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            _fail(f"--at {item!r}: expected NAME=VALUE with a number, e.g. --at officer_hit_h=0.06")
+    return out
+
+
+def _calibration_check(
+    path: Path | None, n: int, seed: int, workers: int, as_json: bool, at: list[str] | None = None
+) -> None:
+    """``calibrate --check``: the table (or JSON) of every target against the calibration, no fit, with
+    the documented reason of every miss (``calibrate/misses.py``)."""
+    import textwrap
+
+    from responsesim.calibrate.misses import explain
     from responsesim.calibrate.pipeline import check
     from responsesim.calibrate.reference import ReferenceDataError
     from responsesim.params import CalibrationError, load_calibration
 
     try:
         cal = load_calibration(path)
+        if at:
+            cal = cal.with_overrides(_at_values(at), where="--at")
         with err.status(f"simulating {n:,} ensemble attempts at calibration {cal.version}", spinner="dots"):
             res = check(cal, n, seed, workers=workers)
     except (ReferenceDataError, FileNotFoundError, CalibrationError) as exc:
@@ -666,9 +698,18 @@ def _calibration_check(path: Path | None, n: int, seed: int, workers: int, as_js
     Console().print(t)
     Console().print(
         f"{n:,} simulated ensemble attempts (incidents: those with a shot fired), seed {seed}; "
-        "simulated intervals are Monte Carlo intervals at the calibration's values.",
+        "simulated intervals are Monte Carlo intervals at the calibration's values"
+        + (f" ({', '.join(at)})" if at else "")
+        + ".",
         highlight=False,
     )
+    misses = explain(res.comparison)
+    if misses:
+        width = min(Console().width, 100)
+        print("\nWhy the misses:")
+        for (set_, name), m in misses.items():
+            head = f"- {name} ({set_}), {m.cause}: "
+            print(textwrap.fill(head + m.text, width=width, subsequent_indent="  "))
 
 
 def _predictive_check(

@@ -34,3 +34,30 @@ def test_check_command_json(reference_path) -> None:
     assert obj["attempts"] == 200 and obj["total"] == 42
     bad = CliRunner().invoke(app, ["calibrate", "--check", "--calibration", "/nonexistent/cal.toml"])
     assert bad.exit_code == 2 and "cannot read" in bad.output
+
+
+def test_every_miss_of_the_shipped_calibration_has_a_documented_reason(reference_path) -> None:
+    """Issue 13: every target inside the data's interval, or a documented reason per miss (as
+    `calibrate --check` runs it: 4,000 attempts, its default seed)."""
+    js = check(workers=1).to_json()
+    for t in js["targets"]:
+        if t["inside"]:
+            assert t["reason"] is None
+        else:
+            assert t["reason"]["cause"] in ("era", "point estimate", "structure", "data"), t
+            assert len(t["reason"]["text"]) > 40
+
+
+def test_check_at_a_point_and_bad_at_values(reference_path) -> None:
+    """--at checks another point (labelled as overridden); malformed or unknown values exit 2."""
+    ok = CliRunner().invoke(
+        app, ["calibrate", "--check", "--validation", "200", "--workers", "1", "--at", "officer_hit_h=0.06",
+              "--json"],
+    )  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["calibration"]["version"].endswith("+overrides")
+    for bad in (["--at", "officer_hit_h"], ["--at", "nonsense=1"], ["--at", "p_hit=7"]):
+        res = CliRunner().invoke(app, ["calibrate", "--check", "--validation", "200", *bad])
+        assert res.exit_code == 2, (bad, res.output)
+    alone = CliRunner().invoke(app, ["calibrate", "--at", "p_hit=0.2"])
+    assert alone.exit_code == 2 and "--at goes with --check" in alone.output

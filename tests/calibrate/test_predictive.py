@@ -45,3 +45,15 @@ def test_predictive_report_files(tmp_path) -> None:  # type: ignore[no-untyped-d
     text = page.read_text()
     assert f"{int(res.table.inside.sum())} of {len(res.table)}" in text
     assert (tmp_path / "cal" / "predictive.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_misses_said_to_pass_the_predictive_check_do(reference_path) -> None:  # type: ignore[no-untyped-def]
+    """A documented reason that says "the predictive check puts the observed share inside" is true of the
+    shipped calibration's predictive check as `calibrate --check --predictive` runs it (200 draws)."""
+    from responsesim.calibrate.misses import explain
+
+    pred = predictive_check().table.set_index(["set", "name"])
+    claims = [k for k, m in explain(check(workers=1).comparison).items() if "predictive check puts" in m.text]
+    assert claims
+    for key in claims:
+        assert bool(pred.loc[key, "inside"]), key

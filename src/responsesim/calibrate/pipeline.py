@@ -313,7 +313,13 @@ class CheckOutcome:
     seed: int
 
     def to_json(self) -> dict[str, Any]:
+        from responsesim.calibrate.misses import explain
+
         rows = target_rows(self.comparison, "inside")
+        misses = explain(self.comparison)
+        for row in rows:
+            m = misses.get((row["set"], row["target"]))
+            row["reason"] = None if m is None else {"cause": m.cause, "text": m.text}
         cal = self.calibration
         return {
             "calibration": {

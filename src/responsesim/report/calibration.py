@@ -20,35 +20,10 @@ import numpy as np
 import pandas as pd
 
 from responsesim.calibrate.abc_smc import log_scale
+from responsesim.calibrate.misses import explain
 from responsesim.calibrate.pipeline import CalibrationOutcome, fitted_range_check
 from responsesim.calibrate.targets import SCOPE_NOTE
 from responsesim.params import PARAMETER_INFO
-
-# Why a target may stay outside its interval: the model's known limits, stated for readers.
-KNOWN_LIMITS = {
-    "wounded": "The FBI file counts the injured of mass-casualty events (Las Vegas 2017: 489 wounded, "
-    "Orlando 2016) that no building-scale model of one attacker reproduces; the simulated mean is the "
-    "mean of a lighter-tailed distribution.",
-    "deaths": "Deaths per incident have a heavy tail (a few incidents with 20+ killed) that the ensemble's "
-    "buildings and occupant densities reproduce only in part.",
-    "ending_share.fled": "Fleeing is a single constant hazard in the model; real attackers often flee "
-    "after a planned number of targets, which the abstract attacker deliberately does not model.",
-    "ending_share.other": "The 'other' class (unclear, vehicle crash, bomb robot) has no counterpart in "
-    "the model except attacks still going at the horizon.",
-    "ended_within": "The FBI duration figures are from 64 of 160 incidents whose duration was known, "
-    "probably the shorter ones; the simulated duration is known for every run.",
-    "ended_before_police": "The published share ranges from 60% to 67% depending on the summary; the "
-    "interval spans both.",
-    "officer_shot": "Engagements are rare in the simulated ensemble, so the simulated share has a wide "
-    "interval.",
-}
-
-
-def _reason(name: str) -> str:
-    for key, text in KNOWN_LIMITS.items():
-        if name.startswith(key) or key in name:
-            return text
-    return "Outside the data's 95% interval at the fitted point; see the posterior ranges above."
 
 
 def plot_targets(cmp: pd.DataFrame, path: Path) -> None:
@@ -161,10 +136,9 @@ def write_report(out: CalibrationOutcome, directory: Path) -> Path:
         f"<td>{html.escape(r['source'])}</td></tr>"
         for r in _records(cmp)
     )
-    outside = cmp[~cmp["inside"]]
     limits = "".join(
-        f"<li><b>{html.escape(r['name'])}</b> ({html.escape(r['set'])}): {html.escape(_reason(r['name']))}</li>"
-        for r in _records(outside)
+        f"<li><b>{html.escape(name)}</b> ({html.escape(set_)}), {html.escape(m.cause)}: {html.escape(m.text)}</li>"
+        for (set_, name), m in explain(cmp).items()
     )
     edge = fitted_range_check(out.fit.fitted)
     edge_note = (
