@@ -276,6 +276,8 @@ class IncidentModel(mesa.Model):
         if not engaged and self.open_people_in(a.space) > 0:
             hazards[H_CITIZENS] = p.citizen_h * (p.reload_mult if t < a.reload_until else 1.0)
         hazards[H_POLICE] = p.officer_stop_h * sum(engaged.get("weapon_factor"))
+        if a.barricaded:
+            hazards[H_POLICE] *= p.model["barricade_stop_factor"]
         if b.lockable[a.space] and not a.barricaded:
             hazards[H_BARRICADE] = p.barricade_h
         total = sum(hazards)

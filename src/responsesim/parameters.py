@@ -91,7 +91,12 @@ PARAMETERS: tuple[Parameter, ...] = (
     P("citizen_h", "1/s", "rate", 0.00122627, 1e-4, 1e-2,
       "FBI 2000-2013: 21 of 160 restrained by citizens; calibrated", True),
     P("reload_mult", "factor", "factor", 5.0, 1.0, 10.0, A),
-    P("barricade_h", "1/s", "rate", 0.0002, 0.0, 1e-3, A),
+    P("barricade_h", "1/s", "rate", 0.0002, 0.0, 1e-2, A + ": while in a room"),
+    P("barricade_stop_factor", "factor", "factor", 1.0, 0.02, 1.0,
+      "police need longer to stop an attacker barricaded in a room (a door to breach, hostages: FBI "
+      "2000-2019 narratives, 21 of 333 incidents with a barricade, standoff or hostages; DOJ Uvalde review): "
+      "the officers' stop hazard is multiplied by this factor while the attacker is barricaded (1: no "
+      "difference)"),
     # engagement with officers
     P("officer_stop_h", "1/s", "rate", 0.117231, 0.01, 0.5,
       A + "; calibrated to police endings and durations", True),

@@ -65,7 +65,21 @@ kind = "solo_entry"
 rescue_task_force = true
 """
 
-SCENARIOS = ("default", "rifle_perimeter", "no_entry_fire_alarm", "elementary_solo_rtf")
+BARRICADE_SLOW_BREACH = """
+name = "attackers who barricade in a room, and police slow to breach"
+seed = 31
+[model]
+barricade_h = 0.01
+barricade_stop_factor = 0.05
+"""
+
+SCENARIOS = (
+    "default",
+    "rifle_perimeter",
+    "no_entry_fire_alarm",
+    "elementary_solo_rtf",
+    "barricade_slow_breach",
+)
 
 
 @functools.cache
@@ -82,6 +96,7 @@ def scenario(name: str) -> Params:
         "rifle_perimeter": RIFLE_PERIMETER,
         "no_entry_fire_alarm": NO_ENTRY_FIRE_ALARM,
         "elementary_solo_rtf": ELEMENTARY_SOLO_RTF,
+        "barricade_slow_breach": BARRICADE_SLOW_BREACH,
     }[name]
     return loads(text).params
 
@@ -180,9 +195,9 @@ N_REF = {"parkland_protocol": 300}
 N_REF_DEFAULT = 400
 N_ENGINE = 3000
 # Each comparison is a two-sided test at the 0.1 % level (analysis/agreement.py: Welch for means, Fisher's
-# exact test for shares). With 6 scenarios x (6 means + 4 shares) = 60 comparisons, if the two agree in
-# distribution the expected number of false alarms is 60 x 0.001 = 0.06 (at least one with probability
-# about 6 %); with fixed seeds a passing run passes every time. A real deviation of a few standard errors
+# exact test for shares). With 7 scenarios x (6 means + 4 shares) = 70 comparisons, if the two agree in
+# distribution the expected number of false alarms is 70 x 0.001 = 0.07 (at least one with probability
+# about 7 %); with fixed seeds a passing run passes every time. A real deviation of a few standard errors
 # (for example 0.6 killed per incident in the default scenario) still fails.
 ALPHA = 0.001
 MEANS = ("killed", "died_awaiting_care", "wounded", "evacuated", "attack_duration_s", "officers_shot")
@@ -214,3 +229,10 @@ def test_reference_agrees_with_the_engine(name: str) -> None:
     if name == "parkland_protocol":  # the replay really exercised the forced entry and engagements
         assert (eng.end_reason.str.startswith("police")).mean() > 0.3
         assert (ref.end_reason.str.startswith("police")).mean() > 0.3
+    if name == "barricade_slow_breach":  # the slow breach really changed engagements: fewer police stops
+        from scipy.stats import fisher_exact
+
+        default = samples("default")[1]
+        k = [int(d.end_reason.str.startswith("police").sum()) for d in (eng, default)]
+        p = fisher_exact([[k[0], len(eng) - k[0]], [k[1], len(default) - k[1]]], alternative="less").pvalue
+        assert p < ALPHA, (k, p)

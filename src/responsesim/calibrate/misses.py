@@ -65,8 +65,12 @@ REASONS: dict[str, Miss] = {
         "of contact, and making the attacker go on longer (lower self-termination or flight) also ends "
         "fewer attacks before police, below that share's interval. The data point to long police-ended "
         "incidents the model does not produce: searches of large buildings and barricaded attackers with "
-        "victims in reach. The duration figures also come from only 64 of 160 incidents. The predictive "
-        "check puts the observed share inside, at the edge.",
+        "victims in reach. A barricade phase in which police are slower to stop the attacker was tried "
+        "(`responsesim calibrate --check --at barricade_h=0.01 --at barricade_stop_factor=0.05`): it "
+        "lengthens attacks only a little while the attacker's suicide with police near doubles, past its "
+        "interval, so it is not fitted (barricade_stop_factor stays 1, no effect). The duration figures "
+        "also come from only 64 of 160 incidents. The predictive check puts the observed share inside, at "
+        "the edge.",
     ),
     "ended_within_2min_share": Miss(
         "structure",

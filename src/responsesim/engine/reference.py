@@ -691,6 +691,8 @@ class Incident:
         if self.open_people_in(a.space) > 0 and not engaged:
             hazards[H_CITIZENS] = p.citizen_h * (p.reload_mult if t < a.reload_until else 1.0)
         hazards[H_POLICE] = sum(p.officer_stop_h * o.weapon_factor for o in engaged)
+        if a.barricaded:  # a door to breach: slower to stop
+            hazards[H_POLICE] *= p.model["barricade_stop_factor"]
         if b.lockable[a.space] and not a.barricaded:
             hazards[H_BARRICADE] = p.barricade_h
         if self.waypoints and t < self.replay_end_t:  # replay: it went on until the observed end

@@ -707,7 +707,9 @@ def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz) -> None:  # t
     hz[H_CITIZENS] = 0.0
     if not any_eng and open_people_in(st, i, a) > 0:
         hz[H_CITIZENS] = th[i].citizen_h * (th[i].reload_mult if reloading else 1.0)
-    hz[H_POLICE] = h_pol_sum * th[i].officer_stop_h
+    hz[H_POLICE] = (
+        h_pol_sum * th[i].officer_stop_h * (th[i].barricade_stop_factor if st.a_barricaded[i] else 1.0)
+    )
     hz[H_BARRICADE] = th[i].barricade_h if (bl.lockable[a] and not st.a_barricaded[i]) else 0.0
     if fo.wp_t.shape[0] > 0 and t < fo.end_t:
         # a replayed attacker went on until the observed end: only police can stop it earlier
