@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -79,6 +81,26 @@ def test_same_seed_same_json_whatever_workers() -> None:
     b = runner.invoke(app, ["run", "-n", "120", "--json", "--workers", "2", "--chunk-size", "40"])
     assert a.exit_code == 0 and b.exit_code == 0
     assert json.loads(a.stdout)["metrics"] == json.loads(b.stdout)["metrics"]
+
+
+#: modules ``responsesim run`` must not import: each costs 0.05-1 s of start-up (issue 12: the whole run of
+#: 10,000 replications should take under 1.5 s)
+HEAVY = ("pandas", "scipy.sparse", "scipy.stats", "scipy.special", "scipy.optimize", "matplotlib", "duckdb")
+
+
+def test_run_command_imports_no_heavy_module() -> None:
+    code = f"""
+import sys
+from typer.testing import CliRunner
+from responsesim.cli import app
+for args in (["--json"], [], ["--point-estimate", "--json"]):
+    res = CliRunner().invoke(app, ["run", "-n", "60", *args])
+    assert res.exit_code == 0, res.output
+print(sorted(m for m in sys.modules if any(m == h or m.startswith(h + ".") for h in {HEAVY!r})))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", f"imported by `responsesim run`: {out.stdout}"
 
 
 def test_examples_run() -> None:

@@ -15,16 +15,15 @@ import math
 import platform
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from responsesim.analysis.incidents import Attempts, attempts, incidents
+from responsesim.analysis.incidents import Attempts, attempts, incident_columns, incidents
 from responsesim.analysis.summary import (
     Summary,
     end_reason_shares,
@@ -34,14 +33,16 @@ from responsesim.analysis.summary import (
     with_parameter_uncertainty,
 )
 from responsesim.engine.backend import check_backend
-from responsesim.engine.run import Running, start
+from responsesim.engine.run import Running, outcome_columns, start
 from responsesim.engine.version import model_version
 from responsesim.params import CalibratedParams, default_calibration_text
 from responsesim.posterior import load_posterior
 from responsesim.sanity import extrapolation_warnings
 from responsesim.scenario.load import Scenario, load_scenario
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pandas is imported when a DataFrame is asked for (``responsesim run`` needs none)
+    import pandas as pd
+
     from responsesim.store import RunMeta
 
 BACKEND = "numba"  # the engine (one compiled engine; the name is stored with every run)
@@ -181,16 +182,26 @@ def input_files(scenario: Scenario) -> dict[str, dict[str, str]]:
 
 @dataclass(frozen=True)
 class RunResult:
-    """Outcomes (one row per replication) of a scenario run, with their summaries and provenance."""
+    """Outcomes (one row per replication) of a scenario run, with their summaries and provenance.
+
+    ``columns`` holds the outcome table as NumPy arrays (``engine.run.OUTCOME_COLUMNS``, with ``draw``
+    after ``rep``); ``outcomes`` is the same table as a pandas DataFrame, made on first use."""
 
     scenario: Scenario
     replications: int
     seed: int
-    outcomes: pd.DataFrame
+    columns: Mapping[str, np.ndarray]
     summaries: tuple[Summary, ...]
     backend: str = BACKEND
     chunk_size: int | None = None  # replications per chunk (the numbers never depend on it)
     draws: ParameterDraws | None = None  # posterior draws of the model parameters, or a point estimate
+
+    @functools.cached_property
+    def outcomes(self) -> pd.DataFrame:
+        """The outcome table: one row per replication."""
+        import pandas as pd
+
+        return pd.DataFrame(dict(self.columns))
 
     def summary_table(self) -> pd.DataFrame:
         return summary_frame(list(self.summaries))
@@ -203,11 +214,11 @@ class RunResult:
     @property
     def attempts(self) -> Attempts:
         """How many simulated attempts became incidents (``analysis.incidents``)."""
-        return attempts(self.outcomes)
+        return attempts(self.columns)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object printed by ``responsesim run --json`` (keys documented in the README)."""
-        reasons = end_reason_shares(self.incidents)
+        reasons = end_reason_shares(incident_columns(self.columns))
         return summary_json(
             list(self.summaries),
             {
@@ -400,16 +411,18 @@ def finish_run(
     draws: ParameterDraws | None = None,
 ) -> RunResult:
     """The ``RunResult`` of a run started with ``engine.run.start`` on ``sc.params`` (its settings)."""
-    df = running.result(progress)
+    reps, out = running.arrays(progress)
     n = sc.spec.replications
     draws = draws or ParameterDraws("point")
+    cols = outcome_columns(reps, out)
     # the posterior draw each replication ran at (-1: the calibration's point estimate)
-    df.insert(1, "draw", draws.draw.astype(np.int64) if draws.draw is not None else np.full(len(df), -1))
-    inc = incidents(df)
+    draw = draws.draw.astype(np.int64) if draws.draw is not None else np.full(len(reps), -1, dtype=np.int64)
+    table = {"rep": cols.pop("rep"), "draw": draw, **cols}
+    inc = incident_columns(table)
     summaries = summarize(inc)
     if draws.draw is not None:
-        summaries = with_parameter_uncertainty(summaries, inc, inc["draw"].to_numpy())
-    return RunResult(sc, n, sc.spec.seed, df, tuple(summaries), backend=backend, chunk_size=chunk_size,
+        summaries = with_parameter_uncertainty(summaries, inc, inc["draw"])
+    return RunResult(sc, n, sc.spec.seed, table, tuple(summaries), backend=backend, chunk_size=chunk_size,
                      draws=draws)  # fmt: skip
 
 

@@ -9,13 +9,16 @@ comparison and calibration target. The engine's outcome table keeps every attemp
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from responsesim.analysis.summary import wilson_ci
+from responsesim.analysis.summary import Table, column_array, isna, wilson_ci
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RULE = (
     "An incident starts at the first shot: simulated attempts in which no shot was fired are counted "
@@ -23,14 +26,20 @@ RULE = (
 )
 
 
-def shot_fired(df: pd.DataFrame) -> np.ndarray:
+def shot_fired(df: Table) -> np.ndarray:
     """Per row: whether the attempt became an incident (a first shot was fired)."""
-    return np.asarray(df["first_shot_s"].notna().to_numpy(), dtype=bool)
+    return ~isna(column_array(df, "first_shot_s"))
 
 
 def incidents(df: pd.DataFrame) -> pd.DataFrame:
     """The rows of an outcome table that are incidents (a shot was fired), index reset."""
     return df[shot_fired(df)].reset_index(drop=True)
+
+
+def incident_columns(table: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``incidents`` of an outcome table held as NumPy columns."""
+    keep = shot_fired(table)
+    return {name: np.asarray(values)[keep] for name, values in table.items()}
 
 
 def paired_incidents(a: pd.DataFrame, b: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -79,10 +88,11 @@ class Attempts:
         )
 
 
-def attempts(df: pd.DataFrame) -> Attempts:
+def attempts(df: Table) -> Attempts:
     """Count the attempts of an outcome table and those in which no shot was fired."""
-    n = len(df)
-    fired = int(shot_fired(df).sum())
+    fired_rows = shot_fired(df)
+    n = len(fired_rows)
+    fired = int(fired_rows.sum())
     no_shot = n - fired
     low, high = wilson_ci(no_shot, n) if n else (float("nan"), float("nan"))
     share = no_shot / n if n else float("nan")
@@ -93,4 +103,4 @@ def _plain(x: float) -> float | None:
     return None if x != x else float(x)
 
 
-__all__ = ["RULE", "Attempts", "attempts", "incidents", "paired_incidents", "shot_fired"]
+__all__ = ["RULE", "Attempts", "attempts", "incident_columns", "incidents", "paired_incidents", "shot_fired"]

@@ -3,18 +3,28 @@
 For counts and times: the mean with a Student-t confidence interval of the mean, plus the median and the
 quartiles of the replications. For shares (boolean outcomes): the proportion with a Wilson score
 interval. Missing values (NaN, None) are left out and counted in ``n_missing``.
+
+An outcome table is a pandas DataFrame or a mapping of column name to NumPy array (what ``responsesim run``
+summarises, so that the command line does without pandas' import); both give the same figures.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
-import pandas as pd
-from scipy import special  # quantiles only: scipy.stats costs ~0.5 s of import on the CLI path
+
+from responsesim.analysis.quantiles import normal_quantile, t_quantile  # not SciPy's: its import is slow
+
+if TYPE_CHECKING:  # pandas is imported where a DataFrame is made or an unusual column read
+    import pandas as pd
+
+#: an outcome table: a DataFrame, or NumPy columns by name
+Table: TypeAlias = "pd.DataFrame | Mapping[str, np.ndarray]"
 
 Kind = Literal["count", "time", "share"]
 KINDS: tuple[Kind, ...] = ("count", "time", "share")
@@ -105,7 +115,7 @@ def wilson_ci(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     if n == 0:
         return NAN, NAN
     # the score interval (Wilson 1927), as scipy.stats.binomtest(k, n).proportion_ci(method="wilson")
-    z = float(special.ndtri(0.5 + confidence / 2.0))
+    z = normal_quantile(0.5 + confidence / 2.0)
     z2 = z * z
     center = (k + z2 / 2.0) / (n + z2)
     half = z * math.sqrt(k * (n - k) / n + z2 / 4.0) / (n + z2)
@@ -125,34 +135,66 @@ def t_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
         return float(values[0]), float(values[0])
     mean = float(np.mean(values))
     sem = float(np.std(values, ddof=1)) / math.sqrt(n)
-    half = float(special.stdtrit(n - 1, 0.5 + confidence / 2.0)) * sem  # = scipy.stats.t.ppf
+    half = t_quantile(0.5 + confidence / 2.0, n - 1) * sem
     return mean - half, mean + half
 
 
-def _as_bool(column: pd.Series, name: str) -> np.ndarray:
-    """Non-missing values of a boolean column as a bool array; other values are an error."""
-    values = column.dropna().to_numpy(dtype=object)
-    bad = [v for v in values if not isinstance(v, bool | np.bool_) and v not in (0, 1)]
+def column_array(table: Table, name: str) -> np.ndarray:
+    """Column ``name`` of an outcome table as a NumPy array."""
+    col = table[name]
+    to_numpy = getattr(col, "to_numpy", None)  # a pandas Series
+    return np.asarray(to_numpy() if to_numpy is not None else col)
+
+
+def isna(values: np.ndarray) -> np.ndarray:
+    """Where ``values`` are missing, as pandas' ``isna`` says (NaN, None, NaT, pd.NA)."""
+    kind = values.dtype.kind
+    if kind in "fc":
+        return np.isnan(values)
+    if kind in "biuSU":
+        return np.zeros(values.shape, dtype=bool)
+    if kind == "O" and all(isinstance(v, str) for v in values.flat):  # labels such as end_reason
+        return np.zeros(values.shape, dtype=bool)
+    import pandas as pd
+
+    return np.asarray(pd.isna(values), dtype=bool)
+
+
+def _as_bool(values: np.ndarray, name: str) -> np.ndarray:
+    """Values (none missing) of a boolean column as a bool array; other values are an error."""
+    if values.dtype.kind == "b":
+        return values.astype(bool)
+    bad = [v for v in values.astype(object) if not isinstance(v, bool | np.bool_) and v not in (0, 1)]
     if bad:
         raise ValueError(f"share column {name!r} must hold booleans, found {bad[0]!r}")
     return values.astype(bool)
 
 
-def _summarize_one(df: pd.DataFrame, metric: Metric, confidence: float) -> Summary:
-    column = df[metric.column]
-    n_missing = int(column.isna().sum())
+def _as_float(values: np.ndarray, name: str, errors: Literal["raise", "coerce"] = "raise") -> np.ndarray:
+    """Values of a numeric column as float64 (``errors="coerce"``: NaN where not a number)."""
+    if values.dtype.kind in "biuf":
+        return values.astype(float)
+    import pandas as pd
+
+    try:
+        return pd.to_numeric(pd.Series(values, dtype=object), errors=errors).to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"column {name!r} must be numeric: {exc}") from exc
+
+
+def _summarize_one(table: Table, metric: Metric, confidence: float) -> Summary:
+    col = column_array(table, metric.column)
+    missing = isna(col)
+    n_missing = int(missing.sum())
     mean = low = high = median = q25 = q75 = NAN
     if metric.kind == "share":
-        flags = _as_bool(column, metric.column)
+        flags = _as_bool(col[~missing], metric.column)
         n, k = len(flags), int(flags.sum())
         if n:
             mean = k / n
             low, high = wilson_ci(k, n, confidence)
     else:
-        try:
-            values = pd.to_numeric(column.dropna()).to_numpy(dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"column {metric.column!r} must be numeric: {exc}") from exc
+        values = _as_float(col[~missing], metric.column)
         n = len(values)
         if n:
             mean = float(values[0]) if np.all(values == values[0]) else float(np.mean(values))
@@ -177,15 +219,15 @@ def _summarize_one(df: pd.DataFrame, metric: Metric, confidence: float) -> Summa
 
 
 def summarize(
-    df: pd.DataFrame, metrics: Sequence[Metric] = DEFAULT_METRICS, confidence: float = 0.95
+    df: Table, metrics: Sequence[Metric] = DEFAULT_METRICS, confidence: float = 0.95
 ) -> list[Summary]:
-    """One ``Summary`` per metric, in order, from an outcomes frame (one row per replication).
+    """One ``Summary`` per metric, in order, from an outcome table (one row per replication).
 
     ``confidence``: level of the intervals (0.95 = 95 %). A metric whose column is absent raises
     ``KeyError`` naming all absent columns.
     """
     _check_confidence(confidence)
-    absent = [m.column for m in metrics if m.column not in df.columns]
+    absent = [m.column for m in metrics if m.column not in df]
     if absent:
         raise KeyError(f"outcome columns not found: {', '.join(absent)}")
     return [_summarize_one(df, m, confidence) for m in metrics]
@@ -199,15 +241,16 @@ def parameter_spread(values: np.ndarray, draw: np.ndarray) -> tuple[float, float
     the calibration's uncertainty does to the expected value and does not shrink with more replications."""
     ok = ~np.isnan(values)
     v, d = values[ok], np.asarray(draw)[ok]
-    groups = pd.Series(v).groupby(d)
-    means = groups.mean().to_numpy(dtype=float)
-    sizes = groups.size().to_numpy(dtype=float)
-    k = means.size
+    _, group = np.unique(d, return_inverse=True)
+    sizes = np.bincount(group).astype(float)
+    k = sizes.size
     if k < 2:
         return NAN, NAN
+    means = np.bincount(group, weights=v) / sizes
     var_means = float(np.var(means, ddof=1))
-    within = groups.var(ddof=1).fillna(0.0).to_numpy(dtype=float)
     dof = np.maximum(sizes - 1, 0)
+    # each draw's sample variance (ddof 1; 0 for a draw with one replication)
+    within = np.bincount(group, weights=(v - means[group]) ** 2) / np.maximum(dof, 1)
     s2_within = float((dof * within).sum() / dof.sum()) if dof.sum() > 0 else 0.0
     between = max(0.0, var_means - s2_within * float(np.mean(1.0 / sizes)))
     return math.sqrt(between), math.sqrt(var_means / k)
@@ -220,11 +263,11 @@ def parameter_half_width(values: np.ndarray, draw: np.ndarray, confidence: float
     between, se = parameter_spread(np.asarray(values, dtype=float), np.asarray(draw))
     if math.isnan(between):
         return NAN
-    return float(special.ndtri(0.5 + confidence / 2.0)) * math.sqrt(between**2 + se**2)
+    return normal_quantile(0.5 + confidence / 2.0) * math.sqrt(between**2 + se**2)
 
 
 def with_parameter_uncertainty(
-    summaries: Sequence[Summary], df: pd.DataFrame, draw: np.ndarray, confidence: float = 0.95
+    summaries: Sequence[Summary], df: Table, draw: np.ndarray, confidence: float = 0.95
 ) -> list[Summary]:
     """Summaries whose interval covers the calibration's parameter uncertainty and chance ("total").
 
@@ -236,11 +279,13 @@ def with_parameter_uncertainty(
     _check_confidence(confidence)
     out = []
     for s in summaries:
-        col = df[s.name]
-        if s.kind == "share":
-            vals = _as_bool(col.fillna(False), s.name).astype(float)
+        col = column_array(df, s.name)
+        if s.kind == "share":  # a missing flag counts as False
+            missing = isna(col)
+            vals = np.zeros(len(col))
+            vals[~missing] = _as_bool(col[~missing], s.name)
         else:
-            vals = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+            vals = _as_float(col, s.name, errors="coerce")
         half = parameter_half_width(vals, draw, confidence)
         low = high = NAN
         if not math.isnan(half):
@@ -255,6 +300,8 @@ def with_parameter_uncertainty(
 
 def summary_frame(summaries: Sequence[Summary]) -> pd.DataFrame:
     """The summaries as a table: one row per metric, indexed by ``name``, NaN kept as NaN."""
+    import pandas as pd
+
     columns = list(Summary.__dataclass_fields__)
     frame = pd.DataFrame([asdict(s) for s in summaries], columns=columns)
     return frame.set_index("name")
@@ -275,15 +322,16 @@ def summary_json(summaries: Sequence[Summary], extra: Mapping[str, Any] | None =
 
 
 def end_reason_shares(
-    df: pd.DataFrame, confidence: float = 0.95, column: str = "end_reason"
+    df: Table, confidence: float = 0.95, column: str = "end_reason"
 ) -> dict[str, tuple[float, float, float]]:
     """Share of each ``end_reason`` value among replications that have one: ``{reason: (share, low, high)}``.
 
     Intervals are Wilson score intervals; reasons are ordered by decreasing share, then by name.
     """
     _check_confidence(confidence)
-    counts = df[column].dropna().astype(str).value_counts()
-    n = int(counts.sum())
+    values = column_array(df, column)
+    counts = Counter(str(v) for v in values[~isna(values)])
+    n = sum(counts.values())
     ordered = sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))
     out: dict[str, tuple[float, float, float]] = {}
     for reason, k in ordered:

@@ -69,33 +69,35 @@ def outcome_table(reps: np.ndarray, out: Outcomes) -> pd.DataFrame:
     """The outcome table (``OUTCOME_COLUMNS``) from the engine's outcome arrays, rows in ``reps`` order."""
     import pandas as pd
 
+    return pd.DataFrame(outcome_columns(reps, out), columns=list(OUTCOME_COLUMNS))
+
+
+def outcome_columns(reps: np.ndarray, out: Outcomes) -> dict[str, np.ndarray]:
+    """The columns of ``outcome_table`` as NumPy arrays, in ``OUTCOME_COLUMNS`` order (no pandas)."""
     died = out.died_awaiting_care
     stopped = np.array([ROLE_NAMES[x] if x >= 0 else "" for x in out.stopped_by], dtype=object)
-    return pd.DataFrame(
-        {
-            "rep": reps.astype(np.int64),
-            "killed": out.killed,
-            "died_awaiting_care": died,
-            "deaths": out.killed + died,
-            "wounded": out.wounded_light + out.critical - died,
-            "critical": out.critical,
-            "evacuated": out.evacuated,
-            "sheltered": out.sheltered,
-            "shots_fired": out.shots_fired,
-            "attack_duration_s": out.attack_duration_s,
-            "end_reason": np.array([END_REASON_NAMES[x] for x in out.end_reason], dtype=object),
-            "stopped_by": stopped,
-            "first_shot_s": out.first_shot_s,
-            "first_police_s": out.first_police_s,
-            "first_entry_s": out.first_entry_s,
-            "first_contact_s": out.first_contact_s,
-            "officers_shot": out.officers_shot,
-            "officers_killed": out.officers_killed,
-            "ended_before_police": out.ended_before_police,
-            "median_time_to_care_s": out.median_time_to_care_s,
-        },
-        columns=list(OUTCOME_COLUMNS),
-    )
+    return {
+        "rep": reps.astype(np.int64),
+        "killed": out.killed,
+        "died_awaiting_care": died,
+        "deaths": out.killed + died,
+        "wounded": out.wounded_light + out.critical - died,
+        "critical": out.critical,
+        "evacuated": out.evacuated,
+        "sheltered": out.sheltered,
+        "shots_fired": out.shots_fired,
+        "attack_duration_s": out.attack_duration_s,
+        "end_reason": np.array([END_REASON_NAMES[x] for x in out.end_reason], dtype=object),
+        "stopped_by": stopped,
+        "first_shot_s": out.first_shot_s,
+        "first_police_s": out.first_police_s,
+        "first_entry_s": out.first_entry_s,
+        "first_contact_s": out.first_contact_s,
+        "officers_shot": out.officers_shot,
+        "officers_killed": out.officers_killed,
+        "ended_before_police": out.ended_before_police,
+        "median_time_to_care_s": out.median_time_to_care_s,
+    }
 
 
 def _state_for(params: Params, r: int) -> State:
@@ -199,6 +201,10 @@ class Running:
 
     def result(self, progress: Callable[[int], None] | None = None) -> pd.DataFrame:
         """The outcome table, one row per replication in order; ``progress(k)`` as chunks finish."""
+        return outcome_table(*self.arrays(progress))
+
+    def arrays(self, progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, Outcomes]:
+        """(replication indices, the engine's outcome arrays), in order, without pandas; as ``result``."""
         outs: list[Outcomes] = []
         try:
             if self.executor is None:
@@ -218,7 +224,7 @@ class Running:
                 self.executor.shutdown(cancel_futures=True)
         reps_all = np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=np.int64)
         merged = Outcomes(*(np.concatenate(cols) for cols in zip(*outs, strict=True))) if outs else None
-        return outcome_table(reps_all, merged if merged is not None else empty_outcomes(0))
+        return reps_all, merged if merged is not None else empty_outcomes(0)
 
 
 def start(

@@ -39,10 +39,10 @@ def warm() -> None:
     """Load (or compile) the batch engine by running one replication of the built-in scenario."""
     import numpy as np
 
-    from responsesim.engine.run import run_chunk
+    from responsesim.engine.run import run_outcomes
     from responsesim.scenario.load import load_scenario
 
-    run_chunk(load_scenario().params, np.zeros(1, dtype=np.int64))
+    run_outcomes(load_scenario().params, np.zeros(1, dtype=np.int64))  # no outcome table: no pandas
     path = marker()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch()
