@@ -492,22 +492,25 @@ class BuildingGraph:
         return _frozen(self.route.astype(np.int32))
 
 
-def path_lengths(ptr: np.ndarray, nbr: np.ndarray, nlen: np.ndarray, sources: np.ndarray) -> np.ndarray:
+def path_lengths(
+    ptr: np.ndarray, nbr: np.ndarray, nlen: np.ndarray, sources: np.ndarray, budget: int | None = None
+) -> np.ndarray:
     """Shortest path lengths (m) from each of ``sources`` to every space: float64 [len(sources), S], inf
     where no path; the edges as neighbour lists (``BuildingGraph``: ``nbr_ptr``, ``nbr``, ``nbr_len``).
 
     Bit for bit SciPy's ``dijkstra(..., directed=False, indices=sources)``. Small buildings relax every
     edge at once with NumPy until nothing changes (Bellman-Ford), which spares the command line SciPy's
-    import; when that would take more than ``NUMPY_PATHS_BUDGET`` (source, edge) relaxations in all (large
-    buildings, long chains of spaces), SciPy's Dijkstra is used. With positive lengths both end at the
-    same numbers: for every target, the smallest over all paths of the path's length summed edge by edge
-    from the source in float64 (Dijkstra settles a space at that value; each Bellman-Ford round extends
-    the minimum to paths of one more edge), whatever the order of the work.
+    import; when that would take more than ``budget`` (source, edge) relaxations in all (default
+    ``NUMPY_PATHS_BUDGET``, 0: never; long chains of spaces, large buildings), SciPy's Dijkstra is used.
+    With positive lengths both end at the same numbers: for every target, the smallest over all paths of
+    the path's length summed edge by edge from the source in float64 (Dijkstra settles a space at that
+    value; each Bellman-Ford round extends the minimum to paths of one more edge), whatever the order of
+    the work.
     """
     n = ptr.shape[0] - 1
     src = np.asarray(sources, dtype=np.int64)
     linked = np.diff(ptr) > 0  # spaces with an edge (the segments of ``nbr`` to reduce over)
-    rounds = NUMPY_PATHS_BUDGET // max(src.shape[0] * nbr.shape[0], 1)
+    rounds = (NUMPY_PATHS_BUDGET if budget is None else budget) // max(src.shape[0] * nbr.shape[0], 1)
     if rounds >= 2 and linked.any():
         d = np.full((src.shape[0], n), np.inf)
         d[np.arange(src.shape[0]), src] = 0.0
@@ -536,16 +539,23 @@ def _routes(
     rows of the block's neighbours, so no [S, S] float table is ever held: row ``a`` of the next-hop table
     needs the distances from ``a`` and from each neighbour of ``a``. Each row is exactly the row of the
     whole table at once (the lengths from one source do not depend on the other sources), so the tables do
-    not depend on the block size.
+    not depend on the block size. A building of more than one block takes its lengths from SciPy at once
+    (NumPy's rounds would mostly be spent before ``path_lengths`` hands over).
     """
     n = ptr.shape[0] - 1
+    budget = None if n <= _ROWS_PER_BLOCK else 0
     exit_dist = np.empty((n, exits.shape[0]))
     route = np.empty((n, n), dtype=np.int16)
     row_of = np.full(n, -1, dtype=np.int64)
+    in_block = np.zeros(n, dtype=bool)
     for lo in range(0, n, _ROWS_PER_BLOCK):
         hi = min(lo + _ROWS_PER_BLOCK, n)
-        need = np.union1d(np.arange(lo, hi), nbr[ptr[lo] : ptr[hi]])
-        d = path_lengths(ptr, nbr, nlen, need)
+        # the block's spaces and their neighbours, ascending (np.union1d's result; it imports numpy.ma, 10 ms)
+        in_block[:] = False
+        in_block[lo:hi] = True
+        in_block[nbr[ptr[lo] : ptr[hi]]] = True
+        need = np.flatnonzero(in_block)
+        d = path_lengths(ptr, nbr, nlen, need, budget)
         if not np.isfinite(d).all():
             raise ValueError("not connected")
         row_of[need] = np.arange(need.shape[0])
