@@ -18,6 +18,7 @@ import httpx
 import test_browser
 from PIL import Image, ImageDraw
 from test_browser import ROOT, Tab
+from test_pdf_page import PLAN_PT, K, plan_pdf
 
 from responsesim.scenario.building import load_building_file
 
@@ -218,7 +219,7 @@ def test_draw_check_undo_save_open_run_replay(tab: Tab, tmp_path: Path) -> None:
     tab.assert_no_console_errors(allow="status of 400")  # the checks that found no exit, not connected
 
 
-def test_shortcuts_undo_and_the_pdf_message(tab: Tab, tmp_path: Path) -> None:
+def test_shortcuts_undo_and_a_damaged_pdf(tab: Tab, tmp_path: Path) -> None:
     ed = Editor(tab)
     ed.open()
     page = tab.page
@@ -249,9 +250,78 @@ def test_shortcuts_undo_and_the_pdf_message(tab: Tab, tmp_path: Path) -> None:
     pdf = tmp_path / "plan.pdf"
     pdf.write_bytes(b"%PDF-1.4\n%%EOF\n")
     page.locator("#ed-backdrop").set_input_files(str(pdf))
-    assert "PDF plans are not read here" in page.locator("#ed-error").inner_text()
+    page.wait_for_function("() => !document.querySelector('#ed-error').hidden")
+    err = " ".join(page.locator("#ed-error").inner_text().split())
+    assert err.startswith("Cannot use this PDF: this PDF is damaged or incomplete"), err
+    assert page.locator("#ed-status").inner_text() == ""
     assert page.locator(".ed-keys summary").inner_text() == "Keyboard shortcuts"
     tab.assert_no_console_errors(allow="status of 400")
+
+
+def test_a_pdf_plan_as_backdrop(tab: Tab, tmp_path: Path) -> None:
+    """A two-page PDF: the server draws page 1 (2000 px wide for 460 pt), the editor shows it under the
+    floor and says so; the scale from the PDF's 20 m bar and a room drawn on its hall work as on an image."""
+    ed = Editor(tab)
+    ed.open()
+    page = tab.page
+    pdf = tmp_path / "plan.pdf"
+    pdf.write_bytes(plan_pdf(2))
+    page.locator("#ed-backdrop").set_input_files(str(pdf))
+    page.wait_for_function("() => document.querySelector('#ed-message').textContent.includes('PDF page')")
+    assert ed.message().startswith("PDF page 1 of 2 for Floor 1 (ground): 2000 × 1305 px"), ed.message()
+    status = page.locator("#ed-status").inner_text()
+    assert status.startswith("plan.pdf: PDF page 1 of 2 (16.2 × 10.6 cm)"), status
+    assert "only the first page is used" in status
+    assert page.locator("#ed-error").is_hidden()
+
+    def px(p: Pt) -> Pt:  # a point of the PDF page (pt, y down) -> the drawn page's pixels = plan units
+        return (p[0] * K, p[1] * K)
+
+    def shade(p: Pt) -> float:
+        """The canvas's brightness (0-255) about the plan point ``p``: the backdrop is drawn in it."""
+        x, y = ed.screen(px(p))
+        box = ed.canvas.bounding_box()
+        assert box is not None
+        return float(
+            page.evaluate(
+                """([x, y]) => {
+                  const c = document.querySelector('#ed-canvas'), r = devicePixelRatio || 1;
+                  const [sx, sy] = [Math.round(x * r) - 1, Math.round(y * r) - 1];
+                  const d = c.getContext('2d').getImageData(sx, sy, 3, 3).data;
+                  let s = 0; for (let i = 0; i < d.length; i += 4) s += (d[i] + d[i + 1] + d[i + 2]) / 3;
+                  return s / (d.length / 4);
+                }""",
+                [x - box["x"], y - box["y"]],
+            )
+        )
+
+    assert shade((130, 30)) < 150 < 240 < shade((130, 110))  # a wall of the PDF's room vs the blank inside
+    tab.screenshot("editor-pdf-backdrop")
+
+    ed.canvas.focus()
+    page.keyboard.press("l")
+    bar = PLAN_PT["scale_bar"]
+    ed.click(px(bar[0]))
+    ed.click(px(bar[1]))
+    page.locator("#ed-scale-m").fill("20")
+    page.locator("#ed-scale-set").click()
+    assert "Scale set: 87.0 plan pixels a metre" in ed.message(), ed.message()  # 400 pt x 2000/460 / 20 m
+    ed.canvas.focus()
+    page.keyboard.press("r")
+    ed.room([px(p) for p in PLAN_PT["hall"]], "Main hall", "corridor")
+    assert page.locator("#ed-p-name").input_value() == "Main hall"
+    props = page.locator("#ed-props").inner_text()
+    assert "· 60.0 m² ·" in props, props  # 400 x 60 pt = 20 m x 3 m
+    ed.tool("exit")
+    ed.click(px((28, 222)))
+    assert ed.message() == "Exit from Main hall.", ed.message()
+    status, err = ed.check()
+    assert not err and "The graph is connected: 1 spaces, 1 exit(s)" in status, (status, err)
+    tab.screenshot("editor-pdf-drawn")
+    local = (tab.base + "/", "data:", "blob:" + tab.base + "/")
+    assert not [u for _, u in tab.requests if not u.startswith(local)], tab.requests
+    assert ("POST", tab.base + "/api/buildings/pdf-page") in tab.requests
+    tab.assert_no_console_errors()
 
 
 def test_editor_fits_a_phone(tab: Tab) -> None:

@@ -5,10 +5,12 @@ health, limits, scenarios (list, one with its TOML and form), doctrines, validat
 list and reopen from the DuckDB store; histogram PNGs; per-tick replay of one replication and the
 representative incidents to replay), jobs (status, server-sent progress events, cancel), compare two runs,
 review uploaded timelines + protocols (three parts, optional incident file: the counterfactual), and the
-building editor's validate / read (``web/editor.py``). Host, origin and security headers: ``web/security.py``.
+building editor's validate / read (``web/editor.py``) and the first page of a PDF plan as a PNG backdrop
+(``web/pdfpage.py``). Host, origin and security headers: ``web/security.py``.
 
 Bounded everywhere: request bodies (``max_upload_bytes``, 413), replications per run (422), waiting
-jobs (429 with Retry-After), concurrent replay simulations (503 when busy), replay frames, kept reviews.
+jobs (429 with Retry-After), concurrent replay simulations and PDF pages drawn (503 when busy), replay
+frames, kept reviews; a PDF page is drawn in a child process with a time and memory limit.
 Uploaded files and drawn charts are written only under the data folder with server-chosen names.
 """
 
@@ -41,6 +43,7 @@ from responsesim.web.errors import ApiError, error_body
 from responsesim.web.forms import apply_form, check_replications, doctrine_list, lever_changes, scenario_form
 from responsesim.web.jobs import FINAL, Job, JobManager, QueueFullError
 from responsesim.web.limits import BodySizeLimit
+from responsesim.web.pdfpage import PdfPage, PdfPageError, render_isolated
 from responsesim.web.plots import PLOT_METRICS, histogram_png, plot_path, prune_oldest, write_atomically
 from responsesim.web.replay import REPLAY_FORMAT, replay, replay_choices
 from responsesim.web.review import MAX_PROTOCOLS, MAX_TIMELINES, ReviewStore, upload_texts
@@ -109,6 +112,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     reviews = ReviewStore(data_dir, settings.max_review_reports)
     replay_slots = Busy(settings.max_concurrent_replays, 20.0, "replays")
     draw_slots = Busy(2, 20.0, "charts")
+    pdf_slots = Busy(2, 20.0, "plan pages")
 
     version = code_version()
 
@@ -404,6 +408,34 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         body = await read_json(request)
         filename = safe_filename(body.get("filename"), "building.toml")
         return await asyncio.to_thread(read_building_text, data_dir, body.get("text"), filename)
+
+    @app.post("/api/buildings/pdf-page")
+    async def pdf_page(request: Request) -> Response:
+        """A PDF plan (the body, ``application/pdf``) -> its first page as a PNG for the editor's backdrop
+        (longer side 2000 px); ``X-Pdf-Pages`` (the page count), ``X-Pdf-Page-Width-Pt`` and
+        ``X-Pdf-Page-Height-Pt`` (the page's size in points). A file that is not a readable PDF is a 400,
+        a page too large, too small or too complex to draw a 422 (``web/pdfpage.py``)."""
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "application/pdf":
+            got = ctype or "no content type"
+            raise ApiError(415, f"send the PDF file itself as application/pdf (got {got})", field="body")
+        data = await request.body()
+
+        def run() -> PdfPage:
+            with pdf_slots.slot():
+                return render_isolated(data)
+
+        try:
+            page = await asyncio.to_thread(run)
+        except PdfPageError as exc:
+            raise ApiError(exc.status, exc.message, field="pdf") from exc
+        headers = {
+            "X-Pdf-Pages": str(page.pages),
+            "X-Pdf-Page-Width-Pt": f"{page.width_pt:.2f}",
+            "X-Pdf-Page-Height-Pt": f"{page.height_pt:.2f}",
+            "Cache-Control": "no-store",
+        }
+        return Response(page.png, media_type="image/png", headers=headers)
 
     # ---------------------------------------------------------------------------------------- review
     @app.post("/api/review")

@@ -6,7 +6,9 @@
 // with the importers' rules (POST /api/buildings/validate: a door joins the rooms beside it, an exit on an
 // outer wall becomes an exit space, a stair links the rooms containing it) and answers the building file.
 // "Use in a run" sends that file with the default scenario (POST /api/runs, key "building"); the finished
-// run opens in Results through #run=ID (app.js). The plan image never leaves the browser.
+// run opens in Results through #run=ID (app.js). A plan image (PNG, JPEG) never leaves the browser; a PDF
+// is sent to the server, which draws its first page as a PNG (POST /api/buildings/pdf-page, kept nowhere),
+// and that picture is used exactly like an image.
 
 import { api, followJob, postJSON } from "./api.js";
 import { esc } from "./format.js";
@@ -861,34 +863,83 @@ function onKey(ev) {
 
 // ---------------------------------------------------------------------------------------------- files
 
-function onBackdrop(ev) {
+/** The first page of a PDF drawn by the server: {blob, pages, widthPt, heightPt}; throws with its message. */
+async function pdfPage(file) {
+  let resp;
+  try {
+    resp = await fetch("/api/buildings/pdf-page", {
+      method: "POST",
+      headers: { "Content-Type": "application/pdf", Accept: "image/png" },
+      body: file,
+    });
+  } catch (err) {
+    throw new Error(`Cannot reach the simulator server (${err.message}). Is "responsesim serve" running?`);
+  }
+  if (!resp.ok) {
+    const type = resp.headers.get("content-type") || "";
+    const body = type.includes("application/json") ? await resp.json().catch(() => null) : null;
+    throw new Error(body?.error ? String(body.error) : `The server answered ${resp.status} ${resp.statusText}.`);
+  }
+  return {
+    blob: await resp.blob(),
+    pages: Number(resp.headers.get("X-Pdf-Pages")) || 1,
+    widthPt: Number(resp.headers.get("X-Pdf-Page-Width-Pt")),
+    heightPt: Number(resp.headers.get("X-Pdf-Page-Height-Pt")),
+  };
+}
+
+async function onBackdrop(ev) {
   const file = ev.target.files?.[0];
   if (!file) return;
   const name = file.name.toLowerCase();
-  if (file.type === "application/pdf" || name.endsWith(".pdf")) {
+  const floor = ed.floor;
+  const isPdf = file.type === "application/pdf" || name.endsWith(".pdf");
+  if (!isPdf && !/^image\/(png|jpeg)$/.test(file.type) && !/\.(png|jpe?g)$/.test(name)) {
     ev.target.value = "";
-    showError("PDF plans are not read here: this page has no PDF renderer. Export the page of the plan as a PNG or JPEG (print to image, or a screenshot) and pick that.");
+    showError("Pick a PNG or JPEG image of the plan, or a PDF (its first page is used).");
     return;
   }
-  if (!/^image\/(png|jpeg)$/.test(file.type) && !/\.(png|jpe?g)$/.test(name)) {
+  showError(null);
+  let blob = file;
+  let what = "Plan image";
+  if (isPdf) {
+    const most = ed.limits?.max_upload_bytes ?? 1048576;
     ev.target.value = "";
-    showError("Pick a PNG or JPEG image of the plan.");
-    return;
+    if (file.size > most) {
+      showError(`${file.name} is ${(file.size / 1048576).toFixed(1)} MB; this server reads PDFs of at most ` +
+        `${(most / 1048576).toFixed(1)} MB (its --max-upload-bytes). Export the plan's page as a PNG or JPEG and pick that, ` +
+        "or start the server with a larger --max-upload-bytes.", "Cannot use this PDF:");
+      return;
+    }
+    $("#ed-status").textContent = `Drawing the first page of ${file.name}…`;
+    try {
+      const got = await pdfPage(file);
+      blob = got.blob;
+      const cm = (pt) => (pt / 72 * 2.54).toFixed(1);
+      what = `PDF page 1 of ${got.pages}`;
+      $("#ed-status").textContent = `${file.name}: PDF page 1 of ${got.pages} (${cm(got.widthPt)} × ${cm(got.heightPt)} cm) ` +
+        `under ${floorName(floor)}${got.pages > 1 ? "; only the first page is used" : ""}.`;
+    } catch (err) {
+      $("#ed-status").textContent = "";
+      showError(err.message || String(err), "Cannot use this PDF:");
+      return;
+    }
   }
-  const url = URL.createObjectURL(file);
+  const url = URL.createObjectURL(blob);
   const img = new Image();
   img.addEventListener("load", () => {
-    const old = ed.backdrops.get(ed.floor);
+    const old = ed.backdrops.get(floor);
     if (old) URL.revokeObjectURL(old.url);
-    ed.backdrops.set(ed.floor, { img, url });
-    showError(null);
+    ed.backdrops.set(floor, { img, url });
+    if (floor !== ed.floor) return draw();
     fit();
-    say(`Plan image for ${floorName(ed.floor)}: ${img.naturalWidth} × ${img.naturalHeight} px, kept in this browser only. ` +
+    say(`${what} for ${floorName(floor)}: ${img.naturalWidth} × ${img.naturalHeight} px, ` +
+      (isPdf ? "drawn by the server and kept in this browser only. " : "kept in this browser only. ") +
       (ed.plan.scaleSet ? "Draw the rooms on it (R)." : "Now set the scale (L): click both ends of a length you know."));
   });
   img.addEventListener("error", () => {
     URL.revokeObjectURL(url);
-    showError("This image could not be read: pick a PNG or JPEG file.");
+    showError(isPdf ? "The page drawn from this PDF could not be shown." : "This image could not be read: pick a PNG or JPEG file.");
   });
   img.src = url;
 }
