@@ -9,11 +9,12 @@ In one run on one machine it times every implementation on the default scenario 
 scenario with ``[building] occupants_per_classroom`` = 10, 30, 100; the actual counts are reported). Each
 measurement runs in a fresh subprocess (``--measure``), which first warms up (imports, caches, Numba
 compilation: one replication in-process, then a few through a pool if the timed run uses one) and then
-times the run itself; peak memory is that subprocess's peak resident
-set size (``VmHWM``) and the largest of its pool workers' (``RUSAGE_CHILDREN``), in MiB. Every
-implementation gets the same ``--workers`` (default: all cores): the engine through
-``simulate(workers=W, chunk_size=min(1000, ceil(n / W)))`` (threads), the Mesa peer and the reference
-through a process pool over blocks of replications. For the two slow implementations (the Mesa peer and the
+times the run itself (wall and CPU time, pool workers included); peak memory is that subprocess's peak
+resident set size (``VmHWM``) and the largest of its pool workers' (``RUSAGE_CHILDREN``), in MiB. Every
+implementation gets the same ``--workers`` (default: all cores): the engine through ``simulate(workers=W)``
+(threads; chunks as ``responsesim run`` cuts them, at most 1,000 replications and four a worker or
+more), the Mesa peer and the reference through a process pool over blocks of replications (four a
+worker). For the two slow implementations (the Mesa peer and the
 reference) a replication count is skipped, and marked "not run", when the time predicted from their last
 measurement (cost linear in replications) exceeds ``--budget`` seconds (default 120; 20 with ``--quick``);
 the engines run every count.
@@ -60,7 +61,7 @@ LABELS = {
 SLOW = ("mesa", "reference")
 OCCUPANTS_PER_CLASSROOM = (10, 30, 100)  # about 300, 900 and 3,000 occupants in the three-floor school
 DEFAULT_PER_CLASSROOM = 30  # the default scenario's classrooms (926 occupants)
-REPEATS = 3  # timed runs per measurement at most (median reported) ...
+REPEATS = 5  # timed runs per measurement at most (median reported) ...
 REPEAT_BUDGET_S = 10.0  # ... while the runs so far took less than this in all
 TARGET_RATIO = 300.0  # issue 7: engine replications per second over the Mesa peer's
 
@@ -113,8 +114,7 @@ def run_impl(impl: str, params: Any, n: int, workers: int, first_rep: int = 0) -
             return pd.concat(list(pool.map(_reference_block, tasks)), ignore_index=True)
     from responsesim.engine.run import simulate
 
-    chunk = min(1000, math.ceil(n / max(workers, 1)))
-    return simulate(params, n, first_rep=first_rep, workers=workers, chunk_size=chunk)
+    return simulate(params, n, first_rep=first_rep, workers=workers)  # chunked as ``responsesim run``
 
 
 def peak_rss_mib() -> tuple[float, float]:
@@ -127,6 +127,12 @@ def peak_rss_mib() -> tuple[float, float]:
     except OSError:
         pass
     return own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and of its finished child processes (pool workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def measure(impl: str, n: int, per_classroom: int, workers: int) -> dict[str, Any]:
@@ -146,10 +152,12 @@ def measure(impl: str, n: int, per_classroom: int, workers: int) -> dict[str, An
     # the same rule for every implementation: repeat the timed run up to REPEATS times while the runs so far
     # took under REPEAT_BUDGET_S in all, and report the median (a single long run is one sample)
     walls: list[float] = []
+    cpus: list[float] = []
     while len(walls) < REPEATS and sum(walls) < REPEAT_BUDGET_S:
-        t0 = time.perf_counter()
+        c0, t0 = cpu_seconds(), time.perf_counter()
         df = run_impl(impl, params, n, workers)
         walls.append(time.perf_counter() - t0)
+        cpus.append(cpu_seconds() - c0)
     wall = float(statistics.median(walls))
     out["repeats"] = len(walls)
     parent, worker = peak_rss_mib()
@@ -158,6 +166,7 @@ def measure(impl: str, n: int, per_classroom: int, workers: int) -> dict[str, An
     out.update(
         status="ok",
         wall_s=wall,
+        cpu_s=float(statistics.median(cpus)),
         rss_parent_mib=parent,
         rss_worker_mib=worker,
         deaths_mean=float(df["deaths"].mean()),
@@ -178,6 +187,7 @@ class Result:
     status: str
     occupants: int = 0
     wall_s: float = math.nan
+    cpu_s: float = math.nan  # CPU time of the timed run (median), pool workers included
     rss_parent_mib: float = math.nan
     rss_worker_mib: float = math.nan
     deaths_mean: float = math.nan
@@ -225,6 +235,7 @@ def run_subprocess(impl: str, n: int, per_classroom: int, workers: int, timeout:
         d["status"],
         occupants=d["occupants"],
         wall_s=d.get("wall_s", math.nan),
+        cpu_s=d.get("cpu_s", math.nan),
         rss_parent_mib=d.get("rss_parent_mib", math.nan),
         rss_worker_mib=d.get("rss_worker_mib", math.nan),
         deaths_mean=d.get("deaths_mean", math.nan),
@@ -280,7 +291,8 @@ def describe(r: Result) -> str:
         return f"{LABELS[r.impl]:>20} {r.n:>6} reps, {r.occupants:>5} occupants: {r.status}"
     return (
         f"{LABELS[r.impl]:>20} {r.n:>6} reps, {r.occupants:>5} occupants: {r.wall_s:8.2f} s "
-        f"{r.rate:9.1f} reps/s  peak RSS {r.rss_parent_mib:.0f} / {r.rss_worker_mib:.0f} MiB  "
+        f"{r.rate:9.1f} reps/s  CPU/wall {r.cpu_s / r.wall_s:.1f}  "
+        f"peak RSS {r.rss_parent_mib:.0f} / {r.rss_worker_mib:.0f} MiB  "
         f"deaths {r.deaths_mean:.2f}"
     )
 
@@ -371,6 +383,37 @@ def ratios(rep_results: list[Result]) -> tuple[list[str], list[str]]:
     return rows, lines
 
 
+def target_lines(rep_results: list[Result]) -> list[str]:
+    """Plain words under the ratio table: at which equal replication counts the compiled engine meets the
+    target, and what its time is made of where it does not."""
+    mesa = {r.n: r for r in rep_results if r.impl == "mesa" and r.ok}
+    mine = {r.n: r for r in rep_results if r.impl == "numba" and r.ok}
+    both = sorted(set(mesa) & set(mine))
+    if not both:
+        return []
+    ratio = {n: mine[n].rate / mesa[n].rate for n in both}
+    met = [f"{n:,}" for n in both if ratio[n] >= TARGET_RATIO]
+    below = [f"{n:,} ({ratio[n]:,.0f}x)" for n in both if ratio[n] < TARGET_RATIO]
+    text = (
+        f"Compiled engine at equal replication counts: the {TARGET_RATIO:.0f}x target is met at "
+        f"{', '.join(met) or 'no count'} replications"
+    )
+    if below:
+        one, top = mine.get(1), mine[max(mine)]
+        per_rep = top.wall_s / top.n  # a replication's share of the largest run
+        fixed = (
+            f": a run of one replication takes {1000 * one.wall_s:.2f} ms, a replication in the "
+            f"{top.n:,}-replication run {1000 * per_rep:.3f} ms"
+            if one is not None
+            else ""
+        )
+        text += (
+            f" and not at {', '.join(below)}: there a run is mostly the engine's fixed cost per call "
+            f"(thread pool, containers, outcome table{fixed}), not replications"
+        )
+    return [text + ".", ""]
+
+
 def slopes(rep_results: list[Result], occ_results: list[Result]) -> list[str]:
     """Markdown rows: log-log slopes of time vs replications (between the two largest counts measured,
     where fixed costs such as starting the process pool no longer dominate) and vs occupants."""
@@ -444,7 +487,10 @@ def section(
         f"timed), with the same {args.workers} workers (processes; threads for the Numba engine, whose "
         "kernel releases the GIL). Each timed run is repeated up to "
         f"{REPEATS} times while the runs so far took under {REPEAT_BUDGET_S:g} s, and the median is "
-        "reported (the same rule for every implementation; a long run is one sample). Peak memory: peak "
+        "reported (the same rule for every implementation; a long run is one sample). CPU / wall: the "
+        "timed run's CPU time (pool workers included) over its wall time, about the number of cores it "
+        f"kept busy: well under {args.workers} for a parallel run means it waited (other load on the "
+        "machine, or a serial part). Peak memory: peak "
         "RSS of the measuring process / of its largest pool worker process (0 when it uses none). "
         "The Mesa peer (`benchmarks/peer_mesa/`) is checked to "
         "agree with the engine in distribution by `tests/benchmarks/test_peer_mesa.py`.",
@@ -457,18 +503,19 @@ def section(
         "",
         f"### Time vs replications (default scenario, {occupants:,} occupants)",
         "",
-        "| implementation | replications | wall time (s) | replications/s | peak RSS parent / worker (MiB) "
-        "| deaths mean |",
-        "|---|---|---|---|---|---|",
+        "| implementation | replications | wall time (s) | replications/s | CPU / wall "
+        "| peak RSS parent / worker (MiB) | deaths mean |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rep_results:
         if r.ok:
             lines.append(
                 f"| {LABELS[r.impl]} | {r.n:,} | {fmt(r.wall_s, 2)} | {rate_fmt(r.rate)} | "
-                f"{fmt(r.rss_parent_mib, 0)} / {fmt(r.rss_worker_mib, 0)} | {fmt(r.deaths_mean, 2)} |"
+                f"{fmt(r.cpu_s / r.wall_s, 1)} | {fmt(r.rss_parent_mib, 0)} / {fmt(r.rss_worker_mib, 0)} | "
+                f"{fmt(r.deaths_mean, 2)} |"
             )
         else:
-            lines.append(f"| {LABELS[r.impl]} | {r.n:,} | {r.status} | - | - | - |")
+            lines.append(f"| {LABELS[r.impl]} | {r.n:,} | {r.status} | - | - | - | - |")
     lines += [
         "",
         "### Time vs occupants (default scenario with 10, 30, 100 occupants per classroom)",
@@ -498,6 +545,7 @@ def section(
         "|---|---|---|---|---|",
         *ratio_rows,
         "",
+        *target_lines(rep_results),
         "### Growth (log-log slope: 1 = linear; replications: between the two largest counts run)",
         "",
         "| implementation | time vs replications (range) | time per replication vs occupants (range) |",

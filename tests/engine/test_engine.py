@@ -22,7 +22,7 @@ import pytest
 from scipy import stats
 
 from responsesim.codes import DOWN, END_REASON_NAMES, LOCKED, LOCKED_HC, OUT, ROLE_TACTICAL
-from responsesim.engine.run import OUTCOME_COLUMNS, initial_state, run_chunk, simulate
+from responsesim.engine.run import OUTCOME_COLUMNS, chunk_for, initial_state, run_chunk, simulate, start
 from responsesim.engine.types import State
 from responsesim.scenario.compile import Params
 from responsesim.scenario.load import default_scenario_text, load_scenario, loads
@@ -185,6 +185,17 @@ def test_chunking_and_workers_do_not_change_results(default_params: Params, full
     assert list(full_run["rep"]) == list(range(300))
     pd.testing.assert_frame_equal(full_run, simulate(default_params, 300, chunk_size=37))
     pd.testing.assert_frame_equal(full_run, simulate(default_params, 300, chunk_size=100, workers=2))
+
+
+def test_several_workers_get_several_chunks_each(default_params: Params) -> None:
+    # 1,000 replications in the default chunk of 1,000 would run on one thread
+    assert chunk_for(1000, 1000, 2) == 125 and chunk_for(1000, 1000, 1) == 1000
+    assert chunk_for(10_000, 1000, 2) == 1000 and chunk_for(10_000, 300, 2) == 300
+    assert chunk_for(60, 1000, 2) == 50  # not below MIN_CHUNK
+    running = start(default_params, 1000, workers=2)
+    assert [len(p) for p in running.parts] == [125] * 8
+    reps, _ = running.arrays()
+    assert list(reps) == list(range(1000))
 
 
 def test_run_chunk_subset_matches_full_run(default_params: Params, full_run: pd.DataFrame) -> None:

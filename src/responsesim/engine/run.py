@@ -8,6 +8,7 @@ calls an observer after every tick (web replay, invariant tests).
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -27,6 +28,12 @@ if TYPE_CHECKING:  # pandas is imported when a table is built, so runs can start
 
 #: called with the state of every replication after each tick (and once at t = 0)
 Observer = Callable[[State, Params], None]
+
+#: with several workers, a run is cut into at least this many chunks per worker (attacks vary in length:
+#: smaller chunks keep every worker busy to the end) ...
+CHUNKS_PER_WORKER = 4
+#: ... of at least this many replications (each chunk costs about 0.3 ms to set up)
+MIN_CHUNK = 50
 
 OUTCOME_COLUMNS: tuple[str, ...] = (
     "rep",
@@ -227,6 +234,14 @@ class Running:
         return reps_all, merged if merged is not None else empty_outcomes(0)
 
 
+def chunk_for(replications: int, chunk_size: int, workers: int) -> int:
+    """The chunk ``start`` cuts a run into: ``chunk_size`` at most and, with several workers, small enough
+    for ``CHUNKS_PER_WORKER`` chunks a worker, but not below ``MIN_CHUNK``."""
+    if workers <= 1:
+        return chunk_size
+    return min(chunk_size, max(MIN_CHUNK, math.ceil(replications / (CHUNKS_PER_WORKER * workers))))
+
+
 def start(
     params: Params,
     replications: int,
@@ -240,13 +255,17 @@ def start(
     """Start ``replications`` replications (indices ``first_rep`` onwards) on worker threads and return
     at once: the compiled loop releases the GIL, so the caller can go on (load pandas, read files) while
     they run. With one worker and no executor, the chunks run in ``Running.result``. ``theta``: per-
-    replication parameter values (arrays of ``replications`` values, in replication order)."""
-    parts = list(chunks(replications, chunk_size, first_rep))
+    replication parameter values (arrays of ``replications`` values, in replication order).
+
+    ``chunk_size`` is the largest chunk; with several workers a run is cut into ``CHUNKS_PER_WORKER``
+    chunks a worker or more (of at least ``MIN_CHUNK``), so that 1,000 replications do not run on one
+    thread and no worker idles long at the end."""
+    n_workers = workers if workers else os.cpu_count() or 1
+    parts = list(chunks(replications, chunk_for(replications, chunk_size, n_workers), first_rep))
     if theta is not None:
         for k, v in theta.items():
             if np.shape(v) != (replications,):
                 raise ValueError(f"theta[{k!r}]: expected {replications} values, got shape {np.shape(v)}")
-    n_workers = workers if workers else os.cpu_count() or 1
 
     def part_theta(reps: np.ndarray) -> dict[str, np.ndarray] | None:
         if theta is None:
