@@ -13,8 +13,9 @@ Beside it, in fresh processes too, the floors under any such command: the start-
 (``run --replications 10``), Python alone (``python -c pass``), importing Numba, and importing Numba and
 loading one trivial cached ``@njit`` function (what every program compiled with Numba's on-disk cache pays
 before it computes anything: Numba initialises its compiler target on the first load). Each repeat runs
-every measurement once, in turn, so that other load on the machine falls on all of them alike; the load
-average before and after is written down.
+every measurement once, in turn, after waiting (up to ``--idle-wait`` seconds) for the machine to be idle,
+so that other load falls on all of them alike if it comes; the load average before and after is written
+down.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import time
 from pathlib import Path
 
 from doc_section import write_section
+from idle import wait_for_idle
 
 START = "<!-- benchmarks/bench_cli.py: start -->"
 END = "<!-- benchmarks/bench_cli.py: end -->"
@@ -77,6 +79,12 @@ def main() -> None:
     ap.add_argument("--replications", type=int, default=10_000)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument(
+        "--idle-wait",
+        type=float,
+        default=60.0,
+        help="before each round, wait up to this long for an idle machine",
+    )
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "trivial_numba.py"
@@ -94,6 +102,7 @@ def main() -> None:
         load_before = os.getloadavg()[0]
         samples: dict[str, list[tuple[float, float]]] = {k: [] for k in cases}
         for _ in range(a.repeats):
+            wait_for_idle(a.idle_wait)
             for name, (cmd, env) in cases.items():
                 samples[name].append(timed(cmd, env))
         load_after = os.getloadavg()[0]
@@ -116,8 +125,8 @@ def main() -> None:
 
 {when}, {platform.system()} {platform.machine()} ({cpu_name}), {os.cpu_count()} cores, Python
 {platform.python_version()}; engine already compiled (cached). {a.repeats} fresh processes of each line, taken
-in turn (load average {load_before:.1f} before, {load_after:.1f} after), default scenario, all cores, `--json`
-output. Regenerate with `python benchmarks/bench_cli.py`.
+in turn, each round after waiting for an idle machine (load average {load_before:.1f} before, {load_after:.1f}
+after); default scenario, all cores, `--json` output. Regenerate with `python benchmarks/bench_cli.py`.
 
 | what | wall time (s), median |
 |---|---|
