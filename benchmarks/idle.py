@@ -25,14 +25,14 @@ def _idle_total() -> tuple[int, int] | None:
     return ticks[3] + ticks[4], sum(ticks)  # idle + iowait, all
 
 
-def wait_for_idle(max_wait: float) -> float:
-    """Wait until the machine is idle (see the module); returns the seconds waited."""
+def wait_for_idle(max_wait: float, quiet_seconds: int = QUIET_SECONDS) -> float:
+    """Wait until the machine is idle for ``quiet_seconds`` (see the module); returns the seconds waited."""
     t0 = time.monotonic()
     last = _idle_total()
     if last is None or max_wait <= 0:
         return 0.0
     quiet = 0
-    while quiet < QUIET_SECONDS and time.monotonic() - t0 < max_wait:
+    while quiet < quiet_seconds and time.monotonic() - t0 < max_wait:
         time.sleep(1.0)
         now = _idle_total()
         if now is None:

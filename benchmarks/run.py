@@ -138,7 +138,7 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def measure(impl: str, n: int, per_classroom: int, workers: int) -> dict[str, Any]:
+def measure(impl: str, n: int, per_classroom: int, workers: int, idle_wait: float = 0.0) -> dict[str, Any]:
     """Time one implementation in this (fresh) process; the result as a JSON-able dict."""
     params = scenario_params(per_classroom)
     out: dict[str, Any] = {"impl": impl, "n": n, "occupants": int(params.n_occupants), "workers": workers}
@@ -157,6 +157,7 @@ def measure(impl: str, n: int, per_classroom: int, workers: int) -> dict[str, An
     walls: list[float] = []
     cpus: list[float] = []
     while len(walls) < REPEATS and sum(walls) < REPEAT_BUDGET_S:
+        wait_for_idle(idle_wait, quiet_seconds=1)
         c0, t0 = cpu_seconds(), time.perf_counter()
         df = run_impl(impl, params, n, workers)
         walls.append(time.perf_counter() - t0)
@@ -216,7 +217,7 @@ def run_subprocess(
 ) -> Result:
     wait_for_idle(idle_wait)  # another program's work on the cores would land in this measurement
     cmd = [sys.executable, str(Path(__file__).resolve()), "--measure", impl, str(n), str(per_classroom)]
-    cmd += ["--workers", str(workers)]
+    cmd += ["--workers", str(workers), "--idle-wait", str(idle_wait)]
     # its own session, so that on a timeout its pool workers are killed with it
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, start_new_session=True
@@ -395,7 +396,7 @@ def ratios(rep_results: list[Result]) -> tuple[list[str], list[str]]:
     return rows, lines
 
 
-def target_lines(rep_results: list[Result]) -> list[str]:
+def target_lines(rep_results: list[Result], workers: int) -> list[str]:
     """Plain words under the ratio table: at which equal replication counts the compiled engine meets the
     target, and what its time is made of where it does not."""
     mesa = {r.n: r for r in rep_results if r.impl == "mesa" and r.ok}
@@ -403,26 +404,34 @@ def target_lines(rep_results: list[Result]) -> list[str]:
     both = sorted(set(mesa) & set(mine))
     if not both:
         return []
-    top = mine[max(mine)]
+    top, one = mine[max(mine)], mine.get(1)
     ratio = {n: mine[n].rate / mesa[n].rate for n in both}
-    met = [n for n in both if ratio[n] >= TARGET_RATIO]
-    # below the target where a run is mostly the fixed cost of a call, or where it is replications
-    fixed = [n for n in both if ratio[n] < TARGET_RATIO and mine[n].rate < 0.8 * top.rate]
-    per_rep = [n for n in both if ratio[n] < TARGET_RATIO and n not in fixed]
+    below = [n for n in both if ratio[n] < TARGET_RATIO]
+    # what a run below the target is made of: mostly the fixed cost of a call (the time of a one-replication
+    # run is half of it or more), too little work to keep the workers busy, or replications
+    fixed = [n for n in below if one is not None and one.wall_s >= 0.5 * mine[n].wall_s]
+    idle = [n for n in below if n not in fixed and mine[n].cpu_s < 0.8 * workers * mine[n].wall_s]
+    per_rep = [n for n in below if n not in fixed and n not in idle]
 
     def counts(ns: list[int]) -> str:
         return ", ".join(f"{n:,} ({ratio[n]:,.0f}x)" for n in ns)
 
+    met = [n for n in both if n not in below]
     out = [
         f"Compiled engine at equal replication counts: the {TARGET_RATIO:.0f}x target is "
         + (f"met at {counts(met)}." if met else "not met at any count.")
     ]
-    if fixed:
-        one = mine.get(1)
-        cost = f": one replication takes {1000 * one.wall_s:.2f} ms in all" if one is not None else ""
+    if fixed and one is not None:
         out.append(
-            f"Below it at {counts(fixed)}, where a run is mostly the engine's fixed cost per call (thread "
-            f"pool, containers, outcome table{cost}), not replications."
+            f"Below it at {counts(fixed)}, where a run is mostly the engine's fixed cost per call (its "
+            f"containers, the call into the compiled loop, the outcome table: {1000 * one.wall_s:.2f} ms "
+            "for one replication)."
+        )
+    if idle:
+        busy = ", ".join(f"{mine[n].cpu_s / mine[n].wall_s:.1f}" for n in idle)
+        out.append(
+            f"Below it at {counts(idle)}, where a run is too short to keep {workers} cores busy (CPU / wall "
+            f"{busy}: a few chunks, and the workers' start)."
         )
     if per_rep:
         need = TARGET_RATIO * max(mesa[n].rate for n in per_rep)
@@ -506,8 +515,10 @@ def section(
         f"Command: `{cmd}` ({'quick' if args.quick else 'full'} run; `--quick` takes about 3 minutes, "
         "the full run 5-15). Every implementation runs the same model (docs/model.md) on the same scenario, "
         "each measurement in a fresh process after a warm-up (so Numba's compilation is not "
-        f"timed) and after waiting up to {args.idle_wait:g} s for the machine to be idle (so as not to be "
-        f"timed with other programs' work), with the same {args.workers} workers (processes; threads for "
+        f"timed) and, before it and before each timed run, after waiting up to {args.idle_wait:g} s for "
+        "the machine to be idle (so as not to time other programs' work; the CPU's speed on a shared "
+        f"virtual machine still varies by about 10 %), with the same {args.workers} workers (processes; "
+        "threads for "
         "the Numba engine, whose "
         "kernel releases the GIL). Each timed run is repeated up to "
         f"{REPEATS} times while the runs so far took under {REPEAT_BUDGET_S:g} s, and the median is "
@@ -569,7 +580,7 @@ def section(
         "|---|---|---|---|---|",
         *ratio_rows,
         "",
-        *target_lines(rep_results),
+        *target_lines(rep_results, args.workers),
         "### Growth (log-log slope: 1 = linear; replications: between the two largest counts run)",
         "",
         "| implementation | time vs replications (range) | time per replication vs occupants (range) |",
@@ -618,7 +629,7 @@ def main() -> None:
 
     if args.measure:
         impl, n, per_classroom = args.measure[0], int(args.measure[1]), int(args.measure[2])
-        print(json.dumps(measure(impl, n, per_classroom, args.workers)))
+        print(json.dumps(measure(impl, n, per_classroom, args.workers, args.idle_wait)))
         return
 
     if args.budget is None:
