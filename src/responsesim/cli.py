@@ -560,7 +560,14 @@ def calibrate_cmd(
         str | None,
         typer.Option("--scheduler", help="run the fit's simulations on this Dask cluster (tcp://HOST:8786)"),
     ] = None,
-    report: Annotated[Path | None, typer.Option("--report", help="write the HTML + PNG report here")] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="write the HTML + PNG report here (with --check: check.html; with --predictive: "
+            "predictive.html)",
+        ),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", help="calibration file to write (default: the one `run` uses)"),
@@ -616,7 +623,7 @@ def calibrate_cmd(
         _predictive_check(calibration, draws, workers, as_json, report)
         return
     if check_only:
-        _calibration_check(calibration, validation, seed, workers, as_json, at or [])
+        _calibration_check(calibration, validation, seed, workers, as_json, at or [], report)
         return
     settings = Settings(points, replications, rounds, 0.02, validation, seed, workers, backend, scheduler)
     try:
@@ -663,7 +670,13 @@ def _at_values(at: list[str]) -> dict[str, float]:
 
 
 def _calibration_check(
-    path: Path | None, n: int, seed: int, workers: int, as_json: bool, at: list[str] | None = None
+    path: Path | None,
+    n: int,
+    seed: int,
+    workers: int,
+    as_json: bool,
+    at: list[str] | None = None,
+    report: Path | None = None,
 ) -> None:
     """``calibrate --check``: the table (or JSON) of every target against the calibration, no fit, with
     the documented reason of every miss (``calibrate/misses.py``)."""
@@ -683,6 +696,10 @@ def _calibration_check(
     except (ReferenceDataError, FileNotFoundError, CalibrationError) as exc:
         _fail(str(exc))
         return
+    if report is not None:
+        from responsesim.report.calibration import write_check_report
+
+        err.print(f"wrote {write_check_report(res, Path(report))}", highlight=False)
     if as_json:
         sys.stdout.write(json.dumps(res.to_json(), indent=2, allow_nan=False) + "\n")
         return
@@ -769,7 +786,6 @@ def params_cmd(
     for r in rows:
         t.add_row(r.name, r.value, r.unit, r.source)
     Console().print(t)
-
 
 
 @app.command("serve")

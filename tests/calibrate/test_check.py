@@ -61,3 +61,32 @@ def test_check_at_a_point_and_bad_at_values(reference_path) -> None:
         assert res.exit_code == 2, (bad, res.output)
     alone = CliRunner().invoke(app, ["calibrate", "--at", "p_hit=0.2"])
     assert alone.exit_code == 2 and "--at goes with --check" in alone.output
+
+
+def test_check_report_page_lists_every_miss_with_its_reason(reference_path, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """--check --report DIR writes check.html and check.png: the table and one reason per miss."""
+    out = CliRunner().invoke(
+        app,
+        [
+            "calibrate",
+            "--check",
+            "--validation",
+            "400",
+            "--workers",
+            "1",
+            "--report",
+            str(tmp_path),
+            "--json",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    page = (tmp_path / "check.html").read_text()
+    assert (tmp_path / "check.png").read_bytes()[:4] == b"\x89PNG"
+    assert f"<b>{doc['inside']} of {doc['total']}</b>" in page
+    misses = [t for t in doc["targets"] if not t["inside"]]
+    assert misses  # 400 attempts: some targets miss
+    assert page.count("<li><b>") == len(misses)
+    for t in misses:
+        assert f"<b>{t['target']}</b> ({t['set']}), <i>{t['reason']['cause']}</i>" in page
+    assert "`" not in page.split("Why the misses")[1].split("</ul>")[0]  # commands shown as <code>
