@@ -385,6 +385,9 @@ def sensitivity_cmd(
     """Sobol sensitivity indices (SALib) of an outcome over the uncertain inputs."""
     from responsesim.sweep.sensitivity import sensitivity_command
 
+    if point_estimate and factors not in ("posterior", "point"):
+        _fail(f"--point-estimate and --factors {factors} ask for two different analyses; give one")
+
     code = sensitivity_command(
         outdir,
         n=n,

@@ -161,3 +161,15 @@ def test_command_posterior_refused_with_model_overrides(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert sensitivity_command(out, n=2, replications=2, scenario=sc) == 2
     assert not out.exists() or not list(out.glob("*.json"))
+
+
+def test_cli_point_estimate_conflicts_with_model_ranges(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from responsesim.cli import app
+
+    res = CliRunner().invoke(
+        app, ["sensitivity", "--point-estimate", "--factors", "model-ranges", "--outdir", str(tmp_path)]
+    )
+    assert res.exit_code == 2 and "two different analyses" in res.output
+    assert not list(tmp_path.glob("*.json"))
