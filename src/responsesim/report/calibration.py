@@ -115,6 +115,24 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
+TARGET_HEADER = (
+    "<tr><th>set</th><th>target</th><th>observed</th><th>data 95% CI</th><th>n</th><th>simulated</th>"
+    "<th>simulation 95% CI</th><th>inside</th><th>source</th></tr>"
+)
+
+
+def _target_rows(cmp: pd.DataFrame) -> str:
+    """One HTML table row per target of a comparison (columns as ``TARGET_HEADER``), shaded in/out."""
+    return "".join(
+        f"<tr class={'in' if r['inside'] else 'out'}><td>{html.escape(r['set'])}</td>"
+        f"<td>{html.escape(r['name'])}</td><td>{_fmt(r['observed'])}</td>"
+        f"<td>{_fmt(r['ci_low'])} - {_fmt(r['ci_high'])}</td><td>{r['n']}</td><td>{_fmt(r['simulated'])}</td>"
+        f"<td>{_fmt(r['sim_low'])} - {_fmt(r['sim_high'])}</td><td>{'yes' if r['inside'] else 'no'}</td>"
+        f"<td>{html.escape(r['source'])}</td></tr>"
+        for r in _records(cmp)
+    )
+
+
 def write_report(out: CalibrationOutcome, directory: Path) -> Path:
     """Write PNGs and index.html into ``directory`` (created); returns the HTML path."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -128,14 +146,7 @@ def write_report(out: CalibrationOutcome, directory: Path) -> Path:
         f"<td>{html.escape(PARAMETER_INFO[n].source)}</td></tr>"
         for n, (lo, hi) in out.fit.interval.items()
     )
-    tgt_rows = "".join(
-        f"<tr class={'in' if r['inside'] else 'out'}><td>{html.escape(r['set'])}</td>"
-        f"<td>{html.escape(r['name'])}</td><td>{_fmt(r['observed'])}</td>"
-        f"<td>{_fmt(r['ci_low'])} - {_fmt(r['ci_high'])}</td><td>{r['n']}</td><td>{_fmt(r['simulated'])}</td>"
-        f"<td>{_fmt(r['sim_low'])} - {_fmt(r['sim_high'])}</td><td>{'yes' if r['inside'] else 'no'}</td>"
-        f"<td>{html.escape(r['source'])}</td></tr>"
-        for r in _records(cmp)
-    )
+    tgt_rows = _target_rows(cmp)
     limits = "".join(
         f"<li><b>{html.escape(name)}</b> ({html.escape(set_)}), {html.escape(m.cause)}: {html.escape(m.text)}</li>"
         for (set_, name), m in explain(cmp).items()
@@ -170,8 +181,7 @@ attempts per particle (incidents only count); {ess} effective particles in the f
 <th>prior range</th><th>unit</th><th>source</th></tr>{fit_rows}</table>{edge_note}
 <p><img src="posterior.png" alt="posterior"></p>
 <h2>Observed vs simulated</h2><p><img src="targets.png" alt="targets"></p><p><img src="means.png" alt="means"></p>
-<table><tr><th>set</th><th>target</th><th>observed</th><th>data 95% CI</th><th>n</th><th>simulated</th>
-<th>simulation 95% CI</th><th>inside</th><th>source</th></tr>{tgt_rows}</table>
+<table>{TARGET_HEADER}{tgt_rows}</table>
 <h2>What the model does not reproduce, and why</h2><ul>{limits or "<li>Every target is inside its interval.</li>"}</ul>
 </body></html>"""
     path = directory / "index.html"
@@ -238,13 +248,7 @@ def write_check_report(check: Any, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     cmp = check.comparison
     plot_targets(cmp, directory / "check.png")
-    rows = "".join(
-        f"<tr class={'in' if r['inside'] else 'out'}><td>{html.escape(r['set'])}</td>"
-        f"<td>{html.escape(r['name'])}</td><td>{_fmt(r['observed'])}</td>"
-        f"<td>{_fmt(r['ci_low'])} - {_fmt(r['ci_high'])}</td><td>{_fmt(r['simulated'])}</td>"
-        f"<td>{_fmt(r['sim_low'])} - {_fmt(r['sim_high'])}</td><td>{'yes' if r['inside'] else 'no'}</td></tr>"
-        for r in _records(cmp)
-    )
+    rows = _target_rows(cmp)
     misses = explain(cmp)
     why = "".join(
         f"<li><b>{html.escape(name)}</b> ({html.escape(set_)}), <i>{html.escape(m.cause)}</i>: "
@@ -270,8 +274,7 @@ model meets the 2000-2013 target (found by that rule from this table); <i>point 
 the posterior reach the target (try <code>--check --at NAME=VALUE</code>); <i>structure</i>, a mechanism the model
 lacks; <i>data</i>, how the observed figure was made.</p>
 <p><img src="check.png" alt="observed vs simulated, every share target" style="max-width:100%"></p>
-<div style="overflow-x:auto"><table><tr><th>set</th><th>target</th><th>observed</th><th>data 95% CI</th>
-<th>simulated</th><th>simulation 95% CI</th><th>inside</th></tr>{rows}</table></div></body></html>"""
+<div style="overflow-x:auto"><table>{TARGET_HEADER}{rows}</table></div></body></html>"""
     out = directory / "check.html"
     out.write_text(page, encoding="utf-8")
     return out
