@@ -34,13 +34,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from responsesim.engine.run import OUTCOME_COLUMNS
-from responsesim.params import PARAMETER_INFO
+from responsesim.params import PARAMETER_INFO, CalibratedParams, CalibrationError
 
 # scenario parameters (dotted path into the scenario, low, high); ranges from the schema's documented spans
 SCENARIO_PARAMETERS: tuple[tuple[str, float, float], ...] = (
@@ -80,8 +80,6 @@ class SobolResult:
 
 #: the one factor standing for the model's parameters drawn jointly from the posterior
 POSTERIOR_FACTOR = "model parameters (posterior draw)"
-#: what ``--factors`` may ask for (see the module docstring)
-FACTOR_SETS: tuple[str, ...] = ("posterior", "point", "model-ranges")
 
 
 def default_parameters() -> list[tuple[str, float, float]]:
@@ -91,15 +89,45 @@ def default_parameters() -> list[tuple[str, float, float]]:
     return model + list(SCENARIO_PARAMETERS)
 
 
+class FactorSet(NamedTuple):
+    """What ``--factors NAME`` analyses: its inputs, a title for the plot and a note for readers."""
+
+    parameters: Callable[[], list[tuple[str, float, float]]]  # (name, low, high) of each input
+    title: str
+    note: str
+
+
+#: the factor sets ``--factors`` may ask for (see the module docstring)
+FACTOR_SETS: dict[str, FactorSet] = {
+    "posterior": FactorSet(
+        lambda: [*SCENARIO_PARAMETERS, (POSTERIOR_FACTOR, 0.0, 1.0)],
+        "model from the posterior",
+        f"Inputs: the scenario parameters over their ranges and '{POSTERIOR_FACTOR}', one factor that draws "
+        "all fitted model parameters together from the calibration's posterior (they are correlated, so "
+        "they are not split); its index is the share of the spread due to what the calibration does not "
+        "know.",
+    ),
+    "point": FactorSet(
+        lambda: list(SCENARIO_PARAMETERS),
+        "model at the point estimate",
+        "Inputs: the scenario parameters over their ranges; the model at the calibration's values (its own "
+        "uncertainty is left out).",
+    ),
+    "model-ranges": FactorSet(
+        default_parameters,
+        "model parameters over their whole ranges",
+        "Inputs: every fitted model parameter over its whole plausible range (the calibration's prior, "
+        "wider than the posterior) and the scenario parameters: which model rule matters, not how "
+        "uncertain an incident's numbers are.",
+    ),
+}
+
+
 def factor_parameters(factors: str) -> list[tuple[str, float, float]]:
     """The ``(name, low, high)`` inputs of a factor set (``FACTOR_SETS``)."""
-    if factors == "posterior":
-        return [*SCENARIO_PARAMETERS, (POSTERIOR_FACTOR, 0.0, 1.0)]
-    if factors == "point":
-        return list(SCENARIO_PARAMETERS)
-    if factors == "model-ranges":
-        return default_parameters()
-    raise ValueError(f"factors must be one of {', '.join(FACTOR_SETS)}, not {factors!r}")
+    if factors not in FACTOR_SETS:
+        raise ValueError(f"factors must be one of {', '.join(FACTOR_SETS)}, not {factors!r}")
+    return FACTOR_SETS[factors].parameters()
 
 
 def posterior_index(u: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -292,32 +320,11 @@ def plot_sobol(result: SobolResult, path: Path, title: str = "") -> Path:
 METRICS: tuple[str, ...] = tuple(c for c in OUTCOME_COLUMNS if c not in ("rep", "end_reason", "stopped_by"))
 
 
-FACTOR_TITLES = {
-    "posterior": "model from the posterior",
-    "point": "model at the point estimate",
-    "model-ranges": "model parameters over their whole ranges",
-}
-FACTOR_NOTES = {
-    "posterior": f"Inputs: the scenario parameters over their ranges and '{POSTERIOR_FACTOR}', one factor "
-    "that draws all fitted model parameters together from the calibration's posterior (they are "
-    "correlated, so they are not split); its index is the share of the spread due to what the "
-    "calibration does not know.",
-    "point": "Inputs: the scenario parameters over their ranges; the model at the calibration's values "
-    "(its own uncertainty is left out).",
-    "model-ranges": "Inputs: every fitted model parameter over its whole plausible range (the calibration's "
-    "prior, wider than the posterior) and the scenario parameters: which model rule matters, not how "
-    "uncertain an incident's numbers are.",
-}
-
-
-def _no_posterior(scenario: Path | None) -> str:
-    """Why the scenario's calibration offers no posterior to draw from ("" when it does)."""
-    from responsesim.params import CalibrationError
+def _posterior_problem(cal: CalibratedParams) -> str:
+    """Why ``cal`` offers no posterior to draw from ("" when it does)."""
     from responsesim.posterior import load_posterior
-    from responsesim.scenario.load import load_scenario
 
     try:
-        cal = load_scenario(scenario).calibration
         post = load_posterior(cal)
     except CalibrationError as exc:
         return str(exc)
@@ -327,12 +334,6 @@ def _no_posterior(scenario: Path | None) -> str:
         )
         return f"the calibration {cal.version} has no posterior{extra}"
     return ""
-
-
-def _calibration_version(scenario: Path | None) -> str:
-    from responsesim.scenario.load import load_scenario
-
-    return load_scenario(scenario).calibration.version
 
 
 def sensitivity_command(
@@ -370,8 +371,11 @@ def sensitivity_command(
     if scenario is not None and not scenario.is_file():
         print(f"error: scenario {scenario} does not exist", file=sys.stderr)
         return 2
+    from responsesim.scenario.load import load_scenario
+
+    cal = load_scenario(scenario).calibration
     if factors == "posterior":
-        why = _no_posterior(scenario)
+        why = _posterior_problem(cal)
         if why:
             print(f"error: --factors posterior: {why}; use --point-estimate (or --factors model-ranges)",
                   file=sys.stderr)  # fmt: skip
@@ -394,7 +398,7 @@ def sensitivity_command(
     stem = f"sobol_{metric}" + ("" if factors == "posterior" else f"_{factors.replace('-', '_')}")
     where = scenario.name if scenario else "built-in scenario"
     png = plot_sobol(
-        res, outdir / f"{stem}.png", f"Sobol sensitivity of {metric} ({where}; {FACTOR_TITLES[factors]})"
+        res, outdir / f"{stem}.png", f"Sobol sensitivity of {metric} ({where}; {FACTOR_SETS[factors].title})"
     )
     from responsesim.sweep.report import _clean, write_index
 
@@ -409,8 +413,8 @@ def sensitivity_command(
         "kind": "sobol",
         "name": f"Sobol sensitivity of {metric}" + ("" if factors == "posterior" else f" ({factors})"),
         "factors": factors,
-        "factors_note": FACTOR_NOTES[factors],
-        "calibration": _calibration_version(scenario),
+        "factors_note": FACTOR_SETS[factors].note,
+        "calibration": cal.version,
         "seed": seed,
         "replications_per_point": replications,
         "points": res.n_evaluations,
@@ -431,7 +435,7 @@ def sensitivity_command(
     print(f"\n{doc['name']}: {res.n_evaluations} points x {replications} replications -> {png}")
     import textwrap
 
-    print(textwrap.fill(FACTOR_NOTES[factors], width=80))
+    print(textwrap.fill(FACTOR_SETS[factors].note, width=80))
     print(res.frame().to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return 0
 
@@ -448,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--seed", type=int, default=20260101)
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--factors", default="posterior", choices=FACTOR_SETS)
+    ap.add_argument("--factors", default="posterior", choices=list(FACTOR_SETS))
     ap.add_argument("--point-estimate", action="store_true", help="same as --factors point")
     a = ap.parse_args(argv)
     return sensitivity_command(
