@@ -173,3 +173,14 @@ def test_cli_point_estimate_conflicts_with_model_ranges(tmp_path: Path) -> None:
     )
     assert res.exit_code == 2 and "two different analyses" in res.output
     assert not list(tmp_path.glob("*.json"))
+
+
+def test_command_bad_scenario_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A scenario that does not validate: exit 2 naming the file, line and field; nothing written."""
+    sc = tmp_path / "bad.toml"
+    sc.write_text('seed = "x"\n')
+    out = tmp_path / "out"
+    for factors in ("posterior", "point"):
+        assert sensitivity_command(out, n=2, replications=2, scenario=sc, factors=factors) == 2
+        assert f"{sc}:1: seed: must be a whole number" in capsys.readouterr().err
+    assert not out.exists()

@@ -371,9 +371,14 @@ def sensitivity_command(
     if scenario is not None and not scenario.is_file():
         print(f"error: scenario {scenario} does not exist", file=sys.stderr)
         return 2
+    from responsesim.scenario.errors import ScenarioError
     from responsesim.scenario.load import load_scenario
 
-    cal = load_scenario(scenario).calibration
+    try:
+        cal = load_scenario(scenario).calibration
+    except (ScenarioError, CalibrationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if factors == "posterior":
         why = _posterior_problem(cal)
         if why:
