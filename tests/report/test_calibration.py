@@ -27,5 +27,5 @@ def test_fit_report_has_every_target_and_a_reason_per_miss(tmp_path: Path) -> No
     assert page.count("<tr class=") == len(cmp)  # one row per (set, target)
     misses = explain(cmp)
     for (set_, name), m in misses.items():
-        assert f"<b>{name}</b> ({set_}), {m.cause}:" in page
+        assert f"<b>{name}</b> ({set_}), <i>{m.cause}</i>:" in page
     assert f"<b>{int(cmp['inside'].sum())} of {len(cmp)}</b>" in page

@@ -150,7 +150,7 @@ def cell_params(cell: Cell, cal: CalibratedParams) -> Params:
     return compile_params(cell.spec, compile_building(bspec), cal)
 
 
-_BATCH_PARAMS: dict[tuple[str, str, str, tuple[tuple[str, Any], ...]], Params] = {}
+_BATCH_PARAMS: dict[tuple[str, str, str], Params] = {}  # (ensemble sha256, building, CalibratedParams.key)
 
 
 def batch_params(ens: Ensemble, building: str, cal: CalibratedParams) -> Params:
@@ -158,7 +158,7 @@ def batch_params(ens: Ensemble, building: str, cal: CalibratedParams) -> Params:
     come from ``cell_choices``). Compiled once per ensemble, building and calibration values in a process
     (a fit evaluates thousands of parameter points on the same few buildings; compiling them again each
     time was half of every evaluation)."""
-    key = (ens.sha256, building, cal.version, tuple(sorted(cal.values.items())))
+    key = (ens.sha256, building, cal.key)
     hit = _BATCH_PARAMS.get(key)
     if hit is None:
         cells = [c for c in ens.cells if c.spec.building.template == building]

@@ -133,6 +133,15 @@ def _target_rows(cmp: pd.DataFrame) -> str:
     )
 
 
+def _why_items(cmp: pd.DataFrame) -> str:
+    """One HTML list item per missed target: its documented cause and reason (``calibrate/misses.py``)."""
+    return "".join(
+        f"<li><b>{html.escape(name)}</b> ({html.escape(set_)}), <i>{html.escape(m.cause)}</i>: "
+        f"{_code_spans(m.text)}</li>"
+        for (set_, name), m in explain(cmp).items()
+    )
+
+
 def write_report(out: CalibrationOutcome, directory: Path) -> Path:
     """Write PNGs and index.html into ``directory`` (created); returns the HTML path."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -147,10 +156,7 @@ def write_report(out: CalibrationOutcome, directory: Path) -> Path:
         for n, (lo, hi) in out.fit.interval.items()
     )
     tgt_rows = _target_rows(cmp)
-    limits = "".join(
-        f"<li><b>{html.escape(name)}</b> ({html.escape(set_)}), {html.escape(m.cause)}: {html.escape(m.text)}</li>"
-        for (set_, name), m in explain(cmp).items()
-    )
+    limits = _why_items(cmp)
     edge = fitted_range_check(out.fit.fitted)
     edge_note = (
         f"<p>Fitted at the edge of their prior range (the prior or the model may be too narrow): "
@@ -249,12 +255,7 @@ def write_check_report(check: Any, directory: Path) -> Path:
     cmp = check.comparison
     plot_targets(cmp, directory / "check.png")
     rows = _target_rows(cmp)
-    misses = explain(cmp)
-    why = "".join(
-        f"<li><b>{html.escape(name)}</b> ({html.escape(set_)}), <i>{html.escape(m.cause)}</i>: "
-        f"{_code_spans(m.text)}</li>"
-        for (set_, name), m in misses.items()
-    )
+    why = _why_items(cmp)
     cal = check.calibration
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>Calibration check</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
