@@ -14,20 +14,8 @@ respected. Every engine module takes ``njit`` from here.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-from responsesim.engine.version import ENGINE_SOURCES, fingerprint
-
-
-def cache_dir() -> Path:
-    """The directory holding responsesim's compiled-engine cache (created on first use)."""
-    base = os.environ.get("RESPONSESIM_CACHE_DIR")
-    if base:
-        return Path(base)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    root = Path(xdg) if xdg else Path.home() / ".cache"
-    return root / "responsesim"
-
+from responsesim.engine.version import ENGINE_SOURCES, cache_dir, fingerprint
 
 FINGERPRINT = fingerprint()
 if "NUMBA_CACHE_DIR" not in os.environ:

@@ -3,47 +3,17 @@
 ``step`` advances one replication by one tick. ``run_batch`` runs a batch to its end, one replication at
 a time in a small working state (it releases the GIL, so batches run in parallel threads), and writes
 one outcome row each. ``step_all`` advances every replication of a full state by one tick, so the same
-rules can be observed tick by tick (web replay, invariant tests, counterfactual checks).
+rules can be observed tick by tick (web replay, invariant tests, counterfactual checks). ``wk`` is the
+working arrays of ``engine.types.Scratch``.
+
+These four functions are the engine's entry points: Numba compiles them on first call (``engine/jit.py``)
+or ahead of time into an extension module (``engine/native_build.py``); the same rules either way.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
-import numpy as np
-
 from responsesim.engine import rules
 from responsesim.engine.jit import njit
-
-
-class Scratch(NamedTuple):
-    """Working arrays reused from tick to tick (no allocation in the loop)."""
-
-    engaged: np.ndarray  # bool [U] engaged this tick (step 9)
-    go: np.ndarray  # bool [U] decided to enter this tick (step 3)
-    weights: np.ndarray  # float64 [S] choice weights (attacker and officer moves; the first degree entries)
-    ring_src: np.ndarray  # int64 [1] the space ``ring`` counts from, -1 none yet (rules.hops_from)
-    ring: np.ndarray  # int64 [S] edges from ``ring_src`` to each space (hearing, step 4)
-    queue: np.ndarray  # int64 [S] breadth-first queue of rules.hops_from
-    cand: np.ndarray  # int64 [G] target groups of this tick
-    cand_open: np.ndarray  # bool [G] the target is open (not behind a door window)
-    hz: np.ndarray  # float64 [5] competing hazards of step 11
-    delays: np.ndarray  # float64 [C] time to care of each critical casualty
-
-
-def scratch(n_units: int, n_spaces: int, n_groups: int, n_casualties: int) -> Scratch:
-    return Scratch(
-        engaged=np.zeros(n_units, dtype=np.bool_),
-        go=np.zeros(n_units, dtype=np.bool_),
-        weights=np.zeros(n_spaces),
-        ring_src=np.full(1, -1, dtype=np.int64),
-        ring=np.zeros(n_spaces, dtype=np.int64),
-        queue=np.zeros(n_spaces, dtype=np.int64),
-        cand=np.zeros(max(n_groups, 1), dtype=np.int64),
-        cand_open=np.zeros(max(n_groups, 1), dtype=np.bool_),
-        hz=np.zeros(5),
-        delays=np.zeros(max(n_casualties, 1)),
-    )
 
 
 @njit(_nrt=False)

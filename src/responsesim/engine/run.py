@@ -8,11 +8,13 @@ calls an observer after every tick (web replay, invariant tests).
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,7 +22,7 @@ import numpy as np
 from responsesim.codes import END_REASON_NAMES, ROLE_NAMES
 from responsesim.engine.arrays import engine_input
 from responsesim.engine.backend import check_backend
-from responsesim.engine.types import Outcomes, State, empty_outcomes, empty_state, make_theta
+from responsesim.engine.types import Outcomes, State, empty_outcomes, empty_state, make_theta, scratch
 from responsesim.scenario.compile import Params
 
 if TYPE_CHECKING:  # pandas is imported when a table is built, so runs can start before it is loaded
@@ -59,17 +61,33 @@ OUTCOME_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _kernel() -> Any:
-    """``engine.kernel`` (imported on first use: importing Numba costs about a second)."""
-    from responsesim.engine import kernel
+@functools.cache
+def _kernel() -> SimpleNamespace:
+    """The engine's entry points (``native.ENTRY_POINTS``): from the native module when it is built (or
+    can be), else compiled by Numba's JIT; loaded on first use (importing Numba costs about a second)."""
+    from responsesim.engine import native
 
-    return kernel
+    def jit(name: str) -> Callable[[], Callable[..., Any]]:
+        def get() -> Callable[..., Any]:
+            from responsesim.engine import kernel, rng
+
+            return getattr(kernel, name, None) or getattr(rng, name)
+
+        return get
+
+    mod = native.load()
+    if mod is None:
+        return SimpleNamespace(engine="jit", **{n: jit(n)() for n in native.ENTRY_POINTS})
+    return SimpleNamespace(engine="native", **{n: mod.function(n, jit(n)) for n in native.ENTRY_POINTS})
+
+
+def _indices(reps: Any) -> np.ndarray:
+    """Replication indices as the engine takes them: int64, contiguous, writeable (a copy if needed)."""
+    return np.require(reps, dtype=np.int64, requirements=["C", "W"])
 
 
 def _keys(seed: int, reps: np.ndarray) -> np.ndarray:
-    from responsesim.engine import rng
-
-    return np.asarray(rng.replication_keys(int(seed), reps))
+    return np.asarray(_kernel().replication_keys(int(seed), _indices(reps)))
 
 
 def outcome_table(reps: np.ndarray, out: Outcomes) -> pd.DataFrame:
@@ -126,7 +144,7 @@ def run_chunk(
     rules and the observer sees every replication's state after each tick.
     """
     check_backend(backend)
-    reps = np.ascontiguousarray(reps, dtype=np.int64)
+    reps = _indices(reps)
     if observer is not None:
         ei = engine_input(params)
         return observe(params, reps, observer, th=make_theta(ei.base_theta, reps.shape[0], theta))
@@ -135,14 +153,14 @@ def run_chunk(
 
 def run_outcomes(params: Params, reps: np.ndarray, theta: Mapping[str, np.ndarray] | None = None) -> Outcomes:
     """The engine's outcome arrays for replications ``reps`` (the batch loop; no pandas)."""
-    reps = np.ascontiguousarray(reps, dtype=np.int64)
+    reps = _indices(reps)
     ei = engine_input(params)
     th = make_theta(ei.base_theta, reps.shape[0], theta)
     k = _kernel()
     keys = _keys(params.seed, reps)
     out = empty_outcomes(reps.shape[0])
     st = _state_for(params, 1)
-    wk = k.scratch(params.n_units, params.n_spaces, params.n_groups, params.n_occupants)
+    wk = scratch(params.n_units, params.n_spaces, params.n_groups, params.n_occupants)
     k.run_batch(reps, keys, th, ei.building, ei.scenario, ei.units, ei.forcing, ei.group_space,
                 ei.group_size, st, wk, out)  # fmt: skip
     return out
@@ -151,7 +169,7 @@ def run_outcomes(params: Params, reps: np.ndarray, theta: Mapping[str, np.ndarra
 def initial_state(params: Params, reps: np.ndarray, theta: Mapping[str, np.ndarray] | None = None) -> State:
     """The state of replications ``reps`` at t = 0, with the draws made at the start (arrival offsets,
     reaction delays, ...)."""
-    reps = np.ascontiguousarray(reps, dtype=np.int64)
+    reps = _indices(reps)
     ei = engine_input(params)
     th = make_theta(ei.base_theta, reps.shape[0], theta)
     st = _state_for(params, reps.shape[0])
@@ -169,12 +187,12 @@ def observe(
 ) -> pd.DataFrame:
     """Advance replications ``reps`` together tick by tick, calling ``observer(state, params)`` at t = 0
     and after every tick until every attack has ended; returns their outcome table."""
-    reps = np.ascontiguousarray(reps, dtype=np.int64)
+    reps = _indices(reps)
     ei = engine_input(params)
     th = make_theta(ei.base_theta, reps.shape[0]) if th is None else th
     k = _kernel()
     st = _state_for(params, reps.shape[0])
-    wk = k.scratch(params.n_units, params.n_spaces, params.n_groups, params.n_occupants)
+    wk = scratch(params.n_units, params.n_spaces, params.n_groups, params.n_occupants)
     k.start_all(reps, _keys(params.seed, reps), th, ei.building, ei.scenario, ei.units, ei.group_space,
                 ei.group_size, st)  # fmt: skip
     observer(st, params)

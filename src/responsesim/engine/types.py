@@ -15,6 +15,7 @@ as a typed struct: the rules (``engine/rules.py``) take them by attribute, never
 - ``Forcing``: what a replayed incident imposes (attacker waypoints, observed arrivals, entries,
   withdrawals); empty when nothing is replayed.
 - ``State``: everything that changes, [R, ...], including the draws made once at the start.
+- ``Scratch``: the kernel's working arrays (no allocation in the loop).
 """
 
 from __future__ import annotations
@@ -286,6 +287,37 @@ _STATE_DTYPES: dict[str, Any] = {
 }  # fmt: skip
 
 
+class Scratch(NamedTuple):
+    """Working arrays of ``engine/kernel.py``, reused from tick to tick (no allocation in the loop)."""
+
+    engaged: np.ndarray  # bool [U] engaged this tick (step 9)
+    go: np.ndarray  # bool [U] decided to enter this tick (step 3)
+    weights: np.ndarray  # float64 [S] choice weights (attacker and officer moves; the first degree entries)
+    ring_src: np.ndarray  # int64 [1] the space ``ring`` counts from, -1 none yet (rules.hops_from)
+    ring: np.ndarray  # int64 [S] edges from ``ring_src`` to each space (hearing, step 4)
+    queue: np.ndarray  # int64 [S] breadth-first queue of rules.hops_from
+    cand: np.ndarray  # int64 [G] target groups of this tick
+    cand_open: np.ndarray  # bool [G] the target is open (not behind a door window)
+    hz: np.ndarray  # float64 [5] competing hazards of step 11
+    delays: np.ndarray  # float64 [C] time to care of each critical casualty
+
+
+def scratch(n_units: int, n_spaces: int, n_groups: int, n_casualties: int) -> Scratch:
+    """Working arrays for a building of these sizes."""
+    return Scratch(
+        engaged=np.zeros(n_units, dtype=np.bool_),
+        go=np.zeros(n_units, dtype=np.bool_),
+        weights=np.zeros(n_spaces),
+        ring_src=np.full(1, -1, dtype=np.int64),
+        ring=np.zeros(n_spaces, dtype=np.int64),
+        queue=np.zeros(n_spaces, dtype=np.int64),
+        cand=np.zeros(max(n_groups, 1), dtype=np.int64),
+        cand_open=np.zeros(max(n_groups, 1), dtype=np.bool_),
+        hz=np.zeros(5),
+        delays=np.zeros(max(n_casualties, 1)),
+    )
+
+
 def no_forcing(n_units: int) -> Forcing:
     """A ``Forcing`` that imposes nothing."""
     nan = np.full(n_units, np.nan)
@@ -327,10 +359,12 @@ __all__ = [
     "Forcing",
     "Outcomes",
     "Scenario",
+    "Scratch",
     "State",
     "Units",
     "empty_outcomes",
     "empty_state",
     "make_theta",
     "no_forcing",
+    "scratch",
 ]

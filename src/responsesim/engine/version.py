@@ -9,13 +9,26 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import os
 import sys
 from importlib import metadata
 from pathlib import Path
 
 #: the modules whose source decides what the engine computes (and what Numba compiles)
 ENGINE_SOURCES = ("codes.py", "parameters.py", "engine/types.py", "engine/rng.py", "engine/rules.py",
-                  "engine/kernel.py", "engine/jit.py", "engine/version.py")  # fmt: skip
+                  "engine/kernel.py", "engine/jit.py", "engine/version.py", "engine/native.py",
+                  "engine/native_build.py")  # fmt: skip
+
+
+def cache_dir() -> Path:
+    """The directory holding responsesim's compiled engine (created on first use):
+    ``$RESPONSESIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/responsesim``, else ``~/.cache/responsesim``."""
+    base = os.environ.get("RESPONSESIM_CACHE_DIR")
+    if base:
+        return Path(base)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    root = Path(xdg) if xdg else Path.home() / ".cache"
+    return root / "responsesim"
 
 
 @functools.cache
@@ -40,4 +53,4 @@ def model_version() -> str:
     return "model-" + fingerprint(with_toolchain=False)
 
 
-__all__ = ["ENGINE_SOURCES", "fingerprint", "model_version"]
+__all__ = ["ENGINE_SOURCES", "cache_dir", "fingerprint", "model_version"]

@@ -1,26 +1,32 @@
 """Compile the engine once per machine, and say so.
 
-The first use of the compiled engine on a machine (or after a change to the engine's source, or to the
-Numba or Python version) compiles it, about 25 s on 2 cores, into the user cache (``engine/jit.py``);
-afterwards loading it takes a fraction of a second. ``is_compiled()`` tells whether a compile is ahead,
-so a command can say so (with a live spinner) instead of looking frozen; ``warm()`` does it.
+The first use of the engine on a machine (or after a change to the engine's source, or to the Numba or
+Python version) compiles it into the user cache: the native module of ``engine/native.py`` (about a
+minute on 2 cores), or, where that cannot be built, Numba's JIT cache (``engine/jit.py``). Afterwards
+loading it takes a fraction of a second. ``is_compiled()`` tells whether a compile is ahead, so a command
+can say so (with a live spinner) instead of looking frozen; ``warm()`` does it. Nothing here imports
+Numba.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from responsesim.engine import jit
+from responsesim.engine import native
+from responsesim.engine.version import cache_dir, fingerprint
 
 #: how long the first compile takes on the reference machine (2 cores), for the message users see
-COMPILE_SECONDS = 25
+COMPILE_SECONDS = 60
 
 
 def marker() -> Path:
-    """The file that records a finished compile of this engine version in the cache."""
-    import os
-
-    return Path(os.environ["NUMBA_CACHE_DIR"]) / f"compiled-{jit.FINGERPRINT}"
+    """The file that records a finished compile of this engine version: the native module's type keys,
+    or a marker in Numba's cache when the JIT engine is used."""
+    if native.wanted() and not native.has_failed():
+        return native.keys_path()
+    numba_dir = os.environ.get("NUMBA_CACHE_DIR") or str(cache_dir() / "numba" / fingerprint())
+    return Path(numba_dir) / f"compiled-{fingerprint()}"
 
 
 def is_compiled() -> bool:
@@ -36,7 +42,7 @@ def compile_message() -> str:
 
 
 def warm() -> None:
-    """Load (or compile) the batch engine by running one replication of the built-in scenario."""
+    """Build (or load) the engine and run one replication of the built-in scenario on it."""
     import numpy as np
 
     from responsesim.engine.run import run_outcomes
@@ -44,8 +50,9 @@ def warm() -> None:
 
     run_outcomes(load_scenario().params, np.zeros(1, dtype=np.int64))  # no outcome table: no pandas
     path = marker()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch()
+    if not path.exists():  # the JIT engine (the native module's marker is written by its build)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
 
 
 __all__ = ["COMPILE_SECONDS", "compile_message", "is_compiled", "marker", "warm"]
