@@ -106,6 +106,8 @@ def poisson(u: float, lam: float, cap: int) -> int:
     for j in range(1, cap + 1):
         if u > cdf:
             k += 1
+        else:
+            break  # the partial sums only grow: no later term can count
         p = p * lam / j
         cdf = cdf + p
     return k

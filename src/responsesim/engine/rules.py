@@ -69,11 +69,9 @@ def hazard_p(h: float, dt: float) -> float:
 
 @njit(inline="always")
 def room_locked(st, i: int, space: int) -> bool:  # type: ignore[no-untyped-def]
-    """The space holds a group that has locked its door (``LOCKED`` or ``LOCKED_HC``)."""
-    for g in range(st.g_state.shape[1]):
-        if st.g_space[i, g] == space and (st.g_state[i, g] == LOCKED or st.g_state[i, g] == LOCKED_HC):
-            return True
-    return False
+    """The space holds a group that has locked its door (``LOCKED`` or ``LOCKED_HC``: a lock stays, so
+    ``locking`` records it in ``s_locked`` once)."""
+    return st.s_locked[i, space]
 
 
 @njit(inline="always")
@@ -228,6 +226,7 @@ def start(st, th, bl, sc, un, i: int, rep: int, key: np.uint64, group_space, gro
     # the attacker enters at an exit and walks to its first interior neighbour
     for s in range(st.a_visited.shape[1]):
         st.a_visited[i, s] = False
+        st.s_locked[i, s] = False
     st.a_visited[i, sc.attacker_entry] = True
     st.a_space[i] = sc.attacker_entry
     st.a_next[i] = sc.attacker_first_hop
@@ -401,6 +400,7 @@ def locking(st, bl, sc, i: int, t: float) -> None:  # type: ignore[no-untyped-de
             if st.g_ulock[i, g] < sc.lock_works_prob:
                 hc = bl.hard_corner[sp] and st.g_uhc[i, g] < sc.use_hard_corner_prob
                 st.g_state[i, g] = LOCKED_HC if hc else LOCKED
+                st.s_locked[i, sp] = True
             else:
                 st.g_state[i, g] = HIDING
 

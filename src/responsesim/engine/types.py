@@ -168,6 +168,7 @@ class State(NamedTuple):
     g_state: np.ndarray  # int64 [R, G] codes.UNAWARE ... codes.OUT
     g_alert_t: np.ndarray  # float64 [R, G] first alerted (s)
     g_lock_done: np.ndarray  # float64 [R, G] the door is locked at (s)
+    s_locked: np.ndarray  # bool [R, S] a group has locked the space's door (it stays locked)
     # attacker
     a_space: np.ndarray  # int64 [R]
     a_next: np.ndarray  # int64 [R] -1 when not in transit
@@ -267,7 +268,7 @@ def empty_state(r: int, g: int, u: int, s: int, c: int) -> State:
             else "U"
             if name.startswith("u_")
             else "S"
-            if name == "a_visited"
+            if name in ("a_visited", "s_locked")
             else "C"
             if name.startswith("c_")
             else "R"
@@ -283,7 +284,7 @@ _STATE_DTYPES: dict[str, Any] = {
     "a_barricaded": np.bool_, "a_rounds": _INT, "a_visited": np.bool_, "u_status": _INT, "u_space": _INT,
     "u_next": _INT, "u_withdrawn": np.bool_, "last_gf_space": _INT, "end_reason": _INT,
     "stopped_by": _INT, "evacuated": _INT, "killed": _INT, "wounded_light": _INT, "n_critical": _INT,
-    "shots": _INT, "officers_shot": _INT, "officers_killed": _INT,
+    "shots": _INT, "officers_shot": _INT, "officers_killed": _INT, "s_locked": np.bool_,
 }  # fmt: skip
 
 
