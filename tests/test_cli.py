@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -184,3 +185,22 @@ def test_bad_command_line_values_exit_2_without_traceback(
     assert res.exit_code == 2
     assert "reference data not found" in res.output and "RESPONSESIM_REFERENCE" in res.output
     assert not isinstance(res.exception, FileNotFoundError)
+
+
+def test_first_run_on_a_machine_builds_the_engine_and_says_so(tmp_path: Path) -> None:
+    """With an empty cache, `responsesim run` builds the engine once, saying so on stderr (a plain line when
+    stderr is not a terminal), then runs; the next run starts from the cache, silently, with the same
+    numbers."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "RESPONSESIM_ENGINE")}
+    env["RESPONSESIM_CACHE_DIR"] = str(tmp_path)
+    cmd = [sys.executable, "-m", "responsesim.cli", "run", "-n", "40", "--json", "--workers", "1"]
+    first = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, timeout=1200)
+    assert first.returncode == 0, first.stderr
+    said = " ".join(first.stderr.split())
+    assert "compiling the simulation engine (about 60 s, once per machine; cached in" in said
+    assert str(tmp_path / "native") in said.replace(" ", "")
+    assert "engine compiled and cached; later runs start at once" in said
+    second = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, timeout=300)
+    assert second.returncode == 0 and "compiling" not in second.stderr
+    assert json.loads(first.stdout)["metrics"] == json.loads(second.stdout)["metrics"]
+    assert list((tmp_path / "native").glob("*/responsesim_engine_*"))  # the module, not Numba's cache

@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import math
 import sys
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -47,6 +48,18 @@ BackendOption = Annotated[str, typer.Option("--backend", help="engine: numba (th
 @app.callback()
 def main() -> None:
     """responsesim: what does each response doctrine, and each minute of delay, cost in lives?"""
+    from responsesim.engine import native
+
+    native.announce = _announce_build  # any command that builds the engine says so, with a spinner
+
+
+def _announce_build() -> AbstractContextManager[Any]:
+    """Around the engine's one build on a machine (about a minute): a live spinner, or in a log a line."""
+    from responsesim.engine import native
+
+    if not err.is_terminal:
+        err.print(native.build_message() + " ...", highlight=False)
+    return err.status(native.build_message(), spinner="dots")
 
 
 def _fail(message: str) -> None:
@@ -158,10 +171,15 @@ def _compile_engine_once() -> None:
 
     if warmup.is_compiled():
         return
-    if not err.is_terminal:  # no spinner in a log: say it in plain words first
-        err.print(warmup.compile_message() + " ...", highlight=False)
-    with err.status(warmup.compile_message(), spinner="dots"):
-        warmup.warm()
+    from responsesim.engine import native
+
+    if native.wanted() and not native.has_failed():
+        warmup.warm()  # the native build says so itself (native.announce, set in ``main``)
+    else:
+        if not err.is_terminal:  # no spinner in a log: say it in plain words first
+            err.print(warmup.compile_message() + " ...", highlight=False)
+        with err.status(warmup.compile_message(), spinner="dots"):
+            warmup.warm()
     err.print("engine compiled and cached; later runs start at once", highlight=False)
 
 

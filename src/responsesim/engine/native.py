@@ -41,6 +41,8 @@ ENTRY_POINTS: tuple[str, ...] = ("run_batch", "start_all", "step_all", "outcomes
 KEYS_FILE = "types.json"
 #: how long a build may take before it is given up (s)
 BUILD_TIMEOUT_S = 1200
+#: how long a build takes on the reference machine (2 cores), for the message users see
+BUILD_SECONDS = 60
 
 
 class NativeBuildError(RuntimeError):
@@ -142,6 +144,23 @@ class Native:
         return call
 
 
+def build_message() -> str:
+    return (
+        f"compiling the simulation engine (about {BUILD_SECONDS} s, once per machine; "
+        f"cached in {directory()})"
+    )
+
+
+def _say_plainly() -> contextlib.AbstractContextManager[Any]:
+    print(build_message() + " ...", file=sys.stderr, flush=True)
+    return contextlib.nullcontext()
+
+
+#: wraps a build, so that whoever started it can say so (the command line shows a live spinner);
+#: by default one line on stderr
+announce: Callable[[], contextlib.AbstractContextManager[Any]] = _say_plainly
+
+
 @contextlib.contextmanager
 def _lock(path: Path) -> Iterator[None]:
     """An exclusive lock between processes (two test workers starting at once build once)."""
@@ -165,7 +184,10 @@ def build() -> None:
             return
         cmd = [sys.executable, "-m", "responsesim.engine.native_build", str(d), module_name()]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False)
+            with announce():
+                proc = subprocess.run(
+                    cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False
+                )
             ok, log = proc.returncode == 0 and is_built(), proc.stdout + proc.stderr
         except (OSError, subprocess.TimeoutExpired) as exc:
             ok, log = False, str(exc)
@@ -196,12 +218,15 @@ def load() -> Native | None:
 
 
 __all__ = [
+    "BUILD_SECONDS",
     "BUILD_TIMEOUT_S",
     "ENTRY_POINTS",
     "KEYS_FILE",
     "Native",
     "NativeBuildError",
+    "announce",
     "build",
+    "build_message",
     "directory",
     "has_failed",
     "is_built",

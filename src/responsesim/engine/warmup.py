@@ -17,7 +17,7 @@ from responsesim.engine import native
 from responsesim.engine.version import cache_dir, fingerprint
 
 #: how long the first compile takes on the reference machine (2 cores), for the message users see
-COMPILE_SECONDS = 60
+COMPILE_SECONDS = native.BUILD_SECONDS
 
 
 def marker() -> Path:
