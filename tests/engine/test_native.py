@@ -94,6 +94,10 @@ def test_a_mismatched_argument_runs_through_the_jit(native_engine: native.Native
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_array_equal(keys(5, reps), rng.replication_keys(5, reps))
+    # a call with too few arguments: the JIT then says what is wrong with it
+    too_few = "replication_keys got 1 arguments, built for 2"
+    with pytest.warns(RuntimeWarning, match=too_few), pytest.raises(TypeError):
+        keys(5)
 
 
 def test_type_keys() -> None:

@@ -130,10 +130,14 @@ class Native:
         def call(*args: Any) -> Any:
             got = type_keys(args)
             if got != want:
-                bad = next(k for k, (a, b) in enumerate(zip(got, want, strict=False)) if a != b)
+                bad = next((k for k, (a, b) in enumerate(zip(got, want, strict=False)) if a != b), None)
+                what = (
+                    f"argument {bad + 1} of {name} is {got[bad]}, built for {want[bad]}"
+                    if bad is not None
+                    else f"{name} got {len(got)} arguments, built for {len(want)}"
+                )
                 warnings.warn(
-                    f"native engine: argument {bad + 1} of {name} is {got[bad]}, built for {want[bad]}; "
-                    "running this call through Numba's JIT",
+                    f"native engine: {what}; running this call through Numba's JIT",
                     RuntimeWarning,
                     stacklevel=2,
                 )
