@@ -251,6 +251,12 @@ def start(st, th, bl, sc, un, i: int, rep: int, key: np.uint64, group_space, gro
     st.wounded_light[i] = 0
     st.n_critical[i] = 0
     st.shots[i] = 0
+    st.alert_src[i] = -1
+    st.n_unalerted[i] = ng
+    st.next_react_t[i] = np.inf
+    st.n_locking[i] = 0
+    st.next_lock_t[i] = np.inf
+    st.n_moving[i] = 0
     st.officers_shot[i] = 0
     st.officers_killed[i] = 0
 
@@ -354,11 +360,26 @@ def withdrawals(st, fo, un, i: int, t: float) -> None:  # type: ignore[no-untype
 @njit(inline="always")
 def alerting(st, bl, sc, i: int, t: float, heard: bool, ring_src, ring, queue) -> None:  # type: ignore[no-untyped-def]
     """Groups hear gunfire (within ``hear_hops`` edges) or the lockdown, react after their delay: lock
-    down, evacuate or hide. ``ring_src``/``ring``/``queue``: scratch of ``hops_from``."""
+    down, evacuate or hide. ``ring_src``/``ring``/``queue``: scratch of ``hops_from``.
+
+    A tick on which no group can change is skipped (the same state as going through them all): an
+    unalerted group can only be alerted by the lockdown, the fire alarm, or gunfire heard from a new
+    space (it does not move before it is alerted, except when evacuating on the fire alarm, which is
+    checked every tick), and an alerted one only reacts at ``alert_t + react`` (``next_react_t``).
+    ``n_unalerted`` and ``next_react_t`` are recounted on every tick that goes through the groups; in
+    between they can only overstate what is pending (a group shot to nobody), which costs a pass, not a
+    difference."""
     gfs = max(st.last_gf_space[i], 0)
+    lockdown = t >= st.lockdown_t[i]
+    src = gfs if heard else -1
+    new_sound = lockdown or t >= sc.fire_alarm_t or src != st.alert_src[i]
+    if t < st.next_react_t[i] and (st.n_unalerted[i] == 0 or not new_sound):
+        return
     if heard:
         hops_from(bl, gfs, ring_src, ring, queue)
-    lockdown = t >= st.lockdown_t[i]
+    st.alert_src[i] = src
+    n_unalerted = 0
+    next_react = np.inf
     for g in range(st.g_state.shape[1]):
         s0 = st.g_state[i, g]
         if st.g_count[i, g] <= 0 or not (s0 == UNAWARE or s0 == FIRE_EVAC):
@@ -368,6 +389,7 @@ def alerting(st, bl, sc, i: int, t: float, heard: bool, ring_src, ring, queue) -
             st.g_alert_t[i, g] = t
         if s0 == UNAWARE and math.isinf(st.g_alert_t[i, g]) and t >= sc.fire_alarm_t:
             st.g_state[i, g] = FIRE_EVAC
+            st.n_moving[i] += 1
         if t >= st.g_alert_t[i, g] + st.g_react[i, g]:
             sp = st.g_space[i, g]
             ud = st.g_udecide[i, g]
@@ -377,12 +399,22 @@ def alerting(st, bl, sc, i: int, t: float, heard: bool, ring_src, ring, queue) -
                 if ud < sc.p_lockdown:
                     st.g_state[i, g] = LOCKING
                     st.g_lock_done[i, g] = t + st.g_lock_time[i, g]
+                    st.n_locking[i] += 1
+                    st.next_lock_t[i] = min(st.next_lock_t[i], st.g_lock_done[i, g])
                 else:
                     st.g_state[i, g] = EVACUATING
+                    st.n_moving[i] += 1
             elif ud < sc.p_evacuate_open:
                 st.g_state[i, g] = EVACUATING
+                st.n_moving[i] += 1
             else:
                 st.g_state[i, g] = HIDING
+        elif math.isinf(st.g_alert_t[i, g]):
+            n_unalerted += 1
+        else:
+            next_react = min(next_react, st.g_alert_t[i, g] + st.g_react[i, g])
+    st.n_unalerted[i] = n_unalerted
+    st.next_react_t[i] = next_react
 
 
 # ------------------------------------------------------------------------------------- 5. locking
@@ -391,7 +423,12 @@ def alerting(st, bl, sc, i: int, t: float, heard: bool, ring_src, ring, queue) -
 @njit(inline="always")
 def locking(st, bl, sc, i: int, t: float) -> None:  # type: ignore[no-untyped-def]
     """A locking group whose door is done (and the attacker not in the room) locks, maybe in the hard
-    corner; a lock that fails leaves it hiding."""
+    corner; a lock that fails leaves it hiding. Skipped while no door is done (``next_lock_t``, recounted
+    with ``n_locking`` on every tick that goes through the groups)."""
+    if st.n_locking[i] == 0 or t < st.next_lock_t[i]:
+        return
+    n_locking = 0
+    next_lock = np.inf
     for g in range(st.g_state.shape[1]):
         if st.g_count[i, g] <= 0 or st.g_state[i, g] != LOCKING:
             continue
@@ -403,6 +440,11 @@ def locking(st, bl, sc, i: int, t: float) -> None:  # type: ignore[no-untyped-de
                 st.s_locked[i, sp] = True
             else:
                 st.g_state[i, g] = HIDING
+        else:
+            n_locking += 1
+            next_lock = min(next_lock, st.g_lock_done[i, g])
+    st.n_locking[i] = n_locking
+    st.next_lock_t[i] = next_lock
 
 
 # ----------------------------------------------------------------------------- 6. group movement
@@ -428,11 +470,16 @@ def target_exit(st, bl, sc, i: int, g: int, heard: bool) -> int:  # type: ignore
 
 @njit(inline="always")
 def group_movement(st, bl, sc, i: int, t: float, heard: bool) -> None:  # type: ignore[no-untyped-def]
-    """Evacuating groups walk hop by hop to an exit; at an exit they are out."""
+    """Evacuating groups walk hop by hop to an exit; at an exit they are out. Skipped while no group walks
+    (``n_moving``, recounted on every tick that goes through the groups)."""
+    if st.n_moving[i] == 0:
+        return
+    n_moving = 0
     for g in range(st.g_state.shape[1]):
         s0 = st.g_state[i, g]
         if st.g_count[i, g] <= 0 or not (s0 == EVACUATING or s0 == FIRE_EVAC):
             continue
+        n_moving += 1
         arrived = False
         if st.g_next[i, g] >= 0:
             st.g_eta[i, g] -= sc.dt
@@ -444,12 +491,14 @@ def group_movement(st, bl, sc, i: int, t: float, heard: bool) -> None:  # type: 
             st.evacuated[i] += st.g_count[i, g]
             st.g_count[i, g] = 0
             st.g_state[i, g] = OUT
+            n_moving -= 1
             continue
         if st.g_next[i, g] < 0:
             sp = st.g_space[i, g]
             nxt = bl.next_hop[sp, target_exit(st, bl, sc, i, g, heard)]
             st.g_next[i, g] = nxt
             st.g_eta[i, g] = bl.leg_group[edge(bl, sp, nxt)]
+    st.n_moving[i] = n_moving
 
 
 # --------------------------------------------------------------------------------- 9. engagement

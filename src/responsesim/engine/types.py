@@ -169,6 +169,13 @@ class State(NamedTuple):
     g_alert_t: np.ndarray  # float64 [R, G] first alerted (s)
     g_lock_done: np.ndarray  # float64 [R, G] the door is locked at (s)
     s_locked: np.ndarray  # bool [R, S] a group has locked the space's door (it stays locked)
+    # what steps 4-6 have pending, so a tick on which no group can change skips them (rules.alerting)
+    alert_src: np.ndarray  # int64 [R] gunfire space at the last pass through the groups, -1 none heard
+    n_unalerted: np.ndarray  # int64 [R] groups not yet alerted (at most)
+    next_react_t: np.ndarray  # float64 [R] earliest reaction of an alerted group (s)
+    n_locking: np.ndarray  # int64 [R] groups locking their door (at most)
+    next_lock_t: np.ndarray  # float64 [R] earliest door done (s)
+    n_moving: np.ndarray  # int64 [R] groups walking out (at most)
     # attacker
     a_space: np.ndarray  # int64 [R]
     a_next: np.ndarray  # int64 [R] -1 when not in transit
@@ -285,6 +292,7 @@ _STATE_DTYPES: dict[str, Any] = {
     "u_next": _INT, "u_withdrawn": np.bool_, "last_gf_space": _INT, "end_reason": _INT,
     "stopped_by": _INT, "evacuated": _INT, "killed": _INT, "wounded_light": _INT, "n_critical": _INT,
     "shots": _INT, "officers_shot": _INT, "officers_killed": _INT, "s_locked": np.bool_,
+    "alert_src": _INT, "n_unalerted": _INT, "n_locking": _INT, "n_moving": _INT,
 }  # fmt: skip
 
 
