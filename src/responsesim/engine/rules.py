@@ -154,6 +154,22 @@ def hops_from(bl, src: int, ring_src, ring, queue) -> None:  # type: ignore[no-u
     ring_src[0] = src
 
 
+@njit
+def mark_near(bl, a: int, near_src, near) -> None:  # type: ignore[no-untyped-def]
+    """``near[s]``: ``s`` is a neighbour of ``a`` (``adjacent(bl, a, s)``). Scratch arrays [S] ``near`` and
+    [1] ``near_src``: kept while ``a`` is the same, so a move costs two neighbour lists, not a search per
+    group."""
+    old = near_src[0]
+    if old == a:
+        return
+    if old >= 0:
+        for e in range(bl.nbr_ptr[old], bl.nbr_ptr[old + 1]):
+            near[bl.nbr[e]] = False
+    for e in range(bl.nbr_ptr[a], bl.nbr_ptr[a + 1]):
+        near[bl.nbr[e]] = True
+    near_src[0] = a
+
+
 # ---------------------------------------------------------------------------------------------- start
 
 
@@ -257,6 +273,9 @@ def start(st, th, bl, sc, un, i: int, rep: int, key: np.uint64, group_space, gro
     st.n_locking[i] = 0
     st.next_lock_t[i] = np.inf
     st.n_moving[i] = 0
+    st.next_arrival_t[i] = -np.inf
+    st.arrival_first_shot[i] = st.t_first_shot[i]
+    st.n_waiting[i] = 0
     st.officers_shot[i] = 0
     st.officers_killed[i] = 0
 
@@ -266,8 +285,13 @@ def start(st, th, bl, sc, un, i: int, rep: int, key: np.uint64, group_space, gro
 
 @njit(inline="always")
 def arrivals(st, fo, sc, un, i: int, t: float) -> None:  # type: ignore[no-untyped-def]
-    """Units whose arrival time has come are on scene; the SRO may call the lockdown."""
+    """Units whose arrival time has come are on scene; the SRO may call the lockdown. Skipped before the
+    next arrival (``next_arrival_t``, recomputed on every pass; arrival times only move when the first
+    shot is fired, so a new first shot forces a pass)."""
+    if t < st.next_arrival_t[i] and st.t_first_shot[i] == st.arrival_first_shot[i]:
+        return
     any_armed = False
+    nxt = np.inf
     for j in range(un.role.shape[0]):
         if st.u_status[i, j] != NOT_ARRIVED:
             continue
@@ -276,10 +300,15 @@ def arrivals(st, fo, sc, un, i: int, t: float) -> None:  # type: ignore[no-untyp
             st.u_status[i, j] = ON_SCENE
             if un.armed[j]:
                 any_armed = True
+                st.n_waiting[i] += 1
             if sc.sro_calls_lockdown and j == un.sro_index:
                 st.lockdown_t[i] = min(st.lockdown_t[i], a + sc.sro_lockdown_delay_s)
+        else:
+            nxt = min(nxt, a)
     if any_armed and math.isinf(st.first_police_t[i]):
         st.first_police_t[i] = t
+    st.next_arrival_t[i] = nxt
+    st.arrival_first_shot[i] = st.t_first_shot[i]
 
 
 # ------------------------------------------------------------------------------ 3. entry decision
@@ -321,7 +350,10 @@ def wants_to_enter(st, fo, un, i: int, j: int, t: float) -> bool:  # type: ignor
 @njit(inline="always")
 def entry(st, bl, fo, sc, un, i: int, t: float, go) -> None:  # type: ignore[no-untyped-def]
     """Armed units on scene that decide to enter are inside at the entry space, not moving
-    (``go`` is a scratch array [U])."""
+    (``go`` is a scratch array [U]). Skipped while no armed unit waits outside (``n_waiting``, recounted
+    on every pass, raised when one arrives or withdraws)."""
+    if st.n_waiting[i] == 0:
+        return
     gf = st.last_gf_space[i]
     space = bl.nearest_exit[gf] if gf >= 0 else sc.attacker_entry
     if sc.officer_entry >= 0:
@@ -331,6 +363,7 @@ def entry(st, bl, fo, sc, un, i: int, t: float, go) -> None:  # type: ignore[no-
     nu = un.role.shape[0]
     for j in range(nu):
         go[j] = st.u_status[i, j] == ON_SCENE and un.armed[j] and wants_to_enter(st, fo, un, i, j, t)
+    n_waiting = 0
     for j in range(nu):
         if go[j]:
             st.u_status[i, j] = INSIDE
@@ -338,6 +371,9 @@ def entry(st, bl, fo, sc, un, i: int, t: float, go) -> None:  # type: ignore[no-
             st.u_next[i, j] = -1
             st.u_eta[i, j] = 0.0
             entered = True
+        elif st.u_status[i, j] == ON_SCENE and un.armed[j]:
+            n_waiting += 1
+    st.n_waiting[i] = n_waiting
     if entered and math.isinf(st.first_entry_t[i]):
         st.first_entry_t[i] = t
 
@@ -352,6 +388,7 @@ def withdrawals(st, fo, un, i: int, t: float) -> None:  # type: ignore[no-untype
             st.u_next[i, j] = -1
             st.u_eta[i, j] = 0.0
             st.u_withdrawn[i, j] = True
+            st.n_waiting[i] += 1
 
 
 # ------------------------------------------------------------------------------------ 4. alerting
@@ -640,28 +677,50 @@ def fire_at_officers(st, th, sc, i: int, engaged) -> None:  # type: ignore[no-un
 
 
 @njit(inline="always")
-def fire_at_people(st, th, bl, sc, i: int, t: float, cand, cand_open) -> bool:  # type: ignore[no-untyped-def]
-    """The attacker fires at open people in its space, else through door windows of adjacent locked
-    rooms; returns whether a shot was fired. ``cand``/``cand_open`` are scratch arrays [G]."""
+def targets(st, bl, i: int, cand, cand_open, near_src, near) -> int:  # type: ignore[no-untyped-def]
+    """The groups the attacker can fire at, in group order: open people in its space (``cand_open``), and
+    people locked behind the door windows of adjacent rooms; their number. ``cand``/``cand_open`` [G] and
+    ``near_src``/``near`` (``mark_near``) are scratch arrays."""
     a = st.a_space[i]
+    mark_near(bl, a, near_src, near)
     nc = 0
-    has_open = False
     for g in range(st.g_state.shape[1]):
         if st.g_count[i, g] <= 0:
             continue
         sg = st.g_state[i, g]
         sp = st.g_space[i, g]
-        if is_open(sg) and sp == a:
+        if sg == LOCKED:
+            if bl.door_window[sp] and near[sp]:
+                cand[nc] = g
+                cand_open[nc] = False
+                nc += 1
+        elif sp == a and is_open(sg):
             cand[nc] = g
             cand_open[nc] = True
             nc += 1
-            has_open = True
-        elif sg == LOCKED and bl.door_window[sp] and adjacent(bl, a, sp):
-            cand[nc] = g
-            cand_open[nc] = False
-            nc += 1
+    return nc
+
+
+@njit(inline="always")
+def open_among(st, i: int, cand, cand_open, nc: int) -> bool:  # type: ignore[no-untyped-def]
+    """Someone unhurt is left in the open among targets ``cand[:nc]`` (of this tick's ``targets``)."""
+    for b in range(nc):  # noqa: SIM110 (Numba compiles no any(generator))
+        if cand_open[b] and st.g_count[i, cand[b]] > 0:
+            return True
+    return False
+
+
+@njit(inline="always")
+def fire_at_people(st, th, sc, i: int, t: float, cand, cand_open, nc: int) -> bool:  # type: ignore[no-untyped-def]
+    """The attacker fires at the targets ``cand[:nc]`` (``targets``): open people in its space, else
+    through door windows of adjacent locked rooms; returns whether a shot was fired."""
     if nc == 0:
         return False
+    has_open = False
+    for b in range(nc):
+        if cand_open[b]:
+            has_open = True
+            break
     rifle = th[i].rifle > 0
     fire_rate = th[i].fire_rate_rifle if rifle else th[i].fire_rate_handgun
     p_kill = th[i].p_kill_rifle if rifle else th[i].p_kill_handgun
@@ -727,8 +786,10 @@ def mark_gunfire(st, i: int, t: float) -> None:  # type: ignore[no-untyped-def]
 
 
 @njit(inline="always")
-def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz) -> None:  # type: ignore[no-untyped-def]
-    """Competing hazards: self-termination, fleeing, citizens, police, barricading (``hz`` scratch [5])."""
+def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz, cand, cand_open, nc: int) -> None:  # type: ignore[no-untyped-def]
+    """Competing hazards: self-termination, fleeing, citizens, police, barricading (``hz`` scratch [5]).
+    ``cand[:nc]``: this tick's ``targets`` (nc = -1 when the attacker did not look for any), which tell
+    whether people are left in the open in its space."""
     a = st.a_space[i]
     any_eng = False
     near = False
@@ -754,7 +815,7 @@ def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz) -> None:  # t
     hz[H_SELF] = th[i].self_term_h * mult * st.a_quit[i]
     hz[H_FLEE] = 0.0 if (any_eng or st.a_barricaded[i]) else th[i].flee_h * st.a_quit[i]
     hz[H_CITIZENS] = 0.0
-    if not any_eng and open_people_in(st, i, a) > 0:
+    if not any_eng and (open_among(st, i, cand, cand_open, nc) if nc >= 0 else open_people_in(st, i, a) > 0):
         hz[H_CITIZENS] = th[i].citizen_h * (th[i].reload_mult if reloading else 1.0)
     hz[H_POLICE] = (
         h_pol_sum * th[i].officer_stop_h * (th[i].barricade_stop_factor if st.a_barricaded[i] else 1.0)

@@ -176,6 +176,10 @@ class State(NamedTuple):
     n_locking: np.ndarray  # int64 [R] groups locking their door (at most)
     next_lock_t: np.ndarray  # float64 [R] earliest door done (s)
     n_moving: np.ndarray  # int64 [R] groups walking out (at most)
+    # and what steps 2-3 have pending (rules.arrivals, rules.entry)
+    next_arrival_t: np.ndarray  # float64 [R] the next unit arrives at (s)
+    arrival_first_shot: np.ndarray  # float64 [R] the first shot's time next_arrival_t was computed with
+    n_waiting: np.ndarray  # int64 [R] armed units on scene, outside (at most)
     # attacker
     a_space: np.ndarray  # int64 [R]
     a_next: np.ndarray  # int64 [R] -1 when not in transit
@@ -292,7 +296,7 @@ _STATE_DTYPES: dict[str, Any] = {
     "u_next": _INT, "u_withdrawn": np.bool_, "last_gf_space": _INT, "end_reason": _INT,
     "stopped_by": _INT, "evacuated": _INT, "killed": _INT, "wounded_light": _INT, "n_critical": _INT,
     "shots": _INT, "officers_shot": _INT, "officers_killed": _INT, "s_locked": np.bool_,
-    "alert_src": _INT, "n_unalerted": _INT, "n_locking": _INT, "n_moving": _INT,
+    "alert_src": _INT, "n_unalerted": _INT, "n_locking": _INT, "n_moving": _INT, "n_waiting": _INT,
 }  # fmt: skip
 
 
@@ -307,6 +311,8 @@ class Scratch(NamedTuple):
     queue: np.ndarray  # int64 [S] breadth-first queue of rules.hops_from
     cand: np.ndarray  # int64 [G] target groups of this tick
     cand_open: np.ndarray  # bool [G] the target is open (not behind a door window)
+    near_src: np.ndarray  # int64 [1] the space ``near`` marks the neighbours of, -1 none yet
+    near: np.ndarray  # bool [S] neighbour of ``near_src`` (rules.mark_near)
     hz: np.ndarray  # float64 [5] competing hazards of step 11
     delays: np.ndarray  # float64 [C] time to care of each critical casualty
 
@@ -322,6 +328,8 @@ def scratch(n_units: int, n_spaces: int, n_groups: int, n_casualties: int) -> Sc
         queue=np.zeros(n_spaces, dtype=np.int64),
         cand=np.zeros(max(n_groups, 1), dtype=np.int64),
         cand_open=np.zeros(max(n_groups, 1), dtype=np.bool_),
+        near_src=np.full(1, -1, dtype=np.int64),
+        near=np.zeros(n_spaces, dtype=np.bool_),
         hz=np.zeros(5),
         delays=np.zeros(max(n_casualties, 1)),
     )
