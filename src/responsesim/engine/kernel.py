@@ -36,16 +36,13 @@ def step(st, th, bl, sc, un, fo, wk, i: int) -> None:  # type: ignore[no-untyped
     if not st.a_barricaded[i] and not any_eng:
         rules.attacker_movement(st, bl, sc, i, t, wk.weights)  # 7
     rules.officer_movement(st, th, bl, sc, i, t, heard, wk.engaged, wk.weights)  # 8
-    nc = -1  # targets of this tick, -1 when not looked for
     if t >= st.a_reload_until[i]:  # 10
         if any_eng:
             rules.fire_at_officers(st, th, sc, i, wk.engaged)
             rules.mark_gunfire(st, i, t)
-        else:
-            nc = rules.targets(st, bl, i, wk.cand, wk.cand_open, wk.near_src, wk.near)
-            if rules.fire_at_people(st, th, sc, i, t, wk.cand, wk.cand_open, nc):
-                rules.mark_gunfire(st, i, t)
-    rules.endings(st, th, bl, sc, un, fo, i, t, wk.engaged, wk.hz, wk.cand, wk.cand_open, nc)  # 11
+        elif rules.fire_at_people(st, th, sc, i, t, rules.targets(st, bl, i, wk.near_src, wk.near)):
+            rules.mark_gunfire(st, i, t)
+    rules.endings(st, th, bl, sc, un, fo, i, t, wk.engaged, wk.hz)  # 11
     rules.clock(st, fo, sc, i)  # 12
 
 

@@ -276,6 +276,8 @@ def start(st, th, bl, sc, un, i: int, rep: int, key: np.uint64, group_space, gro
     st.next_arrival_t[i] = -np.inf
     st.arrival_first_shot[i] = st.t_first_shot[i]
     st.n_waiting[i] = 0
+    st.groups_ver[i] = 0
+    st.targets_space[i] = -1
     st.officers_shot[i] = 0
     st.officers_killed[i] = 0
 
@@ -427,7 +429,9 @@ def alerting(st, bl, sc, i: int, t: float, heard: bool, ring_src, ring, queue) -
         if s0 == UNAWARE and math.isinf(st.g_alert_t[i, g]) and t >= sc.fire_alarm_t:
             st.g_state[i, g] = FIRE_EVAC
             st.n_moving[i] += 1
+            st.groups_ver[i] += 1
         if t >= st.g_alert_t[i, g] + st.g_react[i, g]:
+            st.groups_ver[i] += 1  # its state changes below
             sp = st.g_space[i, g]
             ud = st.g_udecide[i, g]
             if st.g_next[i, g] >= 0:
@@ -471,6 +475,7 @@ def locking(st, bl, sc, i: int, t: float) -> None:  # type: ignore[no-untyped-de
             continue
         sp = st.g_space[i, g]
         if t >= st.g_lock_done[i, g] and sp != st.a_space[i]:
+            st.groups_ver[i] += 1  # its state changes below
             if st.g_ulock[i, g] < sc.lock_works_prob:
                 hc = bl.hard_corner[sp] and st.g_uhc[i, g] < sc.use_hard_corner_prob
                 st.g_state[i, g] = LOCKED_HC if hc else LOCKED
@@ -524,6 +529,7 @@ def group_movement(st, bl, sc, i: int, t: float, heard: bool) -> None:  # type: 
                 st.g_space[i, g] = st.g_next[i, g]
                 st.g_next[i, g] = -1
                 arrived = True
+                st.groups_ver[i] += 1
         if arrived and bl.kind[st.g_space[i, g]] == EXIT:
             st.evacuated[i] += st.g_count[i, g]
             st.g_count[i, g] = 0
@@ -605,7 +611,7 @@ def attacker_movement(st, bl, sc, i: int, t: float, w) -> None:  # type: ignore[
         return
     sp = st.a_space[i]
     stay_min = t >= st.a_arrived_at[i] + sc.dwell_min_s
-    if not ((stay_min and open_people_in(st, i, sp) == 0) or t >= st.a_arrived_at[i] + sc.dwell_max_s):
+    if not ((stay_min and not open_people_here(st, i, sp)) or t >= st.a_arrived_at[i] + sc.dwell_max_s):
         return
     lo = bl.nbr_ptr[sp]
     deg = bl.nbr_ptr[sp + 1] - lo
@@ -677,11 +683,15 @@ def fire_at_officers(st, th, sc, i: int, engaged) -> None:  # type: ignore[no-un
 
 
 @njit(inline="always")
-def targets(st, bl, i: int, cand, cand_open, near_src, near) -> int:  # type: ignore[no-untyped-def]
-    """The groups the attacker can fire at, in group order: open people in its space (``cand_open``), and
-    people locked behind the door windows of adjacent rooms; their number. ``cand``/``cand_open`` [G] and
-    ``near_src``/``near`` (``mark_near``) are scratch arrays."""
+def targets(st, bl, i: int, near_src, near) -> int:  # type: ignore[no-untyped-def]
+    """The groups the attacker can fire at, in group order, into ``g_target``/``g_target_open``: open
+    people in its space (``g_target_open``), and people locked behind the door windows of adjacent
+    rooms; their number. The list is kept while the attacker stays in its space and no group changes
+    state or space or loses its last unhurt person (``groups_ver``): then it is the same list.
+    ``near_src``/``near``: scratch of ``mark_near``."""
     a = st.a_space[i]
+    if st.targets_space[i] == a and st.targets_ver[i] == st.groups_ver[i]:
+        return st.n_targets[i]
     mark_near(bl, a, near_src, near)
     nc = 0
     for g in range(st.g_state.shape[1]):
@@ -691,34 +701,40 @@ def targets(st, bl, i: int, cand, cand_open, near_src, near) -> int:  # type: ig
         sp = st.g_space[i, g]
         if sg == LOCKED:
             if bl.door_window[sp] and near[sp]:
-                cand[nc] = g
-                cand_open[nc] = False
+                st.g_target[i, nc] = g
+                st.g_target_open[i, nc] = False
                 nc += 1
         elif sp == a and is_open(sg):
-            cand[nc] = g
-            cand_open[nc] = True
+            st.g_target[i, nc] = g
+            st.g_target_open[i, nc] = True
             nc += 1
+    st.n_targets[i] = nc
+    st.targets_space[i] = a
+    st.targets_ver[i] = st.groups_ver[i]
     return nc
 
 
 @njit(inline="always")
-def open_among(st, i: int, cand, cand_open, nc: int) -> bool:  # type: ignore[no-untyped-def]
-    """Someone unhurt is left in the open among targets ``cand[:nc]`` (of this tick's ``targets``)."""
-    for b in range(nc):  # noqa: SIM110 (Numba compiles no any(generator))
-        if cand_open[b] and st.g_count[i, cand[b]] > 0:
-            return True
-    return False
+def open_people_here(st, i: int, space: int) -> bool:  # type: ignore[no-untyped-def]
+    """Someone unhurt is in an open state in ``space``: from the kept target list when it is the list of
+    that space and still holds (``targets``), else by going through the groups."""
+    if st.targets_space[i] == space and st.targets_ver[i] == st.groups_ver[i]:
+        for b in range(st.n_targets[i]):
+            if st.g_target_open[i, b] and st.g_count[i, st.g_target[i, b]] > 0:
+                return True
+        return False
+    return open_people_in(st, i, space) > 0
 
 
 @njit(inline="always")
-def fire_at_people(st, th, sc, i: int, t: float, cand, cand_open, nc: int) -> bool:  # type: ignore[no-untyped-def]
-    """The attacker fires at the targets ``cand[:nc]`` (``targets``): open people in its space, else
-    through door windows of adjacent locked rooms; returns whether a shot was fired."""
+def fire_at_people(st, th, sc, i: int, t: float, nc: int) -> bool:  # type: ignore[no-untyped-def]
+    """The attacker fires at its ``nc`` targets (``targets``): open people in its space, else through
+    door windows of adjacent locked rooms; returns whether a shot was fired."""
     if nc == 0:
         return False
     has_open = False
     for b in range(nc):
-        if cand_open[b]:
+        if st.g_target_open[i, b]:
             has_open = True
             break
     rifle = th[i].rifle > 0
@@ -734,22 +750,24 @@ def fire_at_people(st, th, sc, i: int, t: float, cand, cand_open, nc: int) -> bo
         # a target group with probability proportional to its people left
         total = 0.0
         for b in range(nc):
-            total += float(st.g_count[i, cand[b]])
+            total += float(st.g_count[i, st.g_target[i, b]])
         if not total > 0:
             continue
         x = rng.uniform(key, k, rng.S_SHOT_TARGET, q) * total
         c = 0.0
         sel = nc - 1
         for b in range(nc):
-            c += float(st.g_count[i, cand[b]])
+            c += float(st.g_count[i, st.g_target[i, b]])
             if c > x:
                 sel = b
                 break
-        factor = 1.0 if cand_open[sel] else th[i].window_hit_factor
+        factor = 1.0 if st.g_target_open[i, sel] else th[i].window_hit_factor
         if not rng.uniform(key, k, rng.S_SHOT_HIT, q) < th[i].p_hit * factor:
             continue
-        g = cand[sel]
+        g = st.g_target[i, sel]
         st.g_count[i, g] -= 1
+        if st.g_count[i, g] == 0:
+            st.groups_ver[i] += 1
         uo = rng.uniform(key, k, rng.S_SHOT_OUTCOME, q)
         if uo < p_kill:
             st.killed[i] += 1
@@ -786,10 +804,8 @@ def mark_gunfire(st, i: int, t: float) -> None:  # type: ignore[no-untyped-def]
 
 
 @njit(inline="always")
-def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz, cand, cand_open, nc: int) -> None:  # type: ignore[no-untyped-def]
-    """Competing hazards: self-termination, fleeing, citizens, police, barricading (``hz`` scratch [5]).
-    ``cand[:nc]``: this tick's ``targets`` (nc = -1 when the attacker did not look for any), which tell
-    whether people are left in the open in its space."""
+def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz) -> None:  # type: ignore[no-untyped-def]
+    """Competing hazards: self-termination, fleeing, citizens, police, barricading (``hz`` scratch [5])."""
     a = st.a_space[i]
     any_eng = False
     near = False
@@ -815,7 +831,7 @@ def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz, cand, cand_op
     hz[H_SELF] = th[i].self_term_h * mult * st.a_quit[i]
     hz[H_FLEE] = 0.0 if (any_eng or st.a_barricaded[i]) else th[i].flee_h * st.a_quit[i]
     hz[H_CITIZENS] = 0.0
-    if not any_eng and (open_among(st, i, cand, cand_open, nc) if nc >= 0 else open_people_in(st, i, a) > 0):
+    if not any_eng and open_people_here(st, i, a):
         hz[H_CITIZENS] = th[i].citizen_h * (th[i].reload_mult if reloading else 1.0)
     hz[H_POLICE] = (
         h_pol_sum * th[i].officer_stop_h * (th[i].barricade_stop_factor if st.a_barricaded[i] else 1.0)

@@ -180,6 +180,13 @@ class State(NamedTuple):
     next_arrival_t: np.ndarray  # float64 [R] the next unit arrives at (s)
     arrival_first_shot: np.ndarray  # float64 [R] the first shot's time next_arrival_t was computed with
     n_waiting: np.ndarray  # int64 [R] armed units on scene, outside (at most)
+    # the attacker's targets (rules.targets), kept while they hold
+    g_target: np.ndarray  # int64 [R, G] first n_targets: target groups, ascending
+    g_target_open: np.ndarray  # bool [R, G] that target is in the open (else behind a door window)
+    n_targets: np.ndarray  # int64 [R]
+    targets_space: np.ndarray  # int64 [R] the attacker's space the list is for, -1 none
+    targets_ver: np.ndarray  # int64 [R] groups_ver when the list was made
+    groups_ver: np.ndarray  # int64 [R] counts changes of a group's state or space, or its last person hurt
     # attacker
     a_space: np.ndarray  # int64 [R]
     a_next: np.ndarray  # int64 [R] -1 when not in transit
@@ -297,6 +304,8 @@ _STATE_DTYPES: dict[str, Any] = {
     "stopped_by": _INT, "evacuated": _INT, "killed": _INT, "wounded_light": _INT, "n_critical": _INT,
     "shots": _INT, "officers_shot": _INT, "officers_killed": _INT, "s_locked": np.bool_,
     "alert_src": _INT, "n_unalerted": _INT, "n_locking": _INT, "n_moving": _INT, "n_waiting": _INT,
+    "g_target": _INT, "g_target_open": np.bool_, "n_targets": _INT, "targets_space": _INT,
+    "targets_ver": _INT, "groups_ver": _INT,
 }  # fmt: skip
 
 
@@ -309,8 +318,6 @@ class Scratch(NamedTuple):
     ring_src: np.ndarray  # int64 [1] the space ``ring`` counts from, -1 none yet (rules.hops_from)
     ring: np.ndarray  # int64 [S] edges from ``ring_src`` to each space (hearing, step 4)
     queue: np.ndarray  # int64 [S] breadth-first queue of rules.hops_from
-    cand: np.ndarray  # int64 [G] target groups of this tick
-    cand_open: np.ndarray  # bool [G] the target is open (not behind a door window)
     near_src: np.ndarray  # int64 [1] the space ``near`` marks the neighbours of, -1 none yet
     near: np.ndarray  # bool [S] neighbour of ``near_src`` (rules.mark_near)
     hz: np.ndarray  # float64 [5] competing hazards of step 11
@@ -326,8 +333,6 @@ def scratch(n_units: int, n_spaces: int, n_groups: int, n_casualties: int) -> Sc
         ring_src=np.full(1, -1, dtype=np.int64),
         ring=np.zeros(n_spaces, dtype=np.int64),
         queue=np.zeros(n_spaces, dtype=np.int64),
-        cand=np.zeros(max(n_groups, 1), dtype=np.int64),
-        cand_open=np.zeros(max(n_groups, 1), dtype=np.bool_),
         near_src=np.full(1, -1, dtype=np.int64),
         near=np.zeros(n_spaces, dtype=np.bool_),
         hz=np.zeros(5),
