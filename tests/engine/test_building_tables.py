@@ -77,18 +77,29 @@ def test_neighbour_lists_match_the_dense_tables(school: tuple[BuildingGraph, Par
 
 
 def test_graph_helpers_agree_with_dense_hops(school: tuple[BuildingGraph, Params, Building]) -> None:
-    """``adjacent``/``edge``/``within_two_hops``/``hops_from`` give what the dense ``adj``/``hops`` gave."""
+    """``edge``/``hops_from``/``mark_near``/``mark_two_hops`` give what the dense ``adj``/``hops`` gave,
+    visiting the spaces in order and shuffled (the marks are kept from one space to the next)."""
     g, p, b = school
     n = len(g.space_ids)
     ring_src = np.full(1, -1, dtype=np.int64)
     ring = np.zeros(n, dtype=np.int64)
     queue = np.zeros(n, dtype=np.int64)
-    for a in range(n):
+    near_src, near = np.full(1, -1, dtype=np.int64), np.zeros(n, dtype=np.bool_)
+    two_src, two, members = (
+        np.full(1, -1, dtype=np.int64),
+        np.zeros(n, dtype=np.bool_),
+        np.zeros(n + 1, dtype=np.int64),
+    )
+    order = [*range(n), *np.random.default_rng(3).permutation(n).tolist()]
+    for a in order:
         rules.hops_from(b, a, ring_src, ring, queue)
         assert np.array_equal(ring, g.hops[a])
+        rules.mark_near(b, a, near_src, near)
+        assert np.array_equal(near, g.adj[a].astype(bool))
+        rules.mark_two_hops(b, a, two_src, two, members)
+        assert np.array_equal(two, g.hops[a] <= 2)
+        assert sorted(members[1 : members[0] + 1]) == np.flatnonzero(g.hops[a] <= 2).tolist()
         for c in range(n):
-            assert rules.adjacent(b, a, c) == bool(g.adj[a, c])
-            assert rules.within_two_hops(b, a, c) == bool(g.hops[a, c] <= 2)
             e = rules.edge(b, a, c)
             assert (e >= 0) == bool(g.adj[a, c])
             if e >= 0:

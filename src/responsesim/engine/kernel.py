@@ -30,19 +30,22 @@ def step(st, th, bl, sc, un, fo, wk, i: int) -> None:  # type: ignore[no-untyped
     rules.alerting(st, bl, sc, i, t, heard, wk.ring_src, wk.ring, wk.queue)  # 4
     rules.locking(st, bl, sc, i, t)  # 5
     rules.group_movement(st, bl, sc, i, t, heard)  # 6
-    any_eng = rules.engagement(st, bl, i, t, wk.engaged)  # 9, on the positions before moving
+    # 9, on the positions before moving
+    any_eng = rules.engagement(st, bl, i, t, wk.engaged, wk.near_src, wk.near)
     if fo.wp_t.shape[0] > 0:
         rules.forced_attacker(st, fo, sc, i, t, any_eng)  # 7a (replay only)
     if not st.a_barricaded[i] and not any_eng:
         rules.attacker_movement(st, bl, sc, i, t, wk.weights)  # 7
-    rules.officer_movement(st, th, bl, sc, i, t, heard, wk.engaged, wk.weights)  # 8
+    rules.officer_movement(
+        st, th, bl, sc, i, t, heard, wk.engaged, wk.weights, wk.two_src, wk.two, wk.two_members
+    )  # 8
     if t >= st.a_reload_until[i]:  # 10
         if any_eng:
             rules.fire_at_officers(st, th, sc, i, wk.engaged)
             rules.mark_gunfire(st, i, t)
         elif rules.fire_at_people(st, th, sc, i, t, rules.targets(st, bl, i, wk.near_src, wk.near)):
             rules.mark_gunfire(st, i, t)
-    rules.endings(st, th, bl, sc, un, fo, i, t, wk.engaged, wk.hz)  # 11
+    rules.endings(st, th, bl, sc, un, fo, i, t, wk.engaged, wk.hz, wk.two_src, wk.two, wk.two_members)  # 11
     rules.clock(st, fo, sc, i)  # 12
 
 

@@ -113,23 +113,6 @@ def edge(bl, a: int, b: int) -> int:  # type: ignore[no-untyped-def]
 
 
 @njit
-def adjacent(bl, a: int, b: int) -> bool:  # type: ignore[no-untyped-def]
-    """An edge joins ``a`` and ``b``."""
-    return edge(bl, a, b) >= 0
-
-
-@njit
-def within_two_hops(bl, a: int, b: int) -> bool:  # type: ignore[no-untyped-def]
-    """At most two edges lie between ``a`` and ``b`` (the same space, neighbours, or a common neighbour)."""
-    if a == b or adjacent(bl, a, b):
-        return True
-    for e in range(bl.nbr_ptr[a], bl.nbr_ptr[a + 1]):  # noqa: SIM110 (Numba compiles no any(generator))
-        if adjacent(bl, bl.nbr[e], b):
-            return True
-    return False
-
-
-@njit
 def hops_from(bl, src: int, ring_src, ring, queue) -> None:  # type: ignore[no-untyped-def]
     """``ring[s]``: edges on the fewest-edge path from ``src`` to ``s`` (breadth-first search). Scratch
     arrays [S] ``ring``/``queue`` and [1] ``ring_src``: kept while the source is the same, so the search
@@ -156,7 +139,7 @@ def hops_from(bl, src: int, ring_src, ring, queue) -> None:  # type: ignore[no-u
 
 @njit
 def mark_near(bl, a: int, near_src, near) -> None:  # type: ignore[no-untyped-def]
-    """``near[s]``: ``s`` is a neighbour of ``a`` (``adjacent(bl, a, s)``). Scratch arrays [S] ``near`` and
+    """``near[s]``: ``s`` is a neighbour of ``a`` (the graph is undirected). Scratch arrays [S] ``near`` and
     [1] ``near_src``: kept while ``a`` is the same, so a move costs two neighbour lists, not a search per
     group."""
     old = near_src[0]
@@ -168,6 +151,35 @@ def mark_near(bl, a: int, near_src, near) -> None:  # type: ignore[no-untyped-de
     for e in range(bl.nbr_ptr[a], bl.nbr_ptr[a + 1]):
         near[bl.nbr[e]] = True
     near_src[0] = a
+
+
+@njit
+def mark_two_hops(bl, a: int, src, mark, members) -> None:  # type: ignore[no-untyped-def]
+    """``mark[s]``: at most two edges lie between ``s`` and ``a`` (the same space, neighbours, or a common
+    neighbour; the graph is undirected). Scratch arrays [1] ``src`` (the space marked from, -1 none),
+    [S] ``mark`` and [S + 1] ``members`` (how many marked, then which): kept while ``a`` is the same."""
+    if src[0] == a:
+        return
+    for k in range(members[0]):
+        mark[members[k + 1]] = False
+    n = 0
+    mark[a] = True
+    members[n + 1] = a
+    n += 1
+    for e in range(bl.nbr_ptr[a], bl.nbr_ptr[a + 1]):
+        b = bl.nbr[e]
+        if not mark[b]:
+            mark[b] = True
+            members[n + 1] = b
+            n += 1
+        for f in range(bl.nbr_ptr[b], bl.nbr_ptr[b + 1]):
+            c = bl.nbr[f]
+            if not mark[c]:
+                mark[c] = True
+                members[n + 1] = c
+                n += 1
+    members[0] = n
+    src[0] = a
 
 
 # ---------------------------------------------------------------------------------------------- start
@@ -428,6 +440,7 @@ def alerting(st, bl, sc, i: int, t: float, heard: bool, ring_src, ring, queue) -
             st.g_alert_t[i, g] = t
         if s0 == UNAWARE and math.isinf(st.g_alert_t[i, g]) and t >= sc.fire_alarm_t:
             st.g_state[i, g] = FIRE_EVAC
+            st.g_moving[i, st.n_moving[i]] = g
             st.n_moving[i] += 1
             st.groups_ver[i] += 1
         if t >= st.g_alert_t[i, g] + st.g_react[i, g]:
@@ -444,9 +457,11 @@ def alerting(st, bl, sc, i: int, t: float, heard: bool, ring_src, ring, queue) -
                     st.next_lock_t[i] = min(st.next_lock_t[i], st.g_lock_done[i, g])
                 else:
                     st.g_state[i, g] = EVACUATING
+                    st.g_moving[i, st.n_moving[i]] = g
                     st.n_moving[i] += 1
             elif ud < sc.p_evacuate_open:
                 st.g_state[i, g] = EVACUATING
+                st.g_moving[i, st.n_moving[i]] = g
                 st.n_moving[i] += 1
             else:
                 st.g_state[i, g] = HIDING
@@ -512,16 +527,15 @@ def target_exit(st, bl, sc, i: int, g: int, heard: bool) -> int:  # type: ignore
 
 @njit(inline="always")
 def group_movement(st, bl, sc, i: int, t: float, heard: bool) -> None:  # type: ignore[no-untyped-def]
-    """Evacuating groups walk hop by hop to an exit; at an exit they are out. Skipped while no group walks
-    (``n_moving``, recounted on every tick that goes through the groups)."""
-    if st.n_moving[i] == 0:
-        return
+    """Evacuating groups walk hop by hop to an exit; at an exit they are out. The walking groups are the
+    list ``g_moving`` (a group joins it when it starts to walk, leaves it when out or no one is left
+    unhurt); each walks on its own, so their order does not matter."""
     n_moving = 0
-    for g in range(st.g_state.shape[1]):
+    for k in range(st.n_moving[i]):
+        g = st.g_moving[i, k]
         s0 = st.g_state[i, g]
         if st.g_count[i, g] <= 0 or not (s0 == EVACUATING or s0 == FIRE_EVAC):
             continue
-        n_moving += 1
         arrived = False
         if st.g_next[i, g] >= 0:
             st.g_eta[i, g] -= sc.dt
@@ -534,13 +548,14 @@ def group_movement(st, bl, sc, i: int, t: float, heard: bool) -> None:  # type: 
             st.evacuated[i] += st.g_count[i, g]
             st.g_count[i, g] = 0
             st.g_state[i, g] = OUT
-            n_moving -= 1
             continue
         if st.g_next[i, g] < 0:
             sp = st.g_space[i, g]
             nxt = bl.next_hop[sp, target_exit(st, bl, sc, i, g, heard)]
             st.g_next[i, g] = nxt
             st.g_eta[i, g] = bl.leg_group[edge(bl, sp, nxt)]
+        st.g_moving[i, n_moving] = g
+        n_moving += 1
     st.n_moving[i] = n_moving
 
 
@@ -548,13 +563,15 @@ def group_movement(st, bl, sc, i: int, t: float, heard: bool) -> None:  # type: 
 
 
 @njit(inline="always")
-def engagement(st, bl, i: int, t: float, engaged) -> bool:  # type: ignore[no-untyped-def]
-    """Units inside in the attacker's space or next to it are engaged (``engaged[j]``); any?"""
+def engagement(st, bl, i: int, t: float, engaged, near_src, near) -> bool:  # type: ignore[no-untyped-def]
+    """Units inside in the attacker's space or next to it are engaged (``engaged[j]``); any?
+    ``near_src``/``near``: scratch of ``mark_near``."""
     a = st.a_space[i]
+    mark_near(bl, a, near_src, near)
     any_eng = False
     for j in range(engaged.shape[0]):
         sp = st.u_space[i, j]
-        engaged[j] = st.u_status[i, j] == INSIDE and (sp == a or adjacent(bl, max(sp, 0), a))
+        engaged[j] = st.u_status[i, j] == INSIDE and (sp == a or near[max(sp, 0)])
         if engaged[j]:
             any_eng = True
     if any_eng and math.isinf(st.first_contact_t[i]):
@@ -632,7 +649,9 @@ def attacker_movement(st, bl, sc, i: int, t: float, w) -> None:  # type: ignore[
 
 
 @njit(inline="always")
-def officer_movement(st, th, bl, sc, i: int, t: float, heard: bool, engaged, w) -> None:  # type: ignore[no-untyped-def]
+def officer_movement(  # type: ignore[no-untyped-def]
+    st, th, bl, sc, i: int, t: float, heard: bool, engaged, w, two_src, two, two_members
+) -> None:
     """Officers inside and not engaged walk toward the last gunfire (the attacker itself within two
     hops), at the replication's pace (``officer_pace``, 1 = the scenario's speed); at the target with no
     contact they search a random neighbour."""
@@ -648,7 +667,8 @@ def officer_movement(st, th, bl, sc, i: int, t: float, heard: bool, engaged, w) 
         if st.u_next[i, j] >= 0 or not heard:
             continue
         sp = st.u_space[i, j]
-        target = a if within_two_hops(bl, sp, a) else st.last_gf_space[i]
+        mark_two_hops(bl, a, two_src, two, two_members)
+        target = a if two[sp] else st.last_gf_space[i]
         if sp != target:
             nxt = bl.next_hop[sp, target]
             st.u_next[i, j] = nxt
@@ -804,8 +824,9 @@ def mark_gunfire(st, i: int, t: float) -> None:  # type: ignore[no-untyped-def]
 
 
 @njit(inline="always")
-def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz) -> None:  # type: ignore[no-untyped-def]
-    """Competing hazards: self-termination, fleeing, citizens, police, barricading (``hz`` scratch [5])."""
+def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz, two_src, two, two_members) -> None:  # type: ignore[no-untyped-def]
+    """Competing hazards: self-termination, fleeing, citizens, police, barricading (``hz`` scratch [5];
+    ``two_src``/``two``/``two_members``: scratch of ``mark_two_hops``)."""
     a = st.a_space[i]
     any_eng = False
     near = False
@@ -822,7 +843,9 @@ def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz) -> None:  # t
             if wf > best_w:
                 best_w = wf
                 best = j
-        if s_j == INSIDE and within_two_hops(bl, max(st.u_space[i, j], 0), a):
+        if s_j == INSIDE:
+            mark_two_hops(bl, a, two_src, two, two_members)
+        if s_j == INSIDE and two[max(st.u_space[i, j], 0)]:
             near = True
         if (s_j == ON_SCENE or s_j == INSIDE) and un.armed[j]:
             scene = True

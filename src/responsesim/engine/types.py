@@ -35,8 +35,8 @@ class Building(NamedTuple):
     Edges are neighbour lists (CSR): the neighbours of space ``a`` are ``nbr[nbr_ptr[a]:nbr_ptr[a + 1]]``,
     ascending, and ``nbr_interior``/``leg_*`` at the same positions describe the edge to each (N = 2 x
     edges). Only ``exit_dist`` [S, E] and ``next_hop`` [S, S] (int16) are tables over pairs of spaces
-    (docs/engine.md, *Memory*). Rules read edges through ``rules.edge``, ``rules.adjacent`` and
-    ``rules.within_two_hops``.
+    (docs/engine.md, *Memory*). Rules read edges through ``rules.edge``, and neighbourhoods of a space
+    through ``rules.mark_near``, ``rules.mark_two_hops`` and ``rules.hops_from``.
     """
 
     kind: np.ndarray  # int64 [S] space kind (codes.SPACE_KIND_NAMES)
@@ -175,7 +175,8 @@ class State(NamedTuple):
     next_react_t: np.ndarray  # float64 [R] earliest reaction of an alerted group (s)
     n_locking: np.ndarray  # int64 [R] groups locking their door (at most)
     next_lock_t: np.ndarray  # float64 [R] earliest door done (s)
-    n_moving: np.ndarray  # int64 [R] groups walking out (at most)
+    g_moving: np.ndarray  # int64 [R, G] first n_moving: the groups walking out
+    n_moving: np.ndarray  # int64 [R]
     # and what steps 2-3 have pending (rules.arrivals, rules.entry)
     next_arrival_t: np.ndarray  # float64 [R] the next unit arrives at (s)
     arrival_first_shot: np.ndarray  # float64 [R] the first shot's time next_arrival_t was computed with
@@ -303,7 +304,8 @@ _STATE_DTYPES: dict[str, Any] = {
     "u_next": _INT, "u_withdrawn": np.bool_, "last_gf_space": _INT, "end_reason": _INT,
     "stopped_by": _INT, "evacuated": _INT, "killed": _INT, "wounded_light": _INT, "n_critical": _INT,
     "shots": _INT, "officers_shot": _INT, "officers_killed": _INT, "s_locked": np.bool_,
-    "alert_src": _INT, "n_unalerted": _INT, "n_locking": _INT, "n_moving": _INT, "n_waiting": _INT,
+    "alert_src": _INT, "n_unalerted": _INT, "n_locking": _INT, "n_moving": _INT, "g_moving": _INT,
+    "n_waiting": _INT,
     "g_target": _INT, "g_target_open": np.bool_, "n_targets": _INT, "targets_space": _INT,
     "targets_ver": _INT, "groups_ver": _INT,
 }  # fmt: skip
@@ -320,6 +322,9 @@ class Scratch(NamedTuple):
     queue: np.ndarray  # int64 [S] breadth-first queue of rules.hops_from
     near_src: np.ndarray  # int64 [1] the space ``near`` marks the neighbours of, -1 none yet
     near: np.ndarray  # bool [S] neighbour of ``near_src`` (rules.mark_near)
+    two_src: np.ndarray  # int64 [1] the space ``two`` marks from, -1 none yet
+    two: np.ndarray  # bool [S] at most two edges from ``two_src`` (rules.mark_two_hops)
+    two_members: np.ndarray  # int64 [S + 1] how many spaces ``two`` marks, then which
     hz: np.ndarray  # float64 [5] competing hazards of step 11
     delays: np.ndarray  # float64 [C] time to care of each critical casualty
 
@@ -335,6 +340,9 @@ def scratch(n_units: int, n_spaces: int, n_groups: int, n_casualties: int) -> Sc
         queue=np.zeros(n_spaces, dtype=np.int64),
         near_src=np.full(1, -1, dtype=np.int64),
         near=np.zeros(n_spaces, dtype=np.bool_),
+        two_src=np.full(1, -1, dtype=np.int64),
+        two=np.zeros(n_spaces, dtype=np.bool_),
+        two_members=np.zeros(n_spaces + 1, dtype=np.int64),
         hz=np.zeros(5),
         delays=np.zeros(max(n_casualties, 1)),
     )
