@@ -21,7 +21,18 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from responsesim.codes import DOWN, END_REASON_NAMES, LOCKED, LOCKED_HC, OUT, ROLE_TACTICAL
+from responsesim.codes import (
+    DOWN,
+    END_REASON_NAMES,
+    EVACUATING,
+    FIRE_EVAC,
+    LOCKED,
+    LOCKED_HC,
+    LOCKING,
+    OUT,
+    ROLE_TACTICAL,
+    UNAWARE,
+)
 from responsesim.engine.run import OUTCOME_COLUMNS, chunk_for, initial_state, run_chunk, simulate, start
 from responsesim.engine.types import State
 from responsesim.scenario.compile import Params
@@ -107,6 +118,7 @@ class InvariantChecker:
         bad = s.g_space[rr, gg] == s.a_space[rr]
         assert not bad.any(), f"attacker inside a locked room, reps {s.rep[rr[bad]]} at tick {s.tick[0]}"
         self.max_killed = max(self.max_killed, int(s.killed.max(initial=0)))
+        self.bookkeeping(s)
         q = self.prev
         self.prev = s
         if q is None:
@@ -135,6 +147,27 @@ class InvariantChecker:
         down = q.u_status[i] == DOWN
         self.seen["down_unit_ticks"] += int(down.sum())
         assert (s.u_status[down] == DOWN).all(), "a DOWN unit came back"
+
+
+    @staticmethod
+    def bookkeeping(s: State) -> None:
+        """What lets the engine skip work on a tick (rules.alerting, locking, group_movement) never
+        understates what is pending, so skipping changes nothing."""
+        has = s.g_count > 0
+        waiting = has & ((s.g_state == UNAWARE) | (s.g_state == FIRE_EVAC))
+        unalerted = waiting & np.isinf(s.g_alert_t)
+        assert (s.n_unalerted >= unalerted.sum(axis=1)).all(), "unalerted groups undercounted"
+        react_at = np.where(waiting & ~unalerted, s.g_alert_t + s.g_react, np.inf).min(axis=1, initial=np.inf)
+        assert (s.next_react_t <= react_at).all(), "a reaction is due before next_react_t"
+        locking = has & (s.g_state == LOCKING)
+        assert (s.n_locking >= locking.sum(axis=1)).all(), "locking groups undercounted"
+        done_at = np.where(locking, s.g_lock_done, np.inf).min(axis=1, initial=np.inf)
+        assert (s.next_lock_t <= done_at).all(), "a door is done before next_lock_t"
+        walking = has & ((s.g_state == EVACUATING) | (s.g_state == FIRE_EVAC))
+        for r in range(s.rep.size):
+            listed = s.g_moving[r, : s.n_moving[r]]
+            assert len(set(listed.tolist())) == listed.size, "a group twice on the walking list"
+            assert set(np.flatnonzero(walking[r]).tolist()) <= set(listed.tolist()), "a walker not listed"
 
 
 VARIANTS: dict[str, dict[str, Any]] = {

@@ -457,12 +457,14 @@ def alerting(st, bl, sc, i: int, t: float, heard: bool, ring_src, ring, queue) -
                     st.next_lock_t[i] = min(st.next_lock_t[i], st.g_lock_done[i, g])
                 else:
                     st.g_state[i, g] = EVACUATING
-                    st.g_moving[i, st.n_moving[i]] = g
-                    st.n_moving[i] += 1
+                    if s0 == UNAWARE:  # a group walking on the fire alarm is on the list already
+                        st.g_moving[i, st.n_moving[i]] = g
+                        st.n_moving[i] += 1
             elif ud < sc.p_evacuate_open:
                 st.g_state[i, g] = EVACUATING
-                st.g_moving[i, st.n_moving[i]] = g
-                st.n_moving[i] += 1
+                if s0 == UNAWARE:
+                    st.g_moving[i, st.n_moving[i]] = g
+                    st.n_moving[i] += 1
             else:
                 st.g_state[i, g] = HIDING
         elif math.isinf(st.g_alert_t[i, g]):
