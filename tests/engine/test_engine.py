@@ -26,6 +26,7 @@ from responsesim.codes import (
     END_REASON_NAMES,
     EVACUATING,
     FIRE_EVAC,
+    HIDING,
     LOCKED,
     LOCKED_HC,
     LOCKING,
@@ -33,8 +34,9 @@ from responsesim.codes import (
     ROLE_TACTICAL,
     UNAWARE,
 )
+from responsesim.engine.arrays import engine_input
 from responsesim.engine.run import OUTCOME_COLUMNS, chunk_for, initial_state, run_chunk, simulate, start
-from responsesim.engine.types import State
+from responsesim.engine.types import Building, State
 from responsesim.scenario.compile import Params
 from responsesim.scenario.load import default_scenario_text, load_scenario, loads
 
@@ -101,8 +103,17 @@ class InvariantChecker:
     def __init__(self) -> None:
         self.prev: State | None = None
         self.seen = dict.fromkeys(
-            ("ticks", "ended_rep_ticks", "locked_hc_group_ticks", "down_unit_ticks", "locked_group_ticks"), 0
+            (
+                "ticks",
+                "ended_rep_ticks",
+                "locked_hc_group_ticks",
+                "down_unit_ticks",
+                "locked_group_ticks",
+                "kept_target_checks",
+            ),
+            0,
         )
+        self.building: Building | None = None
         self.max_killed = 0
 
     def __call__(self, s: State, p: Params) -> None:
@@ -119,6 +130,7 @@ class InvariantChecker:
         assert not bad.any(), f"attacker inside a locked room, reps {s.rep[rr[bad]]} at tick {s.tick[0]}"
         self.max_killed = max(self.max_killed, int(s.killed.max(initial=0)))
         self.bookkeeping(s)
+        self.kept_targets(s, p)
         q = self.prev
         self.prev = s
         if q is None:
@@ -170,6 +182,29 @@ class InvariantChecker:
             assert set(np.flatnonzero(walking[r]).tolist()) <= set(listed.tolist()), "a walker not listed"
 
 
+    def kept_targets(self, s: State, p: Params) -> None:
+        """A target list the engine still holds as valid (rules.targets) is the list it would make now:
+        open groups in the attacker's space and groups locked behind the windows of adjacent rooms."""
+        b = engine_input(p).building if self.building is None else self.building
+        self.building = b
+        for r in np.flatnonzero((s.targets_ver == s.groups_ver) & (s.targets_space == s.a_space)):
+            a = s.a_space[r]
+            near = set(b.nbr[b.nbr_ptr[a] : b.nbr_ptr[a + 1]].tolist())
+            want = []
+            for g in range(s.g_state.shape[1]):
+                sg, sp = s.g_state[r, g], s.g_space[r, g]
+                if s.g_count[r, g] <= 0:
+                    continue
+                if sg == LOCKED and b.door_window[sp] and sp in near:
+                    want.append((g, False))
+                elif sp == a and sg in (UNAWARE, LOCKING, HIDING, EVACUATING, FIRE_EVAC):
+                    want.append((g, True))
+            n = s.n_targets[r]
+            got = list(zip(s.g_target[r, :n].tolist(), s.g_target_open[r, :n].tolist(), strict=True))
+            assert got == want, f"kept target list out of date, rep {s.rep[r]} tick {s.tick[r]}"
+            self.seen["kept_target_checks"] += 1
+
+
 VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "fire_alarm": {"alerting": {"fire_alarm_at_s": 30}},
@@ -191,6 +226,7 @@ def test_invariants_every_tick(variant: str) -> None:
     assert seen["ended_rep_ticks"] > 0
     assert check.max_killed > 0
     assert seen["down_unit_ticks"] > 0, "no officer was shot: the DOWN check was vacuous"
+    assert seen["kept_target_checks"] > 0
     if variant != "fire_alarm":  # with the alarm before the first shot everyone leaves instead of locking
         assert seen["locked_group_ticks"] > 0
     if variant not in ("fire_alarm", "no_hard_corners"):
