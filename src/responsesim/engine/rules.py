@@ -882,17 +882,21 @@ def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz, two_src, two,
         return
     if kind < 0:
         return
+    # the end reason is written in each branch (a variable holding different constants does not type
+    # once the rules are inlined into the loop)
     if kind == H_SELF:
-        reason = SUICIDE_POLICE_ON_SCENE if math.isfinite(st.first_police_t[i]) else SUICIDE_BEFORE_POLICE
+        if math.isfinite(st.first_police_t[i]):
+            st.end_reason[i] = SUICIDE_POLICE_ON_SCENE
+        else:
+            st.end_reason[i] = SUICIDE_BEFORE_POLICE
     elif kind == H_FLEE:
-        reason = FLED
+        st.end_reason[i] = FLED
     elif kind == H_CITIZENS:
-        reason = CITIZENS
+        st.end_reason[i] = CITIZENS
     elif rng.uniform(key, k, rng.S_END, 2) < th[i].p_police_shot:
-        reason = POLICE_SHOT
+        st.end_reason[i] = POLICE_SHOT
     else:
-        reason = POLICE_ARRESTED
-    st.end_reason[i] = reason
+        st.end_reason[i] = POLICE_ARRESTED
     st.end_t[i] = t + sc.dt
     st.a_active[i] = False
     if kind == H_POLICE:
