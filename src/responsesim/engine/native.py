@@ -88,13 +88,20 @@ def has_failed() -> bool:
 # ------------------------------------------------------------------------------------------ type keys
 
 
+@functools.lru_cache(maxsize=1024)
+def _array_key(dtype: np.dtype, ndim: int, layout: str, writeable: bool, aligned: bool) -> str:
+    """The key of an array type (cached: a run checks about 150 arrays at every call)."""
+    flags = ("" if writeable else ",ro") + ("" if aligned else ",unaligned")
+    return f"array({dtype.descr},{ndim},{layout}{flags})"
+
+
 def type_key(x: Any) -> str:
     """What Numba's type of ``x`` fixes about its memory: dtype, dimensions and layout of an array,
     recursively for the fields of a container (NamedTuple), the width of a scalar."""
     if isinstance(x, np.ndarray):
-        layout = "C" if x.flags.c_contiguous else "F" if x.flags.f_contiguous else "A"
-        flags = ("" if x.flags.writeable else ",ro") + ("" if x.flags.aligned else ",unaligned")
-        return f"array({x.dtype.descr},{x.ndim},{layout}{flags})"
+        fl = x.flags
+        layout = "C" if fl.c_contiguous else "F" if fl.f_contiguous else "A"
+        return _array_key(x.dtype, x.ndim, layout, fl.writeable, fl.aligned)
     if isinstance(x, tuple) and hasattr(x, "_fields"):
         return type(x).__name__ + "(" + ",".join(type_key(v) for v in x) + ")"
     if isinstance(x, bool | np.bool_):
