@@ -153,6 +153,15 @@ def mark_near(bl, a: int, near_src, near) -> None:  # type: ignore[no-untyped-de
     near_src[0] = a
 
 
+@njit(inline="always")
+def _add_mark(s: int, mark, members) -> None:  # type: ignore[no-untyped-def]
+    """Mark space ``s`` once and list it in ``members`` (count in ``members[0]``)."""
+    if not mark[s]:
+        mark[s] = True
+        members[0] += 1
+        members[members[0]] = s
+
+
 @njit
 def mark_two_hops(bl, a: int, src, mark, members) -> None:  # type: ignore[no-untyped-def]
     """``mark[s]``: at most two edges lie between ``s`` and ``a`` (the same space, neighbours, or a common
@@ -162,23 +171,13 @@ def mark_two_hops(bl, a: int, src, mark, members) -> None:  # type: ignore[no-un
         return
     for k in range(members[0]):
         mark[members[k + 1]] = False
-    n = 0
-    mark[a] = True
-    members[n + 1] = a
-    n += 1
+    members[0] = 0
+    _add_mark(a, mark, members)
     for e in range(bl.nbr_ptr[a], bl.nbr_ptr[a + 1]):
         b = bl.nbr[e]
-        if not mark[b]:
-            mark[b] = True
-            members[n + 1] = b
-            n += 1
+        _add_mark(b, mark, members)
         for f in range(bl.nbr_ptr[b], bl.nbr_ptr[b + 1]):
-            c = bl.nbr[f]
-            if not mark[c]:
-                mark[c] = True
-                members[n + 1] = c
-                n += 1
-    members[0] = n
+            _add_mark(bl.nbr[f], mark, members)
     src[0] = a
 
 
