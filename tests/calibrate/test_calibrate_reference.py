@@ -133,11 +133,27 @@ def test_reference_dir_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_reference_dir_missing_says_where_it_looked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(reference.ENV_VAR, raising=False)
-    monkeypatch.setattr(reference, "_repo_root", lambda: tmp_path / "repo")
+    monkeypatch.setattr(reference, "PACKAGED_DIR", tmp_path / "gone")
     with pytest.raises(FileNotFoundError) as info:
         reference_dir()
     msg = str(info.value)
-    assert str(tmp_path / "shared" / "reference") in msg and reference.ENV_VAR in msg
+    assert str(tmp_path / "gone") in msg and reference.ENV_VAR in msg
+
+
+def test_reference_data_ships_inside_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the override the package's own copy is used: it lies under the installed package, not
+    beside the repo, and holds every file the calibration and the review read, with its sources."""
+    import responsesim
+
+    monkeypatch.delenv(reference.ENV_VAR, raising=False)
+    path = reference_dir()
+    assert path.is_relative_to(Path(responsesim.__file__).resolve().parent)
+    for f in (reference.INCIDENTS_FILE, reference.NARRATIVES_FILE, reference.STATS_FILE):
+        assert (path / f).is_file(), f
+    assert (path / "timelines" / "parkland_2018.csv").is_file()
+    readme = (path / "README.md").read_text()
+    assert "source and licence" in readme and "incidents_2000_2019.csv" in readme
+    assert len(load_incidents()) > 300
 
 
 def test_real_incidents(incidents: pd.DataFrame) -> None:

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from responsesim.calibrate import reference
 from responsesim.calibrate.misses import explain
 from responsesim.calibrate.pipeline import Settings, calibrate
 from responsesim.report.calibration import write_report
 
 
 def test_fit_report_has_every_target_and_a_reason_per_miss(tmp_path: Path) -> None:
-    try:
-        reference.reference_dir()
-    except FileNotFoundError:
-        import pytest
-
-        pytest.skip("reference data not available")
     # a deliberately tiny fit (one generation of 20 particles): the page, not the fit, is under test
     out = calibrate(Settings(n_points=20, incidents=30, rounds=1, validation_incidents=200, workers=1))
     page_path = write_report(out, tmp_path)

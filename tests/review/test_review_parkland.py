@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from responsesim.calibrate.reference import reference_dir
 from responsesim.review.command import review_command, run_review
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,9 +31,7 @@ def by_rule(rv, rule_id):
 
 
 def test_example_is_the_reference_timeline():
-    ref = REPO.parent / "shared" / "reference" / "timelines" / "parkland_2018.csv"
-    if not ref.exists():
-        pytest.skip("shared reference not present")
+    ref = reference_dir() / "timelines" / "parkland_2018.csv"
     assert TIMELINE.read_text() == ref.read_text()
 
 

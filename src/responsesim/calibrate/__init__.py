@@ -1,1 +1,1 @@
-"""Calibration of responsesim against real incident data (read in place from ``shared/reference``)."""
+"""Calibration of responsesim against real incident data (the package's own copy, ``data/reference``)."""

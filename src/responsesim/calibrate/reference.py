@@ -1,14 +1,15 @@
-"""Locate and load the reference data (``shared/reference``), read in place, never copied into the repo.
+"""Locate and load the reference data that ships inside the package (``responsesim/data/reference``).
 
-Files (see ``shared/reference/README.md`` for their sources):
+Files (see ``data/reference/README.md`` for their sources and licences):
 
 - ``fbi-active-shooter/incidents_2000_2019.csv``: one row per incident of the FBI active-shooter reports
   2000-2019 (333 rows; multi-shooter incidents have ``&``-joined per-shooter fields);
 - ``fbi-active-shooter/narratives_2000_2019.csv``: the FBI narrative paragraph of each incident, same order;
 - ``published_stats.toml``: published aggregate statistics with their denominators and sources.
 
-The directory is ``$RESPONSESIM_REFERENCE`` if set, else ``<parent of repo root>/shared/reference`` (the
-repo root being the directory holding ``pyproject.toml``; in CI the repo is cloned next to ``shared/``).
+The directory is ``$RESPONSESIM_REFERENCE`` if set (to check the model against another copy of the data),
+else the package's own copy, so an installed package or a clone with nothing beside it can calibrate and
+check itself.
 """
 
 from __future__ import annotations
@@ -73,16 +74,12 @@ class ReferenceDataError(ValueError):
         self.column = column
 
 
-def _repo_root() -> Path | None:
-    """The nearest ancestor of this file holding ``pyproject.toml`` (None when installed elsewhere)."""
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "pyproject.toml").is_file():
-            return parent
-    return None
+#: The package's own copy of the reference data (sources and licence in its README.md).
+PACKAGED_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"
 
 
 def reference_dir() -> Path:
-    """The reference directory: ``$RESPONSESIM_REFERENCE`` or ``<repo root>/../shared/reference``.
+    """The reference directory: ``$RESPONSESIM_REFERENCE`` if set, else the package's own copy.
 
     Raises ``FileNotFoundError`` saying where it looked and how to override it.
     """
@@ -94,19 +91,12 @@ def reference_dir() -> Path:
                 f"reference data not found: ${ENV_VAR} is set to {path}, which is not a directory"
             )
         return path
-    root = _repo_root()
-    if root is None:
+    if not PACKAGED_DIR.is_dir():
         raise FileNotFoundError(
-            f"reference data not found: no pyproject.toml above {Path(__file__).resolve()}, so the repo "
-            f"root (and ../shared/reference next to it) is unknown; set ${ENV_VAR} to the reference directory"
+            f"reference data not found: looked in {PACKAGED_DIR} (the package's own copy; the installation "
+            f"is incomplete: reinstall responsesim), or set ${ENV_VAR} to a reference directory"
         )
-    path = root.parent / "shared" / "reference"
-    if not path.is_dir():
-        raise FileNotFoundError(
-            f"reference data not found: looked in {path} (the 'shared/reference' directory next to the repo "
-            f"root {root}); clone or mount it there, or set ${ENV_VAR} to the reference directory"
-        )
-    return path
+    return PACKAGED_DIR
 
 
 def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:

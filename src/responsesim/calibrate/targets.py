@@ -56,7 +56,7 @@ CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 20240601
 
-FBI_SOURCE = "FBI active-shooter reports 2000-2019, incidents_2000_2019.csv (shared/reference)"
+FBI_SOURCE = "FBI active-shooter reports 2000-2019, incidents_2000_2019.csv (responsesim/data/reference)"
 
 #: Columns :func:`simulated_values` needs in a simulated outcome table (engine OUTCOME_COLUMNS).
 SIMULATED_COLUMNS = (
