@@ -162,7 +162,7 @@ class CounterfactualResult:
         return "; ".join(_describe(u, self.record) for u in self.units)
 
     def _who_shot(self) -> str:
-        """"the responder", or for a group actor "at least one of the N officers"."""
+        """Who is shot: "the responder", or for a group actor "at least one of the N officers"."""
         n = sum(u.count for u in self.units if u.changed)
         return "the responder" if n <= 1 else f"at least one of the {n} officers"
 
@@ -334,12 +334,14 @@ def run_counterfactual(
         ef = apply_stop(rec, people, st.t_stop)
         ls = Interval.of(ef.lives_saved)
         ps = Proportion.of(st.officer_shot)
+        pe = Proportion.of(np.isfinite(st.t_stop))
         curve.append(
             {"delay_s": round(d, 1), "lives_saved": round(ls.mean, 4), "low": ls.low, "high": ls.high,
              "not_shot": round(float(ef.not_shot.mean()), 4),
              "survived_care": round(float(ef.survived_care.mean()), 4),
              "p_officer_shot": round(ps.p, 4), "p_officer_shot_low": round(ps.low, 4),
-             "p_officer_shot_high": round(ps.high, 4)}
+             "p_officer_shot_high": round(ps.high, 4), "p_stopped": round(pe.p, 4),
+             "p_stopped_low": round(pe.low, 4), "p_stopped_high": round(pe.high, 4)}
         )  # fmt: skip
     first_div = min(u.diverge_s for u in units)
     later = [s for s in rec.shots_s if s > first_div]

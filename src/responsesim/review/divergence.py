@@ -35,6 +35,7 @@ from responsesim.review.incident import IncidentFile, attacker_forcing, build_sc
 from responsesim.review.record import ENTRY_EVENTS, WITHDRAWAL_EVENTS, IncidentRecord, conduct_of
 from responsesim.scenario.compile import Params
 from responsesim.scenario.load import Scenario
+from responsesim.scenario.schema import MAX_TICKS
 
 __all__ = [
     "DIVERGENCE_EVENTS",
@@ -43,6 +44,7 @@ __all__ = [
     "DivergentUnit",
     "StopDraws",
     "parse_divergences",
+    "record_horizon",
     "resolve",
     "simulate_stop",
 ]
@@ -204,6 +206,30 @@ class StopDraws:
     simulated: bool
 
 
+#: z of the access delay's 99.9th percentile: the care window the horizon leaves after the recorded end
+CARE_Z = 3.09
+
+
+def record_horizon(rec: IncidentRecord, sc: Scenario) -> float:
+    """The protocol arm's horizon (s from t = 0): the recorded end plus the care window (to the latest care
+    time the record gives, and at least the care access delay's 99.9th percentile), never less than the
+    scenario's own ``horizon_s``. No draw is then cut before the record ends, however long it ran (a
+    replication still ends at the recorded end: the engine's replayed attack stops there).
+    ``ReviewInputError`` (the end's line) when that is more engine ticks than a run may take."""
+    care = [t for t in (*rec.care_s, *(c.care_s for c in rec.casualties)) if t is not None]
+    access = sc.params.rtf_access_median_s * math.exp(CARE_Z * sc.params.ems_access_sigma)
+    window = max([access, *(t - rec.end_s for t in care)])
+    horizon = max(sc.params.horizon_s, rec.end_s + window)
+    if horizon / sc.params.dt > MAX_TICKS:
+        raise ReviewInputError(
+            rec.timeline.file, rec.end_line, "time",
+            f"the record ends {rec.end_s / 3600:.1f} h after the start: with the care window the "
+            f"counterfactual needs {horizon:,.0f} s, more than {MAX_TICKS:,} engine ticks of "
+            f"{sc.params.dt:g} s (raise scenario.tick_s in the incident file)",
+        )  # fmt: skip
+    return horizon
+
+
 def unit_params(
     rec: IncidentRecord, inc: IncidentFile, units: tuple[DivergentUnit, ...]
 ) -> tuple[Params, tuple[DivergentUnit, ...]]:
@@ -217,7 +243,9 @@ def unit_params(
     fo = attacker_forcing(inc, sc, rec.end_s, len(each))
     fo.arrival_t[:] = [min(u.arrival_s, u.diverge_s) for u in each]
     fo.entry_t[:] = [u.diverge_s for u in each]
-    params = dataclasses.replace(sc.params, forcing=fo._replace(units_out_ends=True))
+    params = dataclasses.replace(
+        sc.params, forcing=fo._replace(units_out_ends=True), horizon_s=record_horizon(rec, sc)
+    )
     spaces = [u.space for u in live if u.space >= 0]
     if spaces:
         params = dataclasses.replace(params, officer_entry=spaces[0])

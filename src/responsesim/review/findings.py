@@ -592,7 +592,7 @@ def past(event: str) -> str:
 
 
 def or_list(events: Sequence[str], form: str = "past") -> str:
-    """"entered the building, moved toward the threat or engaged the attacker"."""
+    """Events as words: "entered the building, moved toward the threat or engaged the attacker"."""
     words = [_VERBS.get(e, (e.replace("_", " "),) * 2)[1 if form == "perfect" else 0] for e in events]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 

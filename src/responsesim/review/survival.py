@@ -175,4 +175,3 @@ def apply_stop(rec: IncidentRecord, people: PersonDraws, t_stop: np.ndarray) -> 
         row_survived=row_sur,
         care_assumed=tuple(sorted(assumed)),
     )
-
