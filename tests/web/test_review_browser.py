@@ -91,3 +91,33 @@ def test_a_bad_second_timeline_is_named(tab: Tab, tmp_path: Path) -> None:  # no
     assert error.is_hidden()
     tab.assert_local_only()
     tab.assert_no_console_errors(allow="status of 400")
+
+
+def test_counterfactual_with_the_timelines_picked_in_either_order(tab: Tab, tmp_path: Path) -> None:  # noqa: F811
+    """Issue 26 item 3: timeline.csv picked before record.csv gave 400 "facts.killed ... add up to 0"; both
+    orders now show the same counterfactual, on the two files merged by time, lines named by file."""
+    incident = tmp_path / "incident.toml"
+    text = (EXAMPLES / "parkland" / "incident.toml").read_text()
+    incident.write_text(text.replace("replications = 2000", "replications = 200"))
+    timeline = EXAMPLES / "parkland" / "timeline.csv"
+    shown = []
+    for first, second in ((timeline, RECORD), (RECORD, timeline)):
+        _open_review(tab)
+        page = tab.page
+        page.locator("#review-timeline").set_input_files(str(first))  # two picks, as from two folders
+        page.locator("#review-timeline").set_input_files(str(second))
+        page.locator("#review-protocol").set_input_files(str(PROTOCOLS[0]))
+        page.locator("#review-incident").set_input_files(str(incident))
+        page.get_by_role("button", name="Review", exact=True).click()
+        page.wait_for_selector("text=Counterfactual on the record", timeout=60_000)
+        assert page.locator("#review-error").is_hidden()
+        basis = page.locator("#review-result .counterfactual-basis").inner_text()
+        assert f"{first.name} + {second.name}, merged by time" in basis, basis
+        lives = page.locator("#review-result tr", has_text="Lives saved").first.inner_text()
+        summary = page.locator("#review-result .review-summary").last.inner_text()
+        assert "record.csv line 5 (9 killed" in summary, summary
+        shown.append(lives)
+        tab.screenshot(f"review-counterfactual-{first.stem}-first")
+    assert shown[0] == shown[1] and "of 17 killed" in shown[0], shown
+    tab.assert_local_only()
+    tab.assert_no_console_errors()

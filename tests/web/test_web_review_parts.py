@@ -234,3 +234,74 @@ def test_counterfactual_stands_on_the_record_file(client: TestClient, root: Path
     err = _error(client.post("/api/review", files=files), 400)
     assert err["error"].startswith("mine.toml:") and str(root) not in err["error"]
     assert _kept(root) == before
+
+
+# ------------------------------------------------ the counterfactual on every timeline, in either order
+# (issue 26 item 3: timeline.csv then record.csv gave 400 "facts.killed ... add up to 0 but the facts say 17":
+# the counterfactual stood on the first file with incident rows alone)
+
+TIMELINE = EXAMPLES / "parkland" / "timeline.csv"
+
+
+def _incident(text: str | None = None) -> tuple[str, tuple[str, bytes, str]]:
+    raw = text or (EXAMPLES / "parkland" / "incident.toml").read_text()
+    body = raw.replace("replications = 2000", "replications = 100").encode()
+    return ("incident", ("incident.toml", body, "application/toml"))
+
+
+def _with_incident(timelines: list[tuple[str, bytes]], text: str | None = None) -> Files:
+    return [*_files(timelines, [(PROTOCOLS[0].name, PROTOCOLS[0].read_bytes())]), _incident(text)]
+
+
+def _split_record() -> tuple[tuple[str, bytes], tuple[str, bytes]]:
+    """record.csv as two files: its casualty rows (victims) and everything else."""
+    head, *rows = RECORD.read_text().splitlines(keepends=True)
+    victims = [r for r in rows if ",victim," in r]
+    others = [r for r in rows if ",victim," not in r]
+    assert len(victims) == 6 and len(others) == 30
+    casualties = ("casualties.csv", (head + "".join(victims)).encode())
+    return casualties, ("police.csv", (head + "".join(others)).encode())
+
+
+def _numbers(cf: dict[str, Any]) -> tuple[Any, ...]:
+    return (cf["observed"]["killed"], cf["observed"]["wounded"], cf["lives_saved"], cf["not_shot"],
+            cf["p_officer_shot"], [c["lives_saved"] for c in cf["delay_curve"]])  # fmt: skip
+
+
+def test_counterfactual_merges_every_timeline_in_either_order(client: TestClient) -> None:
+    record = (RECORD.name, RECORD.read_bytes())
+    timeline = (TIMELINE.name, TIMELINE.read_bytes())
+    alone = client.post("/api/review", files=_with_incident([record])).json()["counterfactual"]
+    assert alone["observed"]["killed"] == 17
+    for order in ([timeline, record], [record, timeline]):
+        r = client.post("/api/review", files=_with_incident(order))
+        assert r.status_code == 200, r.text  # was 400 "facts.killed ... add up to 0" with timeline.csv first
+        body = r.json()
+        assert body["counterfactual_timeline"] == " + ".join(name for name, _ in order)
+        # timeline.csv repeats 20 of record.csv's rows: each counts once, so the figures are record.csv's
+        assert _numbers(body["counterfactual"]) == _numbers(alone)
+        # the lines named are the client's file and its own line, not the merged file's
+        cf = body["counterfactual"]
+        lines = [("record.csv", c["line"]) for c in alone["casualty_rows"]]
+        assert [(c["file"], c["line"]) for c in cf["casualty_rows"]] == lines
+        assert cf["flags"] == [f.replace("line ", "record.csv line ") for f in alone["flags"]]
+        assert "record.csv line 5 (9 killed" in cf["summary"]
+
+
+def test_counterfactual_on_casualties_and_conduct_in_separate_files(client: TestClient) -> None:
+    """The record split in two files (the casualties; the attacker and the police): merged by time, it gives
+    record.csv's figures in either order; an error on the merged rows names the client's files and lines."""
+    casualties, police = _split_record()
+    alone = client.post("/api/review", files=_with_incident([(RECORD.name, RECORD.read_bytes())])).json()
+    for order in ([casualties, police], [police, casualties]):
+        body = client.post("/api/review", files=_with_incident(order)).json()
+        cf = body["counterfactual"]
+        assert _numbers(cf) == _numbers(alone["counterfactual"])
+        assert {c["file"] for c in cf["casualty_rows"]} == {"casualties.csv"}
+        assert cf["casualty_rows"][0]["line"] == 2  # the first row of casualties.csv
+        assert cf["conduct"]["SRO"][0]["file"] == "police.csv"
+        assert cf["observed"]["attack_end_file"] == "police.csv"
+    text = (EXAMPLES / "parkland" / "incident.toml").read_text().replace("killed = 17", "killed = 18")
+    err = _error(client.post("/api/review", files=_with_incident([police, casualties], text)), 400)
+    assert err["field"] == "facts.killed" and "casualties.csv line 2" in err["error"], err
+    assert "record-merged" not in err["error"] and "/" not in err["error"].split(":")[0]

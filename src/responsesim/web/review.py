@@ -9,9 +9,10 @@ chart and ``swimlane-<part>.png`` for the others; with an incident file also ``i
 ``curve.png``). Only the newest ``keep`` reviews are kept on disk; a refused request leaves nothing.
 
 With an incident file the review also runs the counterfactual on the record (``review/counterfactual.py``)
-on an uploaded timeline (the first one holding incident rows, not only tips, visits and warning signs): the
-incident's own ``timeline`` key is ignored, its building must be a built-in template (the page uploads no
-building file), and at most ``MAX_DRAWS`` paired draws are run.
+on the uploaded timelines holding incident rows (not only tips, visits and warning signs), merged by time
+whatever the order they were picked in (``web/record.py``; kept as ``record-merged.csv`` when there are
+several): the incident's own ``timeline`` key is ignored, its building must be a built-in template (the
+page uploads no building file), and at most ``MAX_DRAWS`` paired draws are run.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from starlette.datastructures import FormData, UploadFile
 
 from responsesim.review.errors import ReviewInputError
 from responsesim.review.protocol import Protocol, parse_protocol
-from responsesim.review.sections import SECTIONS, IncidentReview, Section, is_pre_attack, review_incident
+from responsesim.review.sections import SECTIONS, IncidentReview, Section, review_incident
 from responsesim.review.timeline import Timeline, load_vocabulary, merge_timelines, parse_timeline
 from responsesim.web.errors import ApiError, from_input_error
+from responsesim.web.record import MergedRecord, merge_record, record_files
 from responsesim.web.uploads import safe_filename
 
 __all__ = ["MAX_PROTOCOLS", "MAX_TIMELINES", "REVIEW_ID", "ReviewStore", "Upload", "upload_texts"]
@@ -82,7 +84,8 @@ async def upload_texts(form: FormData, name: str, default_filename: str, limit: 
 def _parse(timelines: list[Upload], protocols: list[Upload]) -> tuple[IncidentReview, list[Timeline]]:
     """As ``review.command.run_review`` on texts: the vocabulary, each protocol in turn (its ``[vocabulary]``
     extends it), each timeline, merged by time, every part reviewed; ``ReviewInputError`` naming the
-    client's file. Also returns each timeline file as parsed (the counterfactual takes one)."""
+    client's file. Also returns each timeline file as parsed (the counterfactual merges those with incident
+    rows)."""
     vocab = load_vocabulary(None)
     protos: list[Protocol] = []
     for name, text in protocols:
@@ -181,14 +184,16 @@ class ReviewStore:
             for k, (_, text) in enumerate(protocols):
                 (folder / ("protocol.toml" if k == 0 else f"protocol-{k + 1}.toml")).write_text(text, "utf-8")
             if incident is not None:
-                # the record the counterfactual stands on: the first file with incident rows
-                pick = next(
-                    (k for k, tl in enumerate(parsed) if any(not is_pre_attack(r) for r in tl.rows)), 0
-                )
+                picked = record_files(parsed)
+                record, merged = paths[picked[0]], None
+                if len(picked) > 1:  # merged by time, as the command line merges its timelines
+                    merged = merge_record([parsed[k] for k in picked])
+                    record = folder / "record-merged.csv"
+                    record.write_text(merged.text, encoding="utf-8")
                 out["counterfactual"] = self._counterfactual(
-                    folder, paths[pick], stored, incident, change, draws
+                    folder, record, stored, incident, change, draws, merged
                 )
-                out["counterfactual_timeline"] = timelines[pick][0]
+                out["counterfactual_timeline"] = " + ".join(timelines[k][0] for k in picked)
                 out["curve_url"] = f"/api/review/{review_id}/curve.png"
             for k, sec in enumerate(rv.sections):
                 self._draw(rv, sec, folder / _chart_name(k, sec.key))
@@ -220,7 +225,10 @@ class ReviewStore:
         incident: Upload,
         change: str | None,
         draws: int,
+        merged: MergedRecord | None = None,
     ) -> dict[str, Any]:
+        """The counterfactual on ``timeline`` (with ``merged``: the merged record, whose lines are named by
+        the client's file and line in the answer and in errors)."""
         from responsesim.review.counterfactual import run_counterfactual
         from responsesim.review.counterfactual_report import curve_png
 
@@ -231,8 +239,7 @@ class ReviewStore:
         try:
             cf = run_counterfactual(path, change or None, draws, timeline=timeline)
         except ReviewInputError as exc:
-            exc.file = names.get(str(exc.file), exc.file)  # the client's file names, not server paths
-            raise from_input_error(exc) from exc
+            raise from_input_error(_client_error(exc, names, timeline, merged)) from exc
         tmp = folder / f".curve-{secrets.token_hex(6)}.png"
         try:
             with _DRAW_LOCK:
@@ -240,7 +247,7 @@ class ReviewStore:
             os.replace(tmp, folder / "curve.png")
         finally:
             tmp.unlink(missing_ok=True)
-        return cf.to_json()
+        return merged.relabel(cf.to_json()) if merged is not None else cf.to_json()
 
     def _draw(self, rv: IncidentReview, sec: Section, path: Path) -> None:
         """One part's chart, drawn beside ``path`` and renamed into place."""
@@ -285,6 +292,22 @@ class ReviewStore:
                 raise ApiError(404, why, field="part")
             raise ApiError(404, f"no review {review_id!r} (reviews are kept for the newest {self.keep})")
         return path
+
+
+def _client_error(
+    exc: ReviewInputError, names: dict[str, str], record: Path, merged: MergedRecord | None
+) -> ReviewInputError:
+    """``exc`` naming the client's files, not server paths; a line of the merged record becomes the line of
+    the file it came from, and so do the lines its message lists."""
+    in_record = exc.file == str(record)
+    if merged is not None and (in_record or (exc.field or "").startswith("facts.")):
+        exc.message = merged.rename(exc.message)  # the facts' message lists the record's lines
+    if merged is not None and in_record:
+        at = merged.where(exc.line or 0)
+        exc.file, exc.line = at if at is not None else (" + ".join(merged.names), exc.line)
+        return exc
+    exc.file = names.get(str(exc.file), exc.file)
+    return exc
 
 
 def _check_incident(name: str, text: str) -> int:

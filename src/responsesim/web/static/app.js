@@ -913,9 +913,10 @@ function renderCounterfactual(cf, curveUrl) {
       `<td class="num">${c.low.toFixed(0)}–${c.high.toFixed(0)}</td><td class="num">${pct(c.p_officer_shot)}</td></tr>`).join("") +
     "</tbody></table></div>";
   const rows = `<details><summary>Per casualty row (${cf.casualty_rows.length})</summary><div class="table-wrap"><table class="data"><thead><tr>` +
-    "<th scope=\"col\">Line</th><th scope=\"col\">Who</th><th scope=\"col\">Window</th><th scope=\"col\">Location</th>" +
+    `<th scope="col">${cf.casualty_rows.some((r) => r.file) ? "File:line" : "Line"}</th><th scope="col">Who</th>` +
+    "<th scope=\"col\">Window</th><th scope=\"col\">Location</th>" +
     "<th scope=\"col\">Not shot</th><th scope=\"col\">Survived with care</th><th scope=\"col\">Care time</th><th scope=\"col\">Source</th></tr></thead><tbody>" +
-    cf.casualty_rows.map((r) => `<tr><td class="num">${esc(r.line)}</td><td>${esc(r.count)} ${esc(r.outcome)}</td>` +
+    cf.casualty_rows.map((r) => `<tr><td class="num">${esc(r.file ? `${r.file}:${r.line}` : r.line)}</td><td>${esc(r.count)} ${esc(r.outcome)}</td>` +
       `<td>${esc(r.window)}${r.flagged ? " ⚠" : ""}</td><td>${esc(r.location)}</td><td class="num">${r.not_shot.toFixed(2)}</td>` +
       `<td class="num">${r.survived_care.toFixed(2)}</td><td>${r.care_assumed ? "assumed" : "recorded"}</td><td>${esc(r.source)}</td></tr>`).join("") +
     "</tbody></table></div></details>";
@@ -935,8 +936,11 @@ function renderCounterfactual(cf, curveUrl) {
 function renderReview(rv) {
   const parts = (rv.parts || []).map((k) => rv.sections[k]).filter(Boolean);
   const manyFiles = (rv.timelines || []).length > 1;
+  const merged = String(rv.counterfactual_timeline ?? "").includes(" + ");
   const basis = rv.counterfactual && manyFiles && rv.counterfactual_timeline
-    ? `<p class="hint">The counterfactual stands on ${esc(rv.counterfactual_timeline)} (the timeline with the incident's rows).</p>` : "";
+    ? `<p class="hint counterfactual-basis">The counterfactual stands on ${esc(rv.counterfactual_timeline)}` +
+      (merged ? ", merged by time (the timelines with the incident's rows; a row given in two files counts once).</p>"
+        : " (the timeline with the incident's rows).</p>") : "";
   return `<h3>Summary</h3><p class="review-summary">${esc(rv.summary)}</p>` +
     parts.map((sec) => renderReviewPart(sec, manyFiles)).join("") +
     (rv.counterfactual ? renderCounterfactual(rv.counterfactual, rv.curve_url) + basis : "");
