@@ -155,6 +155,25 @@ def paired_diff(
     return n, mean, mean - half, mean + half
 
 
+def paired_interval(
+    arm: np.ndarray, base: np.ndarray, draw: np.ndarray | None, confidence: float = 0.95
+) -> tuple[int, float, float, float, str, float, float]:
+    """(n, mean of the paired differences ``arm - base``, CI low, CI high, interval, MC low, MC high).
+
+    Without ``draw`` (the posterior draw each pair ran at; None for a point-estimate run) the interval is
+    chance alone (``paired_diff``, interval ``"monte_carlo"``, no separate MC part); with it, it covers
+    the calibration's parameter uncertainty and chance (``"total"``, ``parameter_half_width`` of the
+    differences, never narrower than chance alone), the paired-t interval kept as the MC part."""
+    n, mean, lo, hi = paired_diff(arm, base, confidence)
+    if draw is None or not n:
+        return n, mean, lo, hi, "monte_carlo", math.nan, math.nan
+    half = parameter_half_width(np.asarray(arm, float) - np.asarray(base, float), draw, confidence)
+    if math.isnan(half):
+        return n, mean, lo, hi, "monte_carlo", math.nan, math.nan
+    # never narrower than chance alone (the two estimates differ slightly)
+    return n, mean, min(mean - half, lo), max(mean + half, hi), "total", lo, hi
+
+
 @dataclass(frozen=True)
 class Comparison:
     scenario: str
@@ -251,14 +270,8 @@ def compare(
         for m in COMPARE_METRICS:
             a = outcomes[d][m].to_numpy(dtype=float)
             b = outcomes[base][m].to_numpy(dtype=float)
-            n, mean, lo, hi = paired_diff(a, b, confidence)
-            kind, mc_lo, mc_hi = "monte_carlo", math.nan, math.nan
-            if draws.draw is not None and n:
-                half = parameter_half_width(a - b, outcomes[base]["draw"].to_numpy(), confidence)
-                if not math.isnan(half):
-                    kind, mc_lo, mc_hi = "total", lo, hi
-                    # never narrower than chance alone (the two estimates differ slightly)
-                    lo, hi = min(mean - half, mc_lo), max(mean + half, mc_hi)
+            draw = outcomes[base]["draw"].to_numpy() if draws.draw is not None else None
+            n, mean, lo, hi, kind, mc_lo, mc_hi = paired_interval(a, b, draw, confidence)
             sig = bool(not math.isnan(lo) and (lo > 0 or hi < 0))
             diffs.append(
                 PairedDiff(

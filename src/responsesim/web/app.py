@@ -328,15 +328,17 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     @app.get("/api/compare")
     def compare(a: str, b: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        metas = {}
+        metas, summaries = {}, {}
         for key, run_id in (("a", a), ("b", b)):
             meta, summary, created = _header(run_id)
-            metas[key] = meta
+            metas[key], summaries[key] = meta, summary
             out[key] = _run_header(run_id, meta, summary, created)
             out[key]["warnings"] = summary.get("warnings", [])
+            out[key]["uncertainty"] = summary.get("uncertainty") or {"mode": "point"}
         paired = metas["a"].seed == metas["b"].seed and metas["a"].replications == metas["b"].replications
         with draw_slots.slot():
-            out["rows"] = compare_rows(store.outcomes(a), store.outcomes(b), paired)
+            pair = (summaries["a"], summaries["b"])
+            out["rows"] = compare_rows(store.outcomes(a), store.outcomes(b), paired, summaries=pair)
         out["paired"] = out["rows"][0]["method"] == "paired" if out["rows"] else paired
         return out
 

@@ -1,10 +1,24 @@
-"""Side-by-side comparison of two stored runs: means with intervals, and the difference b - a.
+"""Side-by-side comparison of two stored runs: each run's mean with its interval, and the difference b - a.
 
-When both runs used the same seed and the same number of replications, replication k of one and of the
-other share their random numbers (common random numbers), so the difference gets a paired Student-t
-interval (``compare.paired_diff``); otherwise the runs are independent and the difference gets a Welch
-interval. Missing values (e.g. no officer entered) are left out (pairwise when paired), and so are
-attempts in which no shot was fired (``analysis.incidents``).
+One interval, one meaning (issue 26 item 2): each run's mean and interval are those of its stored summary,
+the figures Results and Past runs show (with posterior draws they cover the calibration's uncertainty and
+chance; otherwise chance alone), never an interval recomputed here.
+
+The difference says what it is:
+
+* **paired** (``diff_kind`` ``"mean_of_paired_differences"``): both runs used the same seed, replications
+  and parameter draws, so replication k of one and of the other share their random numbers and their
+  parameters; the difference is the mean of the per-incident differences over the ``n_pairs`` incidents
+  with a value in both runs (a paired Student-t interval for chance, widened by the calibration's
+  uncertainty when the runs drew parameters: ``compare.paired_interval``). It need not equal B's mean minus
+  A's, which are over each run's own incidents.
+* **independent** (``"difference_of_means"``): otherwise, B's mean minus A's over each run's incidents,
+  with a Welch interval; when either run drew parameters, the two runs' own intervals combined
+  (``sqrt(half_a**2 + half_b**2)``, never narrower than Welch): conservative, as the calibration's
+  uncertainty moves both runs alike.
+
+Missing values (e.g. no officer entered) are left out, and so are attempts in which no shot was fired
+(``analysis.incidents``).
 """
 
 from __future__ import annotations
@@ -17,8 +31,8 @@ import pandas as pd
 from scipy import stats
 
 from responsesim.analysis.incidents import incidents, paired_incidents
-from responsesim.analysis.summary import DEFAULT_METRICS, t_ci, wilson_ci
-from responsesim.compare import paired_diff
+from responsesim.analysis.summary import DEFAULT_METRICS, parameter_half_width, t_ci, wilson_ci
+from responsesim.compare import paired_interval
 
 __all__ = ["COMPARE_METRICS", "compare_rows", "welch_diff"]
 
@@ -44,7 +58,7 @@ def welch_diff(b: np.ndarray, a: np.ndarray, confidence: float = 0.95) -> tuple[
     return diff, diff - half, diff + half
 
 
-def _num(x: float) -> float | None:
+def _num(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else float(x)
 
 
@@ -68,40 +82,100 @@ def _column(frame: pd.DataFrame, metric: str) -> np.ndarray:
     return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
 
 
+def _draws(frame: pd.DataFrame) -> np.ndarray | None:
+    """The posterior draw of each replication (None for a point-estimate run)."""
+    if "draw" not in frame.columns or frame["draw"].isna().any():
+        return None
+    return frame["draw"].to_numpy(dtype=np.int64)
+
+
+def _same_draws(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    da, db = _draws(a), _draws(b)
+    return (da is None and db is None) or (da is not None and db is not None and np.array_equal(da, db))
+
+
+def _run_figures(summary: dict[str, Any], metric: str, values: np.ndarray, share: bool) -> dict[str, Any]:
+    """A run's mean and interval as Results shows them (its stored summary); computed from the incidents'
+    values (chance alone) only for a metric the stored summary lacks."""
+    m = (summary.get("metrics") or {}).get(metric) or {}
+    if m.get("mean") is not None:
+        return {"mean": m["mean"], "ci": [m.get("ci_low"), m.get("ci_high")],
+                "interval": m.get("interval", "monte_carlo")}  # fmt: skip
+    mean, lo, hi = _mean_ci(values, share)
+    return {"mean": _num(mean), "ci": [_num(lo), _num(hi)], "interval": "monte_carlo"}
+
+
+def _own_half(values: np.ndarray, draw: np.ndarray | None, confidence: float) -> float:
+    """Half-width of a run's interval of the mean: parameters and chance with draws, else chance (t)."""
+    ok = np.isfinite(values)
+    if draw is not None:
+        return parameter_half_width(values[ok], draw[ok], confidence)
+    v = values[ok]
+    if v.size < 2:
+        return math.nan
+    return float(stats.t.ppf(0.5 + confidence / 2.0, v.size - 1)) * float(v.std(ddof=1)) / math.sqrt(v.size)
+
+
+def _independent(
+    va: np.ndarray, vb: np.ndarray, da: np.ndarray | None, db: np.ndarray | None, confidence: float
+) -> tuple[float, float, float, str, float, float]:
+    """(b - a, low, high, interval, MC low, MC high) of two independent runs' means."""
+    diff, lo, hi = welch_diff(vb, va, confidence)
+    if da is None and db is None:
+        return diff, lo, hi, "monte_carlo", math.nan, math.nan
+    half = math.hypot(_own_half(va, da, confidence), _own_half(vb, db, confidence))
+    if math.isnan(half) or math.isnan(lo):
+        return diff, lo, hi, "monte_carlo", math.nan, math.nan
+    return diff, min(diff - half, lo), max(diff + half, hi), "total", lo, hi
+
+
 def compare_rows(
-    a: pd.DataFrame, b: pd.DataFrame, paired: bool, confidence: float = 0.95
+    a: pd.DataFrame,
+    b: pd.DataFrame,
+    paired: bool,
+    confidence: float = 0.95,
+    summaries: tuple[dict[str, Any], dict[str, Any]] = ({}, {}),
 ) -> list[dict[str, Any]]:
-    """One row per metric: means with intervals of ``a`` and ``b`` and the difference ``b - a``, over the
-    incidents (attempts with a shot fired; paired: replications that are incidents in both runs)."""
+    """One row per metric: each run's mean and interval (from ``summaries``, the stored run summaries, as
+    Results shows them) and the difference ``b - a`` with its interval, labelled for what it is
+    (``diff_kind``, ``method``, ``diff_interval``; module doc)."""
     if paired:
         a = a.sort_values("rep").reset_index(drop=True)
         b = b.sort_values("rep").reset_index(drop=True)
-        if len(a) != len(b) or not np.array_equal(a["rep"].to_numpy(), b["rep"].to_numpy()):
-            paired = False
-    if paired:
-        a, b = paired_incidents(a, b)
-    else:
-        a, b = incidents(a), incidents(b)
+        same_reps = len(a) == len(b) and np.array_equal(a["rep"].to_numpy(), b["rep"].to_numpy())
+        paired = same_reps and _same_draws(a, b)
+    ia, ib = incidents(a), incidents(b)
+    pa, pb = paired_incidents(a, b) if paired else (ia, ib)
+    draw = _draws(pa) if paired else None
     rows: list[dict[str, Any]] = []
     for metric in COMPARE_METRICS:
-        va, vb = _column(a, metric), _column(b, metric)
         share = metric in _SHARES
-        ma, la, ha = _mean_ci(va, share)
-        mb, lb, hb = _mean_ci(vb, share)
+        va, vb = _column(ia, metric), _column(ib, metric)
+        fa, fb = _run_figures(summaries[0], metric, va, share), _run_figures(summaries[1], metric, vb, share)
         if paired:
-            _, diff, lo, hi = paired_diff(vb, va, confidence)
+            n, diff, lo, hi, kind, mc_lo, mc_hi = paired_interval(
+                _column(pb, metric), _column(pa, metric), draw, confidence
+            )
+            n_values: Any = n
         else:
-            diff, lo, hi = welch_diff(vb, va, confidence)
+            diff, lo, hi, kind, mc_lo, mc_hi = _independent(va, vb, _draws(ia), _draws(ib), confidence)
+            n_values = {"a": int(np.isfinite(va).sum()), "b": int(np.isfinite(vb).sum())}
         rows.append(
             {
                 "metric": metric,
-                "a_mean": _num(ma),
-                "a_ci": [_num(la), _num(ha)],
-                "b_mean": _num(mb),
-                "b_ci": [_num(lb), _num(hb)],
+                "a_mean": fa["mean"],
+                "a_ci": fa["ci"],
+                "a_interval": fa["interval"],
+                "b_mean": fb["mean"],
+                "b_ci": fb["ci"],
+                "b_interval": fb["interval"],
                 "diff": _num(diff),
                 "diff_ci": [_num(lo), _num(hi)],
-                "method": "paired" if paired else "welch",
+                "diff_interval": kind,
+                "diff_mc_ci": [_num(mc_lo), _num(mc_hi)],
+                "diff_kind": "mean_of_paired_differences" if paired else "difference_of_means",
+                "n_values": n_values,
+                "method": "paired" if paired else ("welch" if kind == "monte_carlo" else "independent"),
             }
         )
     return rows

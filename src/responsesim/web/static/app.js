@@ -564,6 +564,33 @@ function verdict(metric, diff, ci, sig, kind, dv) {
   return `<span class="badge ${cls}">B: ${dv(Math.abs(diff))} ${word} (${dv(lo)} to ${dv(hi)})${tag}</span>`;
 }
 
+const METHODS = {
+  paired: "paired (same incidents, same parameter draws)",
+  welch: "independent runs (Welch)",
+  independent: "independent runs (their intervals combined)",
+};
+
+/** What a difference is: "mean of 812 paired differences" or "difference of the means". */
+function diffKind(r) {
+  if (r.diff_kind === "mean_of_paired_differences") {
+    return `mean of ${Number(r.n_values).toLocaleString("en-US")} paired differences`;
+  }
+  return "difference of the means";
+}
+
+/** What the 95% intervals of the runs and of the difference cover, in words. */
+function intervalNote(cmp) {
+  const rows = cmp.rows || [];
+  const total = (key) => rows.some((r) => r[key] === "total");
+  const runs = total("a_interval") || total("b_interval")
+    ? "Each run's 95% interval is the one Results and Past runs show: it covers the calibration's own uncertainty (posterior draws) and chance."
+    : "Each run's 95% interval is the one Results and Past runs show: a confidence interval of the mean (Wilson for shares), chance only.";
+  const diff = total("diff_interval")
+    ? " The difference's interval also covers the calibration's uncertainty, so the verdicts do too."
+    : " The difference's interval covers chance only (neither run drew its parameters from the posterior).";
+  return runs + diff;
+}
+
 function renderCompare(cmp, runA, runB) {
   const metrics = runA?.summary?.metrics || {};
   const rows = (cmp.rows || []).map((r) => {
@@ -576,11 +603,11 @@ function renderCompare(cmp, runA, runB) {
       `<td class="num">${value(k, r.a_mean)}<br><span class="ci">${interval(k, r.a_ci?.[0], r.a_ci?.[1])}</span></td>` +
       `<td class="num">${value(k, r.b_mean)}<br><span class="ci">${interval(k, r.b_ci?.[0], r.b_ci?.[1])}</span></td>` +
       (typeof r.diff === "number" && r.diff_ci && typeof r.diff_ci[0] === "number"
-        ? `<td class="num">${sign(r.diff)}${dv(r.diff)}<br><span class="ci">${sign(r.diff_ci[0])}${dv(r.diff_ci[0])} to ` +
-          `${sign(r.diff_ci[1])}${dv(r.diff_ci[1])}</span></td>`
+        ? `<td class="num diff-cell">${sign(r.diff)}${dv(r.diff)}<br><span class="ci">${sign(r.diff_ci[0])}${dv(r.diff_ci[0])} to ` +
+          `${sign(r.diff_ci[1])}${dv(r.diff_ci[1])}</span><span class="note diff-kind">${esc(diffKind(r))}</span></td>`
         : `<td class="num">not available<span class="note">no values in one of the runs</span></td>`) +
       `<td>${verdict(r.metric, r.diff, r.diff_ci, sig, k, dv)}</td>` +
-      `<td>${r.method === "paired" ? "paired (same incidents)" : "Welch (independent)"}</td></tr>`;
+      `<td>${esc(METHODS[r.method] ?? r.method)}</td></tr>`;
   });
   const sa = (cmp.a?.base_scenario ?? runA?.meta?.base_scenario)?.sha256;
   const sb = (cmp.b?.base_scenario ?? runB?.meta?.base_scenario)?.sha256;
@@ -593,8 +620,12 @@ function renderCompare(cmp, runA, runB) {
     `<thead><tr><th scope="col">Outcome</th><th scope="col" class="num">Run A mean<br>(95% interval)</th>` +
     `<th scope="col" class="num">Run B mean<br>(95% interval)</th><th scope="col" class="num">Difference B − A<br>(95% interval)</th>` +
     `<th scope="col">Clear difference?</th><th scope="col">Method</th></tr></thead><tbody>${rows.join("")}</tbody></table></div>` +
-    `<p class="hint">“Paired” compares the same simulated incidents (same seed and replication count: common random numbers); ` +
-    `otherwise the two runs are compared as independent samples (Welch). Time differences are in minutes, share differences in percentage points.</p>`;
+    `<p class="hint interval-note">${esc(intervalNote(cmp))}</p>` +
+    `<p class="hint">“Paired” compares the same simulated incidents (same seed, replication count and parameter draws: common random numbers): ` +
+    "the difference is the mean of the per-incident differences over the incidents with a value in both runs, so where values are missing " +
+    "(time to care: incidents with a critical casualty) it need not equal B's mean minus A's, each over its own incidents. " +
+    "Otherwise the runs are independent samples and the difference is B's mean minus A's. " +
+    "Time differences are in minutes, share differences in percentage points.</p>";
 }
 
 // ---------------------------------------------------------------------------------------------- replay
