@@ -22,6 +22,8 @@ from responsesim.review.sections import IncidentReview, review_incident
 from responsesim.review.timeline import load_timelines, load_vocabulary
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from responsesim.review.counterfactual import CounterfactualResult
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_OK", "review_command", "run_review", "write_report"]
@@ -130,14 +132,10 @@ def review_command(
     return EXIT_OK
 
 
-def print_counterfactual(cf: CounterfactualResult) -> None:
-    """The counterfactual as tables and a paragraph (fits 80 columns)."""
-    from rich.console import Console
+def _print_headline(cf: CounterfactualResult, c: Console) -> None:
+    """The figures of a counterfactual that changes something: means and ranges, then the split."""
     from rich.table import Table
 
-    from responsesim.review.counterfactual import ASSUMPTIONS
-
-    c = Console()
     t = Table(title=f"counterfactual on the record: {cf.change}")
     for col in ("outcome", "mean", "95% of draws"):
         t.add_column(col)
@@ -152,24 +150,57 @@ def print_counterfactual(cf: CounterfactualResult) -> None:
         ("at least one life saved", cf.p_any_saved),
         (f"stopped before {cf.record.clock(cf.record.end_s)} (recorded end)", cf.p_stopped_earlier),
         ("the responder shot", cf.p_officer_shot),
+        ("the responder killed", cf.p_officer_killed),
     ):
         t.add_row(label, f"{100 * p.p:.0f}%", f"{100 * p.low:.1f}-{100 * p.high:.1f}% (exact)")
     c.print(t)
+    split = Table(title="stopped early or not: the draws apart")
+    for col in ("draws", "share", "lives saved", "95% of draws", "shot", "killed"):
+        split.add_column(col, justify="right")
+    parts = cf.split()
+    for key, label in (("stopped", "stopped before the end"), ("not_stopped", "not stopped")):
+        d = parts[key]
+        ls, shot, killed = d["lives_saved"], d["p_officer_shot"], d["p_officer_killed"]
+        if ls is None:
+            split.add_row(label, "0%", "-", "-", "-", "-")
+            continue
+        split.add_row(label, f"{100 * d['share']['p']:.0f}%", f"{ls['mean']:.2f}",
+                      f"{ls['low']:.0f}-{ls['high']:.0f}", f"{100 * shot['p']:.0f}%",
+                      f"{100 * killed['p']:.0f}%")  # fmt: skip
+    c.print(split)
+    hist = ", ".join(f"{h['lives']}: {100 * h['share']:.0f}%" for h in parts["lives_saved_histogram"])
+    c.print(f"lives saved, share of draws: {hist}", highlight=False)
     eng = cf.parameters["engine"]
     c.print(
         f"{cf.n:,} paired draws (seed {cf.seed}): parameters ({eng['mode']}), times inside windows and "
         f"chance together; calibration {cf.calibration}",
         highlight=False,
     )
-    for r in cf.stopped_before.to_dict("records"):
+
+
+def print_counterfactual(cf: CounterfactualResult) -> None:
+    """The counterfactual as tables and a paragraph (fits 80 columns)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from responsesim.review.counterfactual import ASSUMPTIONS
+
+    c = Console()
+    if not cf.changed:
+        c.print(f"[bold]counterfactual on the record: {escape(cf.change)}[/]", highlight=False)
+        c.print(f"[bold yellow]No change:[/] {escape(cf.no_change or '')}.", highlight=False)
+        c.print("The protocol arm is the record: no lives saved, no added risk.", highlight=False)
+    else:
+        _print_headline(cf, c)
+    for r in cf.stopped_before.to_dict("records") if cf.changed else []:
         c.print(f"recorded shot at {r['time']}: attack already stopped in {100 * r['protocol']:.1f}% of "
                 "draws (record: 0%)", highlight=False)  # fmt: skip
     curve = Table(title="lives saved and the responder's risk against the delay")
-    for col in ("delay", "lives saved", "95% of draws", "not shot", "care", "shot"):
+    for col in ("delay", "lives saved", "95% of draws", "not shot", "care", "stopped", "shot"):
         curve.add_column(col, justify="right")
     for r in cf.curve.to_dict("records"):
         curve.add_row(f"{r['delay_s']:.0f} s", f"{r['lives_saved']:.2f}", f"{r['low']:.0f}-{r['high']:.0f}",
-                      f"{r['not_shot']:.2f}", f"{r['survived_care']:.2f}",
+                      f"{r['not_shot']:.2f}", f"{r['survived_care']:.2f}", f"{100 * r['p_stopped']:.0f}%",
                       f"{100 * r['p_officer_shot']:.0f}%")  # fmt: skip
     c.print(curve)
     rows = Table(title="per casualty row (mean over draws)")

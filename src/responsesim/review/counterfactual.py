@@ -41,7 +41,7 @@ from responsesim.review.divergence import (
 )
 from responsesim.review.errors import ReviewInputError
 from responsesim.review.incident import IncidentFile, build_scenario, load_incident
-from responsesim.review.record import IncidentRecord, conduct_of, read_record
+from responsesim.review.record import ENTRY_EVENTS, IncidentRecord, conduct_of, read_record
 from responsesim.review.survival import RECORD_PARAMETERS, RecordEffect, apply_stop, draw_people
 from responsesim.scenario.load import Scenario
 
@@ -154,8 +154,43 @@ class CounterfactualResult:
         return Proportion.of(self.stops.officer_shot)
 
     @property
+    def p_officer_killed(self) -> Proportion:
+        return Proportion.of(self.stops.officer_killed)
+
+    @property
     def p_stopped_earlier(self) -> Proportion:
         return Proportion.of(np.isfinite(self.stops.t_stop))
+
+    @property
+    def changed(self) -> bool:
+        """False when the record already meets every change: the protocol arm is then the record."""
+        return any(u.changed for u in self.units)
+
+    @property
+    def no_change(self) -> str | None:
+        """Why the counterfactual changes nothing (None when it changes something)."""
+        if self.changed:
+            return None
+        return "; ".join(_unchanged(u, self.record) for u in self.units)
+
+    def split(self) -> dict[str, Any]:
+        """The all-or-nothing answer as it is: the draws in which the attack is stopped before its recorded
+        end (how many live then, the officers' risk then) and those in which it is not."""
+        stopped = np.isfinite(self.stops.t_stop)
+        out: dict[str, Any] = {}
+        for key, sel in (("stopped", stopped), ("not_stopped", ~stopped)):
+            k = int(sel.sum())
+            out[key] = {
+                "share": Proportion.of(sel).to_json(),
+                "lives_saved": Interval.of(self.effect.lives_saved[sel]).to_json() if k else None,
+                "p_officer_shot": Proportion.of(self.stops.officer_shot[sel]).to_json() if k else None,
+                "p_officer_killed": Proportion.of(self.stops.officer_killed[sel]).to_json() if k else None,
+            }
+        values, counts = np.unique(self.effect.lives_saved, return_counts=True)
+        out["lives_saved_histogram"] = [
+            {"lives": int(v), "share": round(c / self.n, 4)} for v, c in zip(values, counts, strict=True)
+        ]
+        return out
 
     @property
     def change(self) -> str:
@@ -168,20 +203,34 @@ class CounterfactualResult:
 
     def summary(self) -> str:
         """One plain-language paragraph that keeps duty and outcome apart."""
+        if not self.changed:
+            return (
+                f"No change: {self.no_change}. The protocol arm is then the record, so there are no lives "
+                "saved and no added risk to estimate; the delay curve shows earlier changes. " + DUTY_NOTE
+            )
         ls, ns, sc = self.lives_saved, self.not_shot, self.survived_care
         k = self.record.killed
-        pos = self.p_officer_shot
+        pos, kil = self.p_officer_shot, self.p_officer_killed
         stop = self.p_stopped_earlier
         med = np.median(self.stops.t_stop[np.isfinite(self.stops.t_stop)]) if stop.k else math.nan
         when = f" (median {self.record.clock(med)})" if stop.k else ""
+        then = self.split()["stopped"]["lives_saved"]
+        split = (
+            f"then {then['mean']:.1f} of the {k} people killed would likely have lived (95% range "
+            f"{then['low']:.0f} to {then['high']:.0f}); in the other {100 * (1 - stop.p):.0f}% it is "
+            "not, and none would have"
+            if then is not None
+            else "in no draw is it stopped earlier, and none would have"
+        )
         text = (
-            f"Had {self.change}, the model estimates that {ls.mean:.1f} of the {k} people killed would "
-            f"likely have lived (95% range {ls.low:.0f} to {ls.high:.0f}): {ns.mean:.1f} would not have been "
-            f"shot and {sc.mean:.1f} would have survived with earlier care. At least one life is saved in "
-            f"{100 * self.p_any_saved.p:.0f}% of {self.n:,} draws. The attack is stopped before its recorded "
-            f"end ({self.record.clock(self.record.end_s)}) in {100 * stop.p:.0f}% of draws{when}; "
-            f"{self._who_shot()} is shot in {100 * pos.p:.0f}% of draws "
-            f"({100 * pos.low:.0f}-{100 * pos.high:.0f}%), "
+            f"Had {self.change}, the attack is stopped before its recorded end "
+            f"({self.record.clock(self.record.end_s)}) in {100 * stop.p:.0f}% of {self.n:,} draws{when}: "
+            f"{split}. Over all draws, {ls.mean:.1f} of the {k} would likely have lived (95% range "
+            f"{ls.low:.0f} to {ls.high:.0f}): {ns.mean:.1f} would not have been shot and {sc.mean:.1f} would "
+            f"have survived with earlier care. At least one life is saved in "
+            f"{100 * self.p_any_saved.p:.0f}% of draws; {self._who_shot()} is shot in "
+            f"{100 * pos.p:.0f}% of draws ({100 * pos.low:.0f}-{100 * pos.high:.0f}%) and killed in "
+            f"{100 * kil.p:.0f}% ({100 * kil.low:.0f}-{100 * kil.high:.0f}%), "
             "the risk the training asks officers to accept. " + DUTY_NOTE
         )
         if self.flags:
@@ -193,6 +242,8 @@ class CounterfactualResult:
             "incident": self.name,
             "counterfactual": [d.text for d in self.divergences],
             "change": self.change,
+            "changed": self.changed,
+            "no_change": self.no_change,
             "draws": self.n,
             "seed": self.seed,
             "lives_saved": self.lives_saved.to_json(),
@@ -201,7 +252,9 @@ class CounterfactualResult:
             "wounded_not_shot": self.wounded_not_shot.to_json(),
             "p_any_life_saved": self.p_any_saved.to_json(),
             "p_officer_shot": self.p_officer_shot.to_json(),
+            "p_officer_killed": self.p_officer_killed.to_json(),
             "p_stopped_before_recorded_end": self.p_stopped_earlier.to_json(),
+            "distribution": self.split(),
             "observed": {
                 "killed": self.record.killed,
                 "wounded": self.record.wounded,
@@ -228,6 +281,22 @@ def _describe(u: DivergentUnit, rec: IncidentRecord) -> str:
             f" ({u.divergence.delay_s:g} s later)" if u.divergence.delay_s else ""
         )
     return f"{u.actor} entered {u.divergence.delay_s:g} s after arriving ({rec.clock(u.diverge_s)})"
+
+
+def _unchanged(u: DivergentUnit, rec: IncidentRecord) -> str:
+    """Why unit ``u`` changes nothing: the record already meets it, or the attack was over by then."""
+    end = f"the attack was over at {rec.clock(rec.end_s)} ({rec.end_event}, line {rec.end_line})"
+    if u.divergence.event == "no_withdrawal":
+        return f"{end} before {u.actor} would have re-advanced ({rec.clock(u.diverge_s)})"
+    entry = next((r for r in rec.rows_of(u.actor) if r.event in ENTRY_EVENTS), None)
+    if entry is not None and rec.rel(entry.time) <= min(u.diverge_s, rec.end_s):
+        lag = rec.rel(entry.time) - u.anchor_s
+        return (
+            f"{u.actor} already went in at {rec.clock(rec.rel(entry.time))} in the record ({entry.event}, "
+            f"line {entry.line}, {lag:g} s after arriving), no later than the "
+            f"{u.divergence.delay_s:g} s asked"
+        )
+    return f"{end} before {u.actor} would have entered ({rec.clock(u.diverge_s)})"
 
 
 def _check_facts(inc: IncidentFile, rec: IncidentRecord) -> None:

@@ -53,6 +53,13 @@ def render_section(r: CounterfactualResult, png: Path | None) -> str:
     return _ENV.get_template("counterfactual.html.j2").render(r=r, curve_png=data, assumptions=ASSUMPTIONS)
 
 
+def _then(r: CounterfactualResult) -> str:
+    ls = r.split()["stopped"]["lives_saved"]
+    if ls is None:
+        return "no draw stops it early"
+    return f"{ls['mean']:.2f} ({ls['low']:.0f} to {ls['high']:.0f}); not stopped: 0"
+
+
 def markdown(r: CounterfactualResult) -> str:
     """The headline figures as a Markdown table (quoted in docs/review.md; regenerate with
     ``python -m responsesim.review.counterfactual_report INCIDENT.toml``)."""
@@ -70,6 +77,10 @@ def markdown(r: CounterfactualResult) -> str:
         ("responder shot",
          f"{100 * r.p_officer_shot.p:.0f}% "
          f"({100 * r.p_officer_shot.low:.0f}-{100 * r.p_officer_shot.high:.0f}%)"),
+        ("responder killed",
+         f"{100 * r.p_officer_killed.p:.0f}% "
+         f"({100 * r.p_officer_killed.low:.0f}-{100 * r.p_officer_killed.high:.0f}%)"),
+        ("stopped early: lives saved then (mean, 95% of those draws)", _then(r)),
         ("lives saved at delay 0 s / the recorded delay",
          f"{r.curve.lives_saved.iloc[0]:.2f} / {r.curve.lives_saved.iloc[-1]:.2f} "
          f"({r.curve.delay_s.iloc[-1]:.0f} s)"),

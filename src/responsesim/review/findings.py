@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from responsesim.review.protocol import (
@@ -160,6 +160,7 @@ class Finding:
     tip: str | None = None  # pre-attack findings: the tip (tip=), the agency handling it, days before
     agency: str | None = None
     days_before_attack: int | None = None
+    standard_adopted: date | None = None  # set when the standard was adopted after the incident
 
     @property
     def duration_s(self) -> float:
@@ -200,6 +201,8 @@ class Finding:
             "tip": self.tip,
             "agency": self.agency,
             "days_before_attack": self.days_before_attack,
+            "standard_after_incident": self.standard_adopted is not None,
+            "standard_adopted": self.standard_adopted and f"{self.standard_adopted:%Y-%m-%d}",
         }
 
 

@@ -5,6 +5,7 @@
 name = "..."
 description = "..."
 section = "police" | "medical" | "pre_attack"   # the part of the review it belongs to (default police)
+adopted = 1999-04-20           # when the standard was adopted (optional; a rule may give its own)
 
 [active]                       # when the attacker counts as active (defaults shown)
 start_events = ["shots_fired"]
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -77,6 +79,9 @@ class _RuleBase(_Model):
     source: str = Field(min_length=1)
     severity: Severity
     note: str = ""
+    adopted: date | None = Field(
+        default=None, description="when the standard this rule quotes was adopted (default: the protocol's)"
+    )
 
 
 class DeadlineRule(_RuleBase):
@@ -226,6 +231,7 @@ class ProtocolMeta(_Model):
     name: str = Field(min_length=1)
     description: str = ""
     section: Section = "police"
+    adopted: date | None = Field(default=None, description="when the standard was adopted or published")
 
 
 class Protocol(_Model):
@@ -242,6 +248,12 @@ class Protocol(_Model):
     @property
     def section(self) -> str:
         return self.protocol.section
+
+    def adopted(self, rule_id: str) -> date | None:
+        """When the standard behind rule ``rule_id`` was adopted: the rule's date, else the protocol's."""
+        rule = next((r for r in self.rules if r.id == rule_id), None)
+        own = rule.adopted if rule is not None else None
+        return own or self.protocol.adopted
 
 
 _adapter = TypeAdapter(Protocol)

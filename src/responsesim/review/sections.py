@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from responsesim.review.adoption import flag_later_standards, incident_date
 from responsesim.review.errors import ReviewInputError
 from responsesim.review.findings import Finding, Review, review
 from responsesim.review.protocol import Protocol
@@ -184,6 +185,7 @@ class IncidentReview:
 def review_incident(tl: Timeline, protocols: list[Protocol]) -> IncidentReview:
     """Review ``tl`` against every protocol, each in its part; parts in ``SECTIONS`` order."""
     sections: list[Section] = []
+    when = incident_date(tl)
     for key in SECTIONS:
         protos = [p for p in protocols if p.section == key]
         if not protos:
@@ -203,6 +205,7 @@ def review_incident(tl: Timeline, protocols: list[Protocol]) -> IncidentReview:
                     _annotate_pre_attack(f, sec.attack)
                 if sec.attack is None:
                     rv.notes.append("the timeline records no attack row: days before the attack unknown")
+            flag_later_standards(rv, when)
             sec.reviews.append(rv)
         sections.append(sec)
     return IncidentReview(tl, sections)
