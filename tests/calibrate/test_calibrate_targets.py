@@ -133,12 +133,25 @@ def test_published_targets(targets: dict[str, Target]) -> None:
     assert all("Blair" in t.source for t in (t5, t2, before, shot))
 
 
+def test_duration_tail_target(targets: dict[str, Target]) -> None:
+    """Bracketed: at least the 4 in-scope 2000-2013 sieges at the scene of 154 (coded narratives), at most
+    the 20 of 64 incidents of known duration that lasted over 5 min (published); value the midpoint."""
+    tail = targets["lasted_10min_plus_share"]
+    assert tail.n == 154
+    assert tail.observed == pytest.approx((4 / 154 + 20 / 64) / 2)
+    assert tail.ci_low == pytest.approx(scipy_wilson(4, 154)[0])
+    assert tail.ci_high == pytest.approx(scipy_wilson(20, 64)[1])
+    assert "Blair" in tail.source and "narratives" in tail.source
+    assert "Giordano" in tail.description and "Tacoma Mall" in tail.description
+
+
 def test_split_targets_differ_only_in_data_part(table: pd.DataFrame, stats: dict) -> None:
     train, held = split(table)
     a = {t.name: t for t in observed_targets(train, stats)}
     b = {t.name: t for t in observed_targets(held, stats)}
     assert a["ending_share.fled"].n == 154 and b["ending_share.fled"].n == 116
     assert a["ended_within_5min_share"] == b["ended_within_5min_share"]
+    assert a["lasted_10min_plus_share"] == b["lasted_10min_plus_share"]  # always from 2000-2013
 
 
 def outcomes() -> pd.DataFrame:
@@ -195,6 +208,7 @@ def test_simulated_values_by_hand() -> None:
         "wounded_bin.8+": 0.2,
         "ended_within_5min_share": 0.6,  # 100, 200, 90 s
         "ended_within_2min_share": 0.4,  # 100, 90 s
+        "lasted_10min_plus_share": 0.2,  # 900 s
         "ended_before_police_share": 0.4,
         "officer_shot_given_engagement_share": 2 / 3,  # engaged: rows 3-5, officers shot in rows 3 and 5
     }

@@ -13,7 +13,7 @@ from responsesim.cli import app
 def test_check_lists_every_target_with_an_honest_inside_flag(reference_path) -> None:
     res = check(incidents_n=400, seed=5, workers=1)
     js = res.to_json()
-    assert js["total"] == len(js["targets"]) == 42
+    assert js["total"] == len(js["targets"]) == 43
     sets = {t["set"] for t in js["targets"]}
     assert sets == {"train 2000-2013", "held out 2014-2019"}
     for t in js["targets"]:
@@ -31,7 +31,7 @@ def test_check_command_json(reference_path) -> None:
     out = CliRunner().invoke(app, ["calibrate", "--check", "--validation", "200", "--workers", "1", "--json"])
     assert out.exit_code == 0, out.output
     obj = json.loads(out.stdout)
-    assert obj["attempts"] == 200 and obj["total"] == 42
+    assert obj["attempts"] == 200 and obj["total"] == 43
     bad = CliRunner().invoke(app, ["calibrate", "--check", "--calibration", "/nonexistent/cal.toml"])
     assert bad.exit_code == 2 and "cannot read" in bad.output
 
@@ -102,8 +102,8 @@ def test_readme_quotes_of_check_at_other_points_are_current(reference_path) -> N
 
     text = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
     m = re.search(
-        r"--at officer_hit_h=0\.06` puts officer shot at ([0-9.]+) \(inside\) with (\d+) of 42 targets "
-        r"inside, `--at police_near_mult=6 --at p_police_shot=0\.75` also gives (\d+) of 42, and all three "
+        r"--at officer_hit_h=0\.06` puts officer shot at ([0-9.]+) \(inside\) with (\d+) of (\d+) targets "
+        r"inside, `--at police_near_mult=6 --at p_police_shot=0\.75` also gives (\d+) of \3, and all three "
         r"together (\d+)",
         text,
     )
@@ -117,4 +117,5 @@ def test_readme_quotes_of_check_at_other_points_are_current(reference_path) -> N
     res = [check(cal.with_overrides(c), 4000, 2024, workers=2).to_json() for c in cases]
     shot = next(t for t in res[0]["targets"] if t["target"] == "officer_shot_given_engagement_share")
     assert f"{shot['simulated']:.2f}" == m[1] and shot["inside"]
-    assert [r["inside"] for r in res] == [int(m[2]), int(m[3]), int(m[4])]
+    assert res[0]["total"] == int(m[3]), "README quotes another number of targets than the check has"
+    assert [r["inside"] for r in res] == [int(m[2]), int(m[4]), int(m[5])]

@@ -2,9 +2,12 @@
 
 Data-derived targets come from the FBI incident table (``incidents_2000_2019.csv``) restricted to the
 model's scope (``SCOPE_NOTE``); published targets come from ``published_stats.toml`` (Blair & Schweit 2014,
-all 160 incidents of 2000-2013). Shares carry Wilson 95% intervals (``scipy.stats.binomtest``), means a
-bootstrap 95% interval (BCa, 2000 resamples, seed ``BOOTSTRAP_SEED``). Target names are the keys of
-:func:`simulated_values`, so observed and simulated values can be compared name by name.
+all 160 incidents of 2000-2013). The duration tail (``lasted_10min_plus_share``) brackets the share of
+attacks lasting 10 minutes or more between the coded narratives (``narratives.py``, a lower bound) and the
+published 5-minute figure (an upper bound): :func:`duration_tail_target`. Shares carry Wilson 95% intervals
+(``scipy.stats.binomtest``), means a bootstrap 95% interval (BCa, 2000 resamples, seed ``BOOTSTRAP_SEED``).
+Target names are the keys of :func:`simulated_values`, so observed and simulated values can be compared
+name by name.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ SIMULATED_TARGET_NAMES: tuple[str, ...] = (
     *(f"{col}_bin.{label}" for col in ("deaths", "wounded") for label, _, _ in CASUALTY_BINS),
     "ended_within_5min_share",
     "ended_within_2min_share",
+    "lasted_10min_plus_share",
     "ended_before_police_share",
     "officer_shot_given_engagement_share",
 )
@@ -232,6 +236,61 @@ def _published(stats: dict[str, Any]) -> list[Target]:
     ]
 
 
+TAIL_S = 600.0  # the duration tail's threshold: 10 minutes
+
+
+def duration_tail_target(stats: dict[str, Any], train_scoped: pd.DataFrame) -> Target:
+    """``lasted_10min_plus_share``: the share of incidents lasting 10 minutes or more, bracketed.
+
+    No source gives this share directly, so it is bracketed by two FBI figures:
+
+    - at least ``k_low / n_low``: the in-scope 2000-2013 incidents ``train_scoped`` (an
+      :func:`incident_table` part) whose narrative reports 10+ minutes at the scene
+      (``narratives.long_at_scene``: a stated duration of 10 min or more, or a standoff or barricade after
+      the shooting began, not after a flight). Narratives seldom state a duration, so this is a lower bound;
+    - at most ``(duration_known - ended_within_5_min) / duration_known`` (20 of 64): the incidents of known
+      duration that lasted over 5 minutes (Blair & Schweit 2014; every location type).
+
+    The value is the midpoint of the two bounds (the bracket says no more), the interval runs from the lower
+    bound's Wilson low to the upper bound's Wilson high, and ``n`` is the lower bound's denominator.
+    """
+    from responsesim.calibrate.narratives import code_incidents
+
+    coded = code_incidents(train_scoped.assign(ending=_endings(train_scoped)))
+    k_low, n_low = int(coded["long_at_scene"].sum()), len(coded)
+    fbi = stats["fbi_2000_2013"]
+    n_up = int(fbi["duration_known"])
+    k_up = n_up - int(fbi["ended_within_5_min"])
+    lo, _ = wilson(k_low, n_low)
+    _, hi = wilson(k_up, n_up)
+    low, up = k_low / n_low, k_up / n_up
+    long_names = ", ".join(f"{r.incident_name} {r.year}" for r in coded[coded["long_at_scene"]].itertuples())
+    return Target(
+        "lasted_10min_plus_share",
+        f"share of incidents lasting 10 min (600 s) or more: at least {k_low}/{n_low} ({low:.1%}; in-scope "
+        f"2000-2013 incidents whose narrative reports 10+ min at the scene: {long_names}) and at most "
+        f"{k_up}/{n_up} ({up:.1%}; incidents of known duration over 5 min, all locations); value: the "
+        "midpoint, interval: from the lower bound's Wilson low to the upper bound's Wilson high",
+        "share",
+        (low + up) / 2.0,
+        lo,
+        hi,
+        n_low,
+        f"{FBI_SOURCE}, narratives coded by responsesim.calibrate.narratives (long_at_scene); "
+        f"{fbi['source']} (duration_known - ended_within_5_min)/duration_known",
+    )
+
+
+def _train_scoped(scoped: pd.DataFrame) -> pd.DataFrame:
+    """The in-scope 2000-2013 incidents of ``scoped``, or of the reference data if it holds none."""
+    year = scoped["date"].dt.year
+    part = scoped[year.between(*TRAIN_YEARS)]
+    if len(part):
+        return part
+    full = in_scope(incident_table())
+    return full[full["date"].dt.year.between(*TRAIN_YEARS)]
+
+
 def observed_targets(df: pd.DataFrame, stats: dict[str, Any] | None = None) -> list[Target]:
     """The calibration targets observed in the incidents ``df`` (restricted to scope here) and in ``stats``.
 
@@ -239,7 +298,8 @@ def observed_targets(df: pd.DataFrame, stats: dict[str, Any] | None = None) -> l
     if present, else endings are classified here. ``stats`` defaults to ``published_stats.toml``.
     Targets: ``ending_share.<class>`` (Wilson), ``deaths_mean``/``wounded_mean`` (people per incident,
     shooters excluded; bootstrap), ``deaths_bin.<bin>``/``wounded_bin.<bin>`` (share of incidents per bin,
-    Wilson) and the published shares of :func:`_published` (same for every ``df``).
+    Wilson), the published shares of :func:`_published` and the duration tail of
+    :func:`duration_tail_target` (both the same for every ``df`` holding the 2000-2013 incidents).
     """
     scoped = in_scope(df)
     n = len(scoped)
@@ -265,7 +325,9 @@ def observed_targets(df: pd.DataFrame, stats: dict[str, Any] | None = None) -> l
             k = int(_bin_mask(scoped[col], lo_b, hi_b).sum())
             desc = f"share of incidents with {label} people {what}"
             out.append(_share(f"{col}_bin.{label}", desc, k, n, src))
-    out.extend(_published(load_published_stats() if stats is None else stats))
+    stats = load_published_stats() if stats is None else stats
+    out.extend(_published(stats))
+    out.append(duration_tail_target(stats, _train_scoped(scoped)))
     return out
 
 
@@ -281,8 +343,9 @@ def simulated_values(outcomes: pd.DataFrame) -> dict[str, float]:
     incidents with shots fired; with none, every value is NaN. Needs ``SIMULATED_COLUMNS``. Ending
     classes via ``ENGINE_TO_CLASS`` (unknown end reason -> KeyError); the duration shares are over rows
     with a known (non-NaN) ``attack_duration_s`` (s; an attack still ongoing at the horizon counts with
-    the time it had run); ``officer_shot_given_engagement_share`` is over replications with an engagement
-    (``first_contact_s`` not NaN), NaN if there is none. Keys: ``SIMULATED_TARGET_NAMES`` (Target names).
+    the time it had run; ``lasted_10min_plus_share``: at least ``TAIL_S``);
+    ``officer_shot_given_engagement_share`` is over replications with an engagement (``first_contact_s`` not
+    NaN), NaN if there is none. Keys: ``SIMULATED_TARGET_NAMES`` (Target names).
     """
     missing = [c for c in SIMULATED_COLUMNS if c not in outcomes]
     if missing:
@@ -305,6 +368,7 @@ def simulated_values(outcomes: pd.DataFrame) -> dict[str, float]:
     dur = dur[dur.notna()]
     out["ended_within_5min_share"] = float((dur <= 300.0).mean()) if len(dur) else math.nan
     out["ended_within_2min_share"] = float((dur <= 120.0).mean()) if len(dur) else math.nan
+    out["lasted_10min_plus_share"] = float((dur >= TAIL_S).mean()) if len(dur) else math.nan
     out["ended_before_police_share"] = float(outcomes["ended_before_police"].astype(bool).mean())
     engaged = outcomes["first_contact_s"].astype(float).notna()
     shot = outcomes.loc[engaged, "officers_shot"].astype(float) > 0
