@@ -82,5 +82,24 @@ END_REASON_NAMES: tuple[str, ...] = (
 ) = range(7)
 
 # Competing hazards of step 11, in the order of docs/model.md ----------------------------------------
-HAZARD_NAMES: tuple[str, ...] = ("self_termination", "flee", "citizens", "police", "barricade")
-H_SELF, H_FLEE, H_CITIZENS, H_POLICE, H_BARRICADE = range(5)
+HAZARD_NAMES: tuple[str, ...] = (
+    "self_termination",
+    "flee",
+    "citizens",
+    "police",
+    "barricade",
+    "surrender",
+    "move_away",
+)
+H_SELF, H_FLEE, H_CITIZENS, H_POLICE, H_BARRICADE, H_SURRENDER, H_MOVE_AWAY = range(7)
+
+# Door locks, for the time to breach a barricaded attacker's door ------------------------------------
+#: ``none``: no lock (pushed open); ``standard``: a classroom or office lock (key, pry tool);
+#: ``reinforced``: a security door (tools, explosive breach)
+DOOR_LOCK_NAMES: tuple[str, ...] = ("none", "standard", "reinforced")
+LOCK_NONE, LOCK_STANDARD, LOCK_REINFORCED = range(3)
+DOOR_LOCK_CODES: dict[str, int] = {name: code for code, name in enumerate(DOOR_LOCK_NAMES)}
+
+# What the police do at a barricaded attacker's door (docs/model.md, *Barricade and standoff*) ----------
+BARRICADE_DOCTRINE_NAMES: tuple[str, ...] = ("contain", "breach")
+B_CONTAIN, B_BREACH = range(2)

@@ -63,14 +63,29 @@ class DoctrineSyntaxError(ValueError):
 
 _SYNTAX_HELP = (
     "expected one of solo_entry, perimeter, no_entry, backup_eta_rule[:SECONDS], wait_for_n[:N], "
-    "hesitate[:SECONDS]"
+    "hesitate[:SECONDS], optionally followed by +breach or +contain (what officers do at a barricaded "
+    "attacker's door), or breach / contain alone (the scenario's entry doctrine kept)"
 )
+_BARRICADE = ("breach", "contain")
 
 
 def parse_doctrine(text: str) -> dict[str, Any]:
-    """``"hesitate:120"`` -> ``{"kind": "hesitate", "delay_s": 120.0}``; bad syntax raises
-    ``DoctrineSyntaxError``."""
-    raw = text.strip()
+    """``"hesitate:120"`` -> ``{"kind": "hesitate", "delay_s": 120.0}``; ``"solo_entry+contain"`` also sets
+    ``barricade``; ``"breach"`` alone sets only ``barricade``. Bad syntax raises ``DoctrineSyntaxError``."""
+    entry, plus, barricade = text.strip().partition("+")
+    entry, barricade = entry.strip(), barricade.strip()
+    if not plus and entry in _BARRICADE:
+        return {"barricade": entry}
+    if plus and barricade not in _BARRICADE:
+        raise DoctrineSyntaxError(f"doctrine {text!r}: after '+' give breach or contain ({_SYNTAX_HELP})")
+    out = _parse_entry(entry, text)
+    if plus:
+        out["barricade"] = barricade
+    return out
+
+
+def _parse_entry(raw: str, text: str) -> dict[str, Any]:
+    """The entry doctrine part of a doctrine string (``kind[:param]``)."""
     kind, sep, arg = raw.partition(":")
     kind = kind.strip()
     if kind not in _DOCTRINE_PARAM:

@@ -91,12 +91,25 @@ PARAMETERS: tuple[Parameter, ...] = (
     P("citizen_h", "1/s", "rate", 0.00122627, 1e-4, 1e-2,
       "FBI 2000-2013: 21 of 160 restrained by citizens; calibrated", True),
     P("reload_mult", "factor", "factor", 5.0, 1.0, 10.0, A),
-    P("barricade_h", "1/s", "rate", 0.0002, 0.0, 1e-2, A + ": while in a room"),
-    P("barricade_stop_factor", "factor", "factor", 1.0, 0.02, 1.0,
-      "police need longer to stop an attacker barricaded in a room (a door to breach, hostages: FBI "
-      "2000-2019 narratives, 21 of 333 incidents with a barricade, standoff or hostages; DOJ Uvalde review): "
-      "the officers' stop hazard is multiplied by this factor while the attacker is barricaded (1: no "
-      "difference)"),
+    # how attackers react to police (docs/model.md, step 11 and *Barricade and standoff*)
+    P("barricade_h", "1/s", "rate", 0.0002, 1e-5, 5e-3,
+      "an attacker in a room shuts itself in (FBI 2000-2019 narratives: barricades, standoffs and hostages, "
+      "coded by calibrate/narratives.py); fitted to the share of attacks lasting 10 min or more", True),
+    P("barricade_near_mult", "factor", "factor", 10.0, 1.0, 50.0,
+      A + ": attackers barricade when police close in (DOJ Uvalde review: the attacker stayed in rooms "
+      "111-112 once officers reached the hallway); factor on barricade_h while an officer is within two "
+      "spaces"),
+    P("surrender_h", "1/s", "rate", 0.002, 1e-4, 2e-2,
+      "FBI 2000-2019: attackers who surrendered to police; hazard while officers engage it or hold its "
+      "door; fitted to the police-arrest endings", True),
+    P("move_away_h", "1/s", "rate", 0.01, 0.0, 0.05,
+      A + ": an attacker that hears officers within two spaces (not engaged) moves on, away from them"),
+    P("barricade_fire_factor", "factor", "probability", 0.1, 0.02, 0.5,
+      A + ": a barricaded attacker keeps firing at people in its room at this share of its rate (DOJ "
+      "Uvalde review: shots inside the rooms after the officers withdrew)"),
+    P("breach_exposure", "factor", "probability", 0.5, 0.2, 1.0,
+      A + ": officers forcing the door are hit at this share of the engaged hazard (firing through the "
+      "door: DOJ Uvalde review, two officers grazed at 11:37)"),
     # engagement with officers
     P("officer_stop_h", "1/s", "rate", 0.117231, 0.01, 0.5,
       A + "; calibrated to police endings and durations", True),

@@ -160,7 +160,6 @@ class InvariantChecker:
         self.seen["down_unit_ticks"] += int(down.sum())
         assert (s.u_status[down] == DOWN).all(), "a DOWN unit came back"
 
-
     @staticmethod
     def bookkeeping(s: State) -> None:
         """What lets the engine skip work on a tick (rules.alerting, locking, group_movement) never
@@ -180,7 +179,6 @@ class InvariantChecker:
             listed = s.g_moving[r, : s.n_moving[r]]
             assert len(set(listed.tolist())) == listed.size, "a group twice on the walking list"
             assert set(np.flatnonzero(walking[r]).tolist()) <= set(listed.tolist()), "a walker not listed"
-
 
     def kept_targets(self, s: State, p: Params) -> None:
         """A target list the engine still holds as valid (rules.targets) is the list it would make now:

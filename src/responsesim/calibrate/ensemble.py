@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -56,6 +56,7 @@ class DoctrineChoice(_Strict):
     n: int | None = None
     delay_s: float | None = None
     threshold_s: float | None = None
+    barricade: Literal["breach", "contain"] | None = None  # at a barricaded attacker's door (default breach)
 
 
 class PatrolPrior(_Strict):
@@ -104,11 +105,13 @@ def _cells(e: EnsembleSpec) -> list[Cell]:
             if p_sro <= 0:
                 continue
             doctrine: dict[str, Any] = {"kind": d.kind}
-            for k in ("n", "delay_s", "threshold_s"):
+            for k in ("n", "delay_s", "threshold_s", "barricade"):
                 if getattr(d, k) is not None:
                     doctrine[k] = getattr(d, k)
             who = "sro" if sro else "no-sro"
             label = f"{b.template}/{who}/{w.weapon}/lockdown {a.lockdown_at_s}/{d.kind}"
+            if d.barricade is not None:
+                label += f"/{d.barricade}"
             data = {
                 "name": label,
                 "building": {"template": b.template},
@@ -127,19 +130,63 @@ def _cells(e: EnsembleSpec) -> list[Cell]:
     return cells
 
 
-def load_ensemble(path: Path | None = None) -> Ensemble:
-    """The shipped ensemble (default) or the file at ``path``."""
-    if path is None:
-        text = resources.files("responsesim").joinpath("data/ensemble.toml").read_text(encoding="utf-8")
-        source = "responsesim/data/ensemble.toml"
-    else:
-        text, source = path.read_text(encoding="utf-8"), str(path)
+#: The response era's ensemble files (package data): the training years' and the held-out years'.
+ERA_FILES: dict[str, str] = {"2000-2013": "data/ensemble.toml", "2014-2019": "data/ensemble_2014_2019.toml"}
+HELD_ERA = "2014-2019"
+
+
+def _read(path: Path | str | None) -> tuple[str, str, Path | None]:
+    """(text, source label, directory for a ``base`` file or None for package data)."""
+    if path is None or isinstance(path, str):
+        name = path or ERA_FILES["2000-2013"]
+        text = resources.files("responsesim").joinpath(name).read_text(encoding="utf-8")
+        return text, f"responsesim/{name}", None
+    return path.read_text(encoding="utf-8"), str(path), path.parent
+
+
+def _with_era(era: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with an era file's changes: ``doctrine_weight`` (kind -> new weight of the base's doctrine
+    choices of that kind, every kind named once), ``patrol`` (fields replaced), other sections replaced."""
+    out = dict(base)
+    weights = era.get("doctrine_weight")
+    if weights is not None:
+        kinds = {d["kind"] for d in base["doctrine"]}
+        if set(weights) != kinds:
+            raise ValueError(f"doctrine_weight must name each base doctrine kind once: {sorted(kinds)}")
+        out["doctrine"] = [{**d, "weight": weights[d["kind"]]} for d in base["doctrine"]]
+    if "patrol" in era:
+        out["patrol"] = {**base.get("patrol", {}), **era["patrol"]}
+    for k, v in era.items():
+        if k not in ("base", "doctrine_weight", "patrol", "era", "sources"):
+            out[k] = v
+    return out
+
+
+def load_ensemble(path: Path | str | None = None) -> Ensemble:
+    """The shipped ensemble (default), a package data file (``str``, e.g. ``ERA_FILES[...]``) or the file
+    at ``path``. A file with ``base = "<file>"`` (beside it) states only how its era differs from that
+    base (``_with_era``); its SHA-256 covers both texts."""
+    text, source, where = _read(path)
     try:
-        spec = EnsembleSpec.model_validate(tomllib.loads(text))
+        data = tomllib.loads(text)
+        if "base" in data:
+            base_name = str(data["base"])
+            base_text, _, _ = _read(where / base_name if where else f"data/{base_name}")
+            data = _with_era(data, tomllib.loads(base_text))
+            text = base_text + text
+        spec = EnsembleSpec.model_validate(data)
         cells = _cells(spec)
-    except (tomllib.TOMLDecodeError, ValidationError, ValueError) as exc:
+    except (tomllib.TOMLDecodeError, ValidationError, ValueError, OSError) as exc:
         raise EnsembleError(f"{source}: {exc}") from exc
     return Ensemble(spec.version, hashlib.sha256(text.encode()).hexdigest(), source, tuple(cells))
+
+
+def load_era_ensemble(era: str) -> Ensemble:
+    """The ensemble of a response era (``ERA_FILES``: "2000-2013" or "2014-2019")."""
+    try:
+        return load_ensemble(ERA_FILES[era])
+    except KeyError:
+        raise EnsembleError(f"unknown era {era!r}: one of {sorted(ERA_FILES)}") from None
 
 
 def cell_params(cell: Cell, cal: CalibratedParams) -> Params:
@@ -178,4 +225,5 @@ def cell_choices(cell: Cell, cal: Mapping[str, Any]) -> dict[str, Any]:
     code, param = doctrine_code(cell.spec.doctrine)
     out["doctrine_code"] = float(code)
     out["doctrine_param"] = param
+    out["breach"] = 1.0 if cell.spec.doctrine.barricade == "breach" else 0.0
     return out

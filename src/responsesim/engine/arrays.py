@@ -13,7 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from responsesim.codes import D_NO_ENTRY, D_TACTICAL, EXIT, ROLE_PATROL, ROLE_SRO, ROLE_TACTICAL
+from responsesim.codes import (
+    D_NO_ENTRY,
+    D_TACTICAL,
+    EXIT,
+    LOCK_STANDARD,
+    ROLE_PATROL,
+    ROLE_SRO,
+    ROLE_TACTICAL,
+)
 from responsesim.engine.types import THETA_FIELDS, Building, Forcing, Scenario, Units, no_forcing
 from responsesim.scenario.compile import Params
 
@@ -64,7 +72,21 @@ def building(params: Params) -> Building:
         exit_dist=_c(b.exit_dist, np.float64),
         nearest_exit=_c(b.exits[np.argmin(b.exit_dist, axis=1)], np.int64),
         next_hop=_c(b.route, np.int16),
+        breach_median_s=_c(breach_times(params)[_door_locks(params)], np.float64),
     )
+
+
+def _door_locks(params: Params) -> np.ndarray:
+    """Each space's door lock code (``standard`` where the building does not say)."""
+    b = params.building
+    if b.door_lock.shape[0] == len(b.space_ids):
+        return np.asarray(b.door_lock, dtype=np.int64)
+    return np.full(len(b.space_ids), LOCK_STANDARD, dtype=np.int64)
+
+
+def breach_times(params: Params) -> np.ndarray:
+    """Median time to force a door (s), indexed by codes.DOOR_LOCK_NAMES."""
+    return np.array([params.breach_none_s, params.breach_standard_s, params.breach_reinforced_s])
 
 
 #: each scalar's Python type, from the container's annotations (Numba compiles one signature per type)
@@ -117,6 +139,7 @@ def base_theta(params: Params) -> dict[str, float]:
         sro_present=1.0 if (params.unit_role == ROLE_SRO).any() else 0.0,
         doctrine_code=float(code),
         doctrine_param=par,
+        breach=1.0 if params.barricade_breach else 0.0,
     )
     missing = [k for k in THETA_FIELDS if k not in out]
     if missing:

@@ -12,6 +12,8 @@ or ahead of time into an extension module (``engine/native_build.py``); the same
 
 from __future__ import annotations
 
+import numpy as np
+
 from responsesim.engine import rules
 from responsesim.engine.jit import njit
 
@@ -46,12 +48,18 @@ def advance(st, th, bl, sc, un, fo, wk, i: int, ticks: int) -> None:  # type: ig
         rules.officer_movement(
             st, th, bl, sc, i, t, heard, wk.engaged, wk.weights, wk.two_src, wk.two, wk.two_members
         )  # 8
+        rules.standoff(st, bl, sc, un, th, i, t, wk.near_src, wk.near)  # 8b
         if t >= st.a_reload_until[i]:  # 10
             if any_eng:
-                rules.fire_at_officers(st, th, sc, i, wk.engaged)
+                rules.fire_at_officers(st, th, sc, i, wk.engaged, False)
                 rules.mark_gunfire(st, i, t)
-            elif rules.fire_at_people(st, th, sc, i, t, rules.targets(st, bl, i, wk.near_src, wk.near)):
-                rules.mark_gunfire(st, i, t)
+            else:
+                fired = rules.fire_at_people(st, th, sc, i, t, rules.targets(st, bl, i, wk.near_src, wk.near))
+                if st.a_barricaded[i] and st.a_breach_at[i] < np.inf:
+                    rules.fire_at_officers(st, th, sc, i, wk.engaged, True)
+                    fired = True
+                if fired:
+                    rules.mark_gunfire(st, i, t)
         rules.endings(st, th, bl, sc, un, fo, i, t, wk.engaged, wk.hz, wk.two_src, wk.two, wk.two_members)
         rules.clock(st, fo, sc, i)  # 12
 

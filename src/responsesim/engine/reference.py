@@ -39,6 +39,7 @@ from responsesim.codes import (
     D_SOLO,
     D_TACTICAL,
     D_WAIT_N,
+    DOOR_LOCK_NAMES,
     DOWN,
     END_REASON_NAMES,
     EVACUATING,
@@ -47,8 +48,10 @@ from responsesim.codes import (
     H_BARRICADE,
     H_CITIZENS,
     H_FLEE,
+    H_MOVE_AWAY,
     H_POLICE,
     H_SELF,
+    H_SURRENDER,
     HIDING,
     INSIDE,
     LOCKED,
@@ -143,6 +146,11 @@ class Building:
         self.neighbours = [[j for j in range(n) if b.adj[i, j] and j != i] for i in range(n)]
         self.adjacent = [set(nb) for nb in self.neighbours]
         self.exits = [s for s in range(n) if self.is_exit[s]]  # ascending index
+        # median time to force each space's door (s), by its lock (docs/model.md, *Barricade and standoff*)
+        locks = [int(x) for x in b.door_lock] if len(b.door_lock) == n else [1] * n
+        by_lock = {"none": params.breach_none_s, "standard": params.breach_standard_s,
+                   "reinforced": params.breach_reinforced_s}  # fmt: skip
+        self.breach_median_s = [by_lock[DOOR_LOCK_NAMES[k]] for k in locks]
 
     def nearest_exit(self, space: int) -> int:
         """The exit nearest to ``space`` by ``dist`` (ties: lowest exit index)."""
@@ -214,6 +222,8 @@ class Officer:
         self.forced_entry: float | None = None
         self.forced_withdrawal: float | None = None
         self.withdrawn = False
+        self.busy_until = -INF  # clearing a room until (s)
+        self.breaching = False  # forcing the barricaded attacker's door
 
     @property
     def in_transit(self) -> bool:
@@ -229,6 +239,8 @@ class Attacker:
         self.eta = building.edge_len[entry][first] / params.attacker_speed
         self.active = True
         self.barricaded = False
+        self.breach_at = INF  # its door will be forced at (s), INF: no breach under way
+        self.moving_away = False  # heard officers close: leaves its space now, away from them
         self.quit = 1.0  # factor on its self-termination and flight hazards (drawn by the incident)
         self.rounds = params.magazine
         self.reload_until = -INF
@@ -279,9 +291,11 @@ class Incident:
         self.first_police_t = INF
         self.first_entry_t = INF
         self.first_contact_t = INF
+        self.barricade_t = INF  # the attacker first shut itself in a room
         self.end_reason = ONGOING
         self.end_t = INF
         self.stopped_by = ""
+        self.cleared: set[int] = set()  # spaces officers have been through (search)
         # tallies
         self.n_occupants = sum(g.count for g in self.groups)
         self.evacuated = 0
@@ -391,6 +405,7 @@ class Incident:
             self.step_replayed_attacker(engaged)
             self.step_attacker_movement(engaged)
             self.step_officer_movement(engaged)
+            self.step_standoff(engaged)
             self.step_fire(engaged)
             self.step_endings(engaged)
         self.step_clock()
@@ -540,10 +555,12 @@ class Incident:
 
     def step_engagement(self) -> list[Officer]:  # 9 (evaluated between steps 6 and 7)
         a = self.attacker
+        # a barricaded attacker's door is shut: only officers in its own room are engaged
         engaged = [
             o
             for o in self.officers
-            if o.status == INSIDE and (o.space == a.space or o.space in self.b.adjacent[a.space])
+            if o.status == INSIDE
+            and (o.space == a.space or (not a.barricaded and o.space in self.b.adjacent[a.space]))
         ]
         if engaged and self.first_contact_t == INF:
             self.first_contact_t = self.t
@@ -583,11 +600,15 @@ class Incident:
         if a.in_transit:
             return
         no_target = self.open_people_in(a.space) == 0
-        if (t >= a.arrived_at + p.dwell_min_s and no_target) or t >= a.arrived_at + p.dwell_max_s:
+        due = (t >= a.arrived_at + p.dwell_min_s and no_target) or t >= a.arrived_at + p.dwell_max_s
+        if due or a.moving_away:
+            away = a.moving_away
+            a.moving_away = False
+            officer_spaces = {o.space for o in self.officers if o.status == INSIDE}
             options = b.neighbours[a.space]
             weights = []
             for s in options:
-                if b.is_exit[s] or self.room_is_locked(s):
+                if b.is_exit[s] or self.room_is_locked(s) or (away and s in officer_spaces):
                     weights.append(0.0)
                 else:
                     weights.append(1.0 if s in a.visited else p.w_unvisited)
@@ -597,9 +618,10 @@ class Incident:
                 a.eta = b.edge_len[a.space][choice] / p.attacker_speed
 
     def step_officer_movement(self, engaged: list[Officer]) -> None:  # 8
-        p, b, a = self.params, self.b, self.attacker
+        p, b, a, t = self.params, self.b, self.attacker, self.t
+        told = t >= a.arrived_at + p.location_info_s  # a witness, a camera or the radio placed it
         for o in self.officers:
-            if o.status != INSIDE or o in engaged:
+            if o.status != INSIDE or o in engaged or t < o.busy_until:
                 continue
             assert o.space is not None
             if o.in_transit:
@@ -608,31 +630,67 @@ class Incident:
                     o.space = o.next_space
                     o.next_space = None
                     o.eta = 0.0
-            if o.in_transit or self.last_gunfire_space is None:
+                    assert o.space is not None
+                    if o.space not in self.cleared:  # the first officer here clears it
+                        self.cleared.add(o.space)
+                        if b.lockable[o.space] and o.space != a.space and b.hops[o.space][a.space] > 2:
+                            o.busy_until = t + p.clear_room_s
+                            continue
+            if o.in_transit or (self.last_gunfire_space is None and not told):
                 continue
             assert o.space is not None
-            target = a.space if b.hops[o.space][a.space] <= 2 else self.last_gunfire_space
+            target = a.space if (b.hops[o.space][a.space] <= 2 or told) else self.last_gunfire_space
+            assert target is not None
             if o.space != target:
                 nxt = b.next_hop[o.space][target]
-            else:  # search: a uniformly random neighbour that is not an exit
+                if a.barricaded and nxt == a.space:
+                    continue  # at the barricaded door: hold it (or force it, step 8b)
+            else:  # search: a neighbour nobody has cleared yet (any, when all are), not an exit
                 options = [s for s in b.neighbours[o.space] if not b.is_exit[s]]
+                fresh = [s for s in options if s not in self.cleared]
+                options = fresh or options
                 if not options:
                     continue
                 nxt = options[int(self.rng.integers(len(options)))]
             o.next_space = nxt
             o.eta = b.edge_len[o.space][nxt] / (p.officer_speed * p.model["officer_pace"])
 
+    def step_standoff(self, engaged: list[Officer]) -> None:  # 8b
+        """Officers at a barricaded attacker's door force it (all under breach, the tactical team under
+        contain); it gives way a lognormal time after the first started, unless nobody is left forcing it."""
+        p, b, a, t = self.params, self.b, self.attacker, self.t
+        for o in self.officers:
+            o.breaching = False
+        if not a.barricaded:
+            return
+        breach = p.barricade_breach
+        forcing = [
+            o
+            for o in self.officers
+            if o.status == INSIDE
+            and not o.in_transit
+            and o.space in b.adjacent[a.space]
+            and (breach or o.role == ROLE_TACTICAL)
+        ]
+        if not forcing:
+            a.breach_at = INF
+            return
+        for o in forcing:
+            o.breaching = True
+        if a.breach_at == INF:
+            a.breach_at = t + lognormal(self.rng, b.breach_median_s[a.space], p.breach_sigma)
+        if t >= a.breach_at:
+            a.barricaded = False
+            a.breach_at = INF
+            for o in forcing:
+                o.breaching = False
+
     def step_fire(self, engaged: list[Officer]) -> None:  # 10
         p, b, a, t, rng = self.params, self.b, self.attacker, self.t, self.rng
         if t < a.reload_until:
             return
         if engaged:
-            for o in engaged:
-                if rng.random() < self.p_officer_hit:
-                    o.status = DOWN
-                    self.officers_shot += 1
-                    if rng.random() < p.p_officer_killed:
-                        self.officers_killed += 1
+            self.shoot_officers(engaged, self.p_officer_hit)
             self.mark_gunfire()
             return
         targets: list[OccupantGroup] = []
@@ -648,9 +706,19 @@ class Incident:
             elif g.state == LOCKED and b.door_window[g.space] and g.space in b.adjacent[a.space]:
                 targets.append(g)
                 factors.append(p.window_hit_factor)
+        at_door = [o for o in self.officers if o.breaching and o.status == INSIDE]
+        if a.barricaded and at_door:  # through the door, at the officers forcing it
+            self.shoot_officers(
+                at_door, hazard_probability(p.officer_hit_h * p.officer_hit_factor * p.breach_exposure, p.dt)
+            )
+            if not targets:
+                self.mark_gunfire()
+                return
         if not targets:
             return
         rate = p.fire_rate * p.dt * (1.0 if any_open else p.window_fire_factor)
+        if a.barricaded:  # shut in, it fires less
+            rate *= p.barricade_fire_factor
         n = min(int(rng.poisson(rate)), p.max_shots_per_tick, a.rounds)
         for _ in range(n):
             k = pick_weighted(rng, list(range(len(targets))), [float(g.count) for g in targets])
@@ -673,8 +741,18 @@ class Incident:
         if a.rounds == 0:
             a.reload_until = t + p.reload_s
             a.rounds = p.magazine
-        if n > 0:
+        if n > 0 or (a.barricaded and at_door):
             self.mark_gunfire()
+
+    def shoot_officers(self, officers: list[Officer], p_hit: float) -> None:
+        """Each of ``officers`` is hit with probability ``p_hit`` (then down, killed or wounded)."""
+        for o in officers:
+            if self.rng.random() < p_hit:
+                o.status = DOWN
+                o.breaching = False
+                self.officers_shot += 1
+                if self.rng.random() < self.params.p_officer_killed:
+                    self.officers_killed += 1
 
     def step_endings(self, engaged: list[Officer]) -> None:  # 11
         p, b, a, t, rng = self.params, self.b, self.attacker, self.t, self.rng
@@ -685,26 +763,41 @@ class Incident:
         )
         on_scene = any(o.armed and o.status in (ON_SCENE, INSIDE) for o in self.officers)
         mult = p.police_near_mult if near else (p.police_scene_mult if on_scene else 1.0)
-        hazards = [0.0] * 5
+        hazards = [0.0] * 7
         hazards[H_SELF] = p.self_term_h * mult * a.quit
         hazards[H_FLEE] = 0.0 if (engaged or a.barricaded) else p.flee_h * a.quit
         if self.open_people_in(a.space) > 0 and not engaged:
             hazards[H_CITIZENS] = p.citizen_h * (p.reload_mult if t < a.reload_until else 1.0)
         hazards[H_POLICE] = sum(p.officer_stop_h * o.weapon_factor for o in engaged)
-        if a.barricaded:  # a door to breach: slower to stop
-            hazards[H_POLICE] *= p.model["barricade_stop_factor"]
-        if b.lockable[a.space] and not a.barricaded:
-            hazards[H_BARRICADE] = p.barricade_h
+        if b.lockable[a.space] and not a.barricaded and not engaged:
+            hazards[H_BARRICADE] = p.barricade_h * (p.barricade_near_mult if near else 1.0)
+        if engaged or (a.barricaded and near):
+            hazards[H_SURRENDER] = p.surrender_h
+        if near and not engaged and not a.barricaded:
+            hazards[H_MOVE_AWAY] = p.move_away_h
         if self.waypoints and t < self.replay_end_t:  # replay: it went on until the observed end
-            hazards = [0.0, 0.0, 0.0, hazards[H_POLICE], 0.0]
+            hazards = [0.0, 0.0, 0.0, hazards[H_POLICE], 0.0, hazards[H_SURRENDER], 0.0]
         total = sum(hazards)
         if total <= 0 or rng.random() >= hazard_probability(total, p.dt):
             return
-        kind = pick_weighted(rng, list(range(5)), hazards)
+        kind = pick_weighted(rng, list(range(7)), hazards)
         if kind == H_BARRICADE:
+            self.barricade_t = min(self.barricade_t, t)
             a.barricaded = True
             a.next_space = None
             a.eta = 0.0
+        elif kind == H_MOVE_AWAY:
+            a.moving_away = True
+        elif kind == H_SURRENDER:
+            self.end_attack(POLICE_ARRESTED, t + p.dt)
+            closest = [o for o in self.officers if o.status == INSIDE and o.space is not None
+                       and b.hops[o.space][a.space] <= 2]  # fmt: skip
+            by = engaged or closest
+            best = by[0]
+            for o in by[1:]:
+                if o.weapon_factor > best.weapon_factor and by is engaged:
+                    best = o
+            self.stopped_by = ROLE_NAMES[best.role]
         elif kind == H_SELF:
             reason = SUICIDE_POLICE_ON_SCENE if self.armed_unit_arrived() else SUICIDE_BEFORE_POLICE
             self.end_attack(reason, t + p.dt)
@@ -786,6 +879,7 @@ class Incident:
             "first_police_s": since_first_shot(police_t),
             "first_entry_s": since_first_shot(self.first_entry_t),
             "first_contact_s": since_first_shot(self.first_contact_t),
+            "barricade_s": since_first_shot(self.barricade_t),
             "officers_shot": self.officers_shot,
             "officers_killed": self.officers_killed,
             "ended_before_police": self.end_reason != ONGOING and self.end_t < police_t,

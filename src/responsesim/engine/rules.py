@@ -29,8 +29,10 @@ from responsesim.codes import (
     H_BARRICADE,
     H_CITIZENS,
     H_FLEE,
+    H_MOVE_AWAY,
     H_POLICE,
     H_SELF,
+    H_SURRENDER,
     HIDING,
     INSIDE,
     LOCKED,
@@ -250,16 +252,22 @@ def start(st, th, bl, sc, un, i: int, rep: int, key: np.uint64, group_space, gro
         st.u_next[i, j] = -1
         st.u_eta[i, j] = 0.0
         st.u_withdrawn[i, j] = False
+        st.u_hold[i, j] = -np.inf
+        st.u_breaching[i, j] = False
     # the attacker enters at an exit and walks to its first interior neighbour
     for s in range(st.a_visited.shape[1]):
         st.a_visited[i, s] = False
         st.s_locked[i, s] = False
+        st.s_cleared[i, s] = False
     st.a_visited[i, sc.attacker_entry] = True
     st.a_space[i] = sc.attacker_entry
     st.a_next[i] = sc.attacker_first_hop
     st.a_eta[i] = bl.leg_attacker[edge(bl, sc.attacker_entry, sc.attacker_first_hop)]
     st.a_active[i] = True
     st.a_barricaded[i] = False
+    st.a_barricade_t[i] = np.inf
+    st.a_breach_at[i] = np.inf
+    st.a_move_away[i] = False
     st.a_rounds[i] = int(th[i].magazine_rifle if th[i].rifle > 0 else th[i].magazine_handgun)
     st.a_reload_until[i] = -np.inf
     st.a_arrived_at[i] = 0.0
@@ -565,14 +573,16 @@ def group_movement(st, bl, sc, i: int, t: float, heard: bool) -> None:  # type: 
 
 @njit(inline="always")
 def engagement(st, bl, i: int, t: float, engaged, near_src, near) -> bool:  # type: ignore[no-untyped-def]
-    """Units inside in the attacker's space or next to it are engaged (``engaged[j]``); any?
-    ``near_src``/``near``: scratch of ``mark_near``."""
+    """Units inside in the attacker's space or next to it are engaged (``engaged[j]``); any? A barricaded
+    attacker's door is shut: only units in its own room are engaged (those at the door force it, see
+    ``standoff``). ``near_src``/``near``: scratch of ``mark_near``."""
     a = st.a_space[i]
     mark_near(bl, a, near_src, near)
+    shut = st.a_barricaded[i]
     any_eng = False
     for j in range(engaged.shape[0]):
         sp = st.u_space[i, j]
-        engaged[j] = st.u_status[i, j] == INSIDE and (sp == a or near[max(sp, 0)])
+        engaged[j] = st.u_status[i, j] == INSIDE and (sp == a or (not shut and near[max(sp, 0)]))
         if engaged[j]:
             any_eng = True
     if any_eng and math.isinf(st.first_contact_t[i]):
@@ -628,18 +638,26 @@ def attacker_movement(st, bl, sc, i: int, t: float, w) -> None:  # type: ignore[
     if st.a_next[i] >= 0:
         return
     sp = st.a_space[i]
+    away = st.a_move_away[i]
     stay_min = t >= st.a_arrived_at[i] + sc.dwell_min_s
-    if not ((stay_min and not open_people_here(st, i, sp)) or t >= st.a_arrived_at[i] + sc.dwell_max_s):
+    due = (stay_min and not open_people_here(st, i, sp)) or t >= st.a_arrived_at[i] + sc.dwell_max_s
+    if not (due or away):
         return
+    st.a_move_away[i] = False
     lo = bl.nbr_ptr[sp]
     deg = bl.nbr_ptr[sp + 1] - lo
-    # weights of the neighbours, ascending (zero for exits and locked rooms): the same draw as over all
-    # spaces with zeros for the others, since a zero weight adds nothing to rng.choose's partial sums
+    # weights of the neighbours, ascending (zero for exits and locked rooms, and, moving away from officers,
+    # for spaces holding one): the same draw as over all spaces with zeros for the others, since a zero
+    # weight adds nothing to rng.choose's partial sums
     for k in range(deg):
         q = bl.nbr[lo + k]
         w[k] = 0.0
         if bl.nbr_interior[lo + k] and not room_locked(st, i, q):
             w[k] = 1.0 if st.a_visited[i, q] else sc.w_unvisited
+            if away:
+                for j in range(st.u_space.shape[1]):
+                    if st.u_status[i, j] == INSIDE and st.u_space[i, j] == q:
+                        w[k] = 0.0
     choice = rng.choose(w[:deg], rng.uniform(st.key[i], st.tick[i], rng.S_ATTACKER_MOVE, 0))
     if choice >= 0:
         st.a_next[i] = bl.nbr[lo + choice]
@@ -653,51 +671,111 @@ def attacker_movement(st, bl, sc, i: int, t: float, w) -> None:  # type: ignore[
 def officer_movement(  # type: ignore[no-untyped-def]
     st, th, bl, sc, i: int, t: float, heard: bool, engaged, w, two_src, two, two_members
 ) -> None:
-    """Officers inside and not engaged walk toward the last gunfire (the attacker itself within two
-    hops), at the replication's pace (``officer_pace``, 1 = the scenario's speed); at the target with no
-    contact they search a random neighbour."""
+    """Officers inside and not engaged walk toward the attacker when they hear or see it (within two hops)
+    or have been told its room (``location_info_s`` after it got there), else toward the last gunfire, at
+    the replication's pace (``officer_pace``, 1 = the scenario's speed). A barricaded attacker's door is
+    shut: they stop at it. At the target with no contact they search: a neighbour not yet cleared (any
+    neighbour when all are), and an officer who reaches a room nobody has cleared clears it
+    (``clear_room_s``) before moving on."""
     a = st.a_space[i]
+    shut = st.a_barricaded[i]
+    told = t >= st.a_arrived_at[i] + sc.location_info_s
     for j in range(engaged.shape[0]):
-        if st.u_status[i, j] != INSIDE or engaged[j]:
+        if st.u_status[i, j] != INSIDE or engaged[j] or t < st.u_hold[i, j]:
             continue
         if st.u_next[i, j] >= 0:
             st.u_eta[i, j] -= sc.dt
             if st.u_eta[i, j] <= 0:
-                st.u_space[i, j] = st.u_next[i, j]
+                sp = st.u_next[i, j]
+                st.u_space[i, j] = sp
                 st.u_next[i, j] = -1
-        if st.u_next[i, j] >= 0 or not heard:
+                mark_two_hops(bl, a, two_src, two, two_members)
+                if not st.s_cleared[i, sp]:
+                    st.s_cleared[i, sp] = True
+                    if bl.lockable[sp] and sp != a and not two[sp]:
+                        st.u_hold[i, j] = t + sc.clear_room_s
+                        continue
+        if st.u_next[i, j] >= 0 or not (heard or told):
             continue
         sp = st.u_space[i, j]
         mark_two_hops(bl, a, two_src, two, two_members)
-        target = a if two[sp] else st.last_gf_space[i]
+        target = a if (two[sp] or told) else st.last_gf_space[i]
         if sp != target:
             nxt = bl.next_hop[sp, target]
+            if shut and nxt == a:
+                continue  # at the barricaded door: hold (or force it, ``standoff``)
             st.u_next[i, j] = nxt
             st.u_eta[i, j] = bl.leg_officer[edge(bl, sp, nxt)] / th[i].officer_pace
         else:
             lo = bl.nbr_ptr[sp]
             deg = bl.nbr_ptr[sp + 1] - lo
+            total = 0.0
             for k in range(deg):
-                w[k] = 1.0 if bl.nbr_interior[lo + k] else 0.0
+                w[k] = 1.0 if (bl.nbr_interior[lo + k] and not st.s_cleared[i, bl.nbr[lo + k]]) else 0.0
+                total += w[k]
+            if total == 0.0:
+                for k in range(deg):
+                    w[k] = 1.0 if bl.nbr_interior[lo + k] else 0.0
             choice = rng.choose(w[:deg], rng.uniform(st.key[i], st.tick[i], rng.S_OFFICER_SEARCH, j))
             if choice >= 0:
                 st.u_next[i, j] = bl.nbr[lo + choice]
                 st.u_eta[i, j] = bl.leg_officer[lo + choice] / th[i].officer_pace
 
 
+# --------------------------------------------------------------------------------- 8b. standoff
+
+
+@njit(inline="always")
+def standoff(st, bl, sc, un, th, i: int, t: float, near_src, near) -> None:  # type: ignore[no-untyped-def]
+    """At a barricaded attacker's door: under ``breach`` every officer there forces it, under ``contain``
+    only the tactical team does (the others hold the door). The door gives way ``breach_median_s`` of its
+    lock after the first officer started (lognormal, log-sd ``breach_sigma``); the breach stops if nobody
+    is left forcing it. Once forced, the attacker is no longer barricaded and officers engage it."""
+    if not st.a_barricaded[i]:
+        return
+    a = st.a_space[i]
+    mark_near(bl, a, near_src, near)
+    breach = th[i].breach > 0
+    anyone = False
+    for j in range(st.u_status.shape[1]):
+        sp = st.u_space[i, j]
+        at_door = st.u_status[i, j] == INSIDE and st.u_next[i, j] < 0 and sp >= 0 and near[sp]
+        st.u_breaching[i, j] = at_door and (breach or un.role[j] == ROLE_TACTICAL)
+        if st.u_breaching[i, j]:
+            anyone = True
+    if not anyone:
+        st.a_breach_at[i] = np.inf
+        return
+    if math.isinf(st.a_breach_at[i]):
+        u0 = rng.uniform(st.key[i], st.tick[i], rng.S_BREACH, 0)
+        u1 = rng.uniform(st.key[i], st.tick[i], rng.S_BREACH, 1)
+        st.a_breach_at[i] = t + rng.lognormal(u0, u1, bl.breach_median_s[a], sc.breach_sigma)
+    if t >= st.a_breach_at[i]:
+        st.a_barricaded[i] = False
+        st.a_breach_at[i] = np.inf
+        for j in range(st.u_status.shape[1]):
+            st.u_breaching[i, j] = False
+
+
 # ------------------------------------------------------------------------------------------ 10. fire
 
 
 @njit(inline="always")
-def fire_at_officers(st, th, sc, i: int, engaged) -> None:  # type: ignore[no-untyped-def]
-    """The attacker fires at the engaged officers: each is hit with the per-tick probability."""
+def fire_at_officers(st, th, sc, i: int, engaged, at_door: bool) -> None:  # type: ignore[no-untyped-def]
+    """The attacker fires at the engaged officers (``at_door``: at those forcing its door, through it, at
+    ``breach_exposure`` of the hazard): each is hit with the per-tick probability."""
     factor = th[i].officer_hit_factor_rifle if th[i].rifle > 0 else 1.0
+    if at_door:
+        factor *= th[i].breach_exposure
     p_hit = hazard_p(th[i].officer_hit_h * factor, sc.dt)
     for j in range(engaged.shape[0]):
-        if not engaged[j]:
+        if not (st.u_breaching[i, j] if at_door else engaged[j]):
+            continue
+        if st.u_status[i, j] != INSIDE:
             continue
         if rng.uniform(st.key[i], st.tick[i], rng.S_OFFICER_HIT, j) < p_hit:
             st.u_status[i, j] = DOWN
+            st.u_breaching[i, j] = False
             st.officers_shot[i] += 1
             if rng.uniform(st.key[i], st.tick[i], rng.S_OFFICER_KILLED, j) < th[i].p_officer_killed:
                 st.officers_killed[i] += 1
@@ -763,6 +841,8 @@ def fire_at_people(st, th, sc, i: int, t: float, nc: int) -> bool:  # type: igno
     p_kill = th[i].p_kill_rifle if rifle else th[i].p_kill_handgun
     p_crit = p_kill + (1 - p_kill) * th[i].p_critical
     lam = fire_rate * sc.dt * (1.0 if has_open else th[i].window_fire_factor)
+    if st.a_barricaded[i]:
+        lam *= th[i].barricade_fire_factor
     key = st.key[i]
     k = st.tick[i]
     n = rng.poisson(rng.uniform(key, k, rng.S_SHOTS, 0), lam, sc.max_shots_per_tick)
@@ -826,11 +906,13 @@ def mark_gunfire(st, i: int, t: float) -> None:  # type: ignore[no-untyped-def]
 
 @njit(inline="always")
 def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz, two_src, two, two_members) -> None:  # type: ignore[no-untyped-def]
-    """Competing hazards: self-termination, fleeing, citizens, police, barricading (``hz`` scratch [5];
-    ``two_src``/``two``/``two_members``: scratch of ``mark_two_hops``)."""
+    """Competing hazards: self-termination, fleeing, citizens, police, barricading, surrender, moving away
+    from officers (``hz`` scratch [7], codes.HAZARD_NAMES; ``two_src``/``two``/``two_members``: scratch of
+    ``mark_two_hops``)."""
     a = st.a_space[i]
     any_eng = False
     near = False
+    near_j = -1
     scene = False
     h_pol_sum = 0.0
     best = -1
@@ -848,6 +930,8 @@ def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz, two_src, two,
             mark_two_hops(bl, a, two_src, two, two_members)
         if s_j == INSIDE and two[max(st.u_space[i, j], 0)]:
             near = True
+            if near_j < 0:
+                near_j = j
         if (s_j == ON_SCENE or s_j == INSIDE) and un.armed[j]:
             scene = True
     mult = th[i].police_near_mult if near else (th[i].police_scene_mult if scene else 1.0)
@@ -857,18 +941,23 @@ def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz, two_src, two,
     hz[H_CITIZENS] = 0.0
     if not any_eng and open_people_here(st, i, a):
         hz[H_CITIZENS] = th[i].citizen_h * (th[i].reload_mult if reloading else 1.0)
-    hz[H_POLICE] = (
-        h_pol_sum * th[i].officer_stop_h * (th[i].barricade_stop_factor if st.a_barricaded[i] else 1.0)
-    )
-    hz[H_BARRICADE] = th[i].barricade_h if (bl.lockable[a] and not st.a_barricaded[i]) else 0.0
+    hz[H_POLICE] = h_pol_sum * th[i].officer_stop_h
+    shut = st.a_barricaded[i]
+    hz[H_BARRICADE] = 0.0
+    if bl.lockable[a] and not shut and not any_eng:
+        hz[H_BARRICADE] = th[i].barricade_h * (th[i].barricade_near_mult if near else 1.0)
+    hz[H_SURRENDER] = th[i].surrender_h if (any_eng or (shut and near)) else 0.0
+    hz[H_MOVE_AWAY] = th[i].move_away_h if (near and not any_eng and not shut) else 0.0
     if fo.wp_t.shape[0] > 0 and t < fo.end_t:
-        # a replayed attacker went on until the observed end: only police can stop it earlier
+        # a replayed attacker went on until the observed end, where the record puts it: only police can
+        # stop it earlier (by force or by its surrender)
         hz[H_SELF] = 0.0
         hz[H_FLEE] = 0.0
         hz[H_CITIZENS] = 0.0
         hz[H_BARRICADE] = 0.0
+        hz[H_MOVE_AWAY] = 0.0
     total = 0.0
-    for q in range(5):
+    for q in range(7):
         total += hz[q]
     key = st.key[i]
     k = st.tick[i]
@@ -878,6 +967,10 @@ def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz, two_src, two,
     if kind == H_BARRICADE:
         st.a_barricaded[i] = True
         st.a_next[i] = -1
+        st.a_barricade_t[i] = min(st.a_barricade_t[i], t)
+        return
+    if kind == H_MOVE_AWAY:
+        st.a_move_away[i] = True
         return
     if kind < 0:
         return
@@ -892,14 +985,18 @@ def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz, two_src, two,
         st.end_reason[i] = FLED
     elif kind == H_CITIZENS:
         st.end_reason[i] = CITIZENS
+    elif kind == H_SURRENDER:
+        st.end_reason[i] = POLICE_ARRESTED
     elif rng.uniform(key, k, rng.S_END, 2) < th[i].p_police_shot:
         st.end_reason[i] = POLICE_SHOT
     else:
         st.end_reason[i] = POLICE_ARRESTED
     st.end_t[i] = t + sc.dt
     st.a_active[i] = False
-    if kind == H_POLICE:
+    if kind == H_POLICE or (kind == H_SURRENDER and best >= 0):
         st.stopped_by[i] = un.role[best]
+    elif kind == H_SURRENDER:
+        st.stopped_by[i] = un.role[near_j]
 
 
 # ------------------------------------------------------------------------------------------ 12. clock
@@ -994,6 +1091,7 @@ def outcome(st, fo, sc, un, out, i: int, row: int, delays) -> None:  # type: ign
     out.first_police_s[row] = _since(police, fs)
     out.first_entry_s[row] = _since(st.first_entry_t[i], fs)
     out.first_contact_s[row] = _since(st.first_contact_t[i], fs)
+    out.barricade_s[row] = _since(st.a_barricade_t[i], fs)
     out.officers_shot[row] = st.officers_shot[i]
     out.officers_killed[row] = st.officers_killed[i]
     out.ended_before_police[row] = ended and st.end_t[i] < police

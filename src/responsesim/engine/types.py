@@ -53,6 +53,7 @@ class Building(NamedTuple):
     exit_dist: np.ndarray  # float64 [S, E] shortest path length to each exit (m)
     nearest_exit: np.ndarray  # int64 [S] exit nearest by exit_dist (lowest index on ties)
     next_hop: np.ndarray  # int16 [S, S] neighbour of a on the shortest path to b
+    breach_median_s: np.ndarray  # float64 [S] median time to force the space's door (s), by its lock
 
 
 class Scenario(NamedTuple):
@@ -93,6 +94,9 @@ class Scenario(NamedTuple):
     patrol_gap_mean_s: float
     tactical_median_s: float
     tactical_sigma: float
+    breach_sigma: float  # log-sd of the time to force a door
+    clear_room_s: float  # an officer clears a room in this time (s)
+    location_info_s: float  # officers learn the attacker's room this long after it gets there (s), inf never
     # care
     rescue_task_force: bool
     ems_access_median_s: float
@@ -116,7 +120,8 @@ class Units(NamedTuple):
 
 #: per-replication scenario levers besides the model parameters: weapon (1 = rifle), lockdown time
 #: (s, inf = never), SRO present (0/1), doctrine of SRO and patrol units (codes.D_*) and its parameter
-LEVERS: tuple[str, ...] = ("rifle", "lockdown_t", "sro_present", "doctrine_code", "doctrine_param")
+#: and the barricade doctrine (1 = breach, 0 = contain)
+LEVERS: tuple[str, ...] = ("rifle", "lockdown_t", "sro_present", "doctrine_code", "doctrine_param", "breach")
 THETA_FIELDS: tuple[str, ...] = PER_REPLICATION + LEVERS
 
 #: per-replication parameters: a structured array [R] with one float64 field per name of
@@ -193,7 +198,14 @@ class State(NamedTuple):
     a_next: np.ndarray  # int64 [R] -1 when not in transit
     a_eta: np.ndarray  # float64 [R]
     a_active: np.ndarray  # bool [R] the attack goes on
-    a_barricaded: np.ndarray  # bool [R]
+    a_barricaded: (
+        np.ndarray
+    )  # bool [R] shut in a room: officers at its door are not engaged until it is forced
+    a_barricade_t: np.ndarray  # float64 [R] it first barricaded at (s), inf never
+    a_breach_at: (
+        np.ndarray
+    )  # float64 [R] the officers at its door will have forced it at (s), inf none under way
+    a_move_away: np.ndarray  # bool [R] it heard officers close and leaves its space now, away from them
     a_quit: np.ndarray  # float64 [R] the attacker's factor on its self-termination and flight hazards
     a_rounds: np.ndarray  # int64 [R] rounds left in the magazine
     a_reload_until: np.ndarray  # float64 [R]
@@ -205,6 +217,9 @@ class State(NamedTuple):
     u_next: np.ndarray  # int64 [R, U]
     u_eta: np.ndarray  # float64 [R, U]
     u_withdrawn: np.ndarray  # bool [R, U] left the building (forced), does not re-enter
+    u_hold: np.ndarray  # float64 [R, U] busy clearing a room until (s), -inf none
+    u_breaching: np.ndarray  # bool [R, U] at the barricaded attacker's door, forcing it (exposed to fire)
+    s_cleared: np.ndarray  # bool [R, S] officers have been through the space (search)
     # incident clock and events (s; inf = not yet)
     t_first_shot: np.ndarray  # float64 [R]
     last_gf_t: np.ndarray  # float64 [R] -inf before any gunfire
@@ -254,6 +269,7 @@ class Outcomes(NamedTuple):
     first_police_s: np.ndarray  # float64
     first_entry_s: np.ndarray  # float64
     first_contact_s: np.ndarray  # float64
+    barricade_s: np.ndarray  # float64 the attacker first shut itself in a room, NaN never
     officers_shot: np.ndarray  # int64
     officers_killed: np.ndarray  # int64
     ended_before_police: np.ndarray  # bool
@@ -287,7 +303,7 @@ def empty_state(r: int, g: int, u: int, s: int, c: int) -> State:
             else "U"
             if name.startswith("u_")
             else "S"
-            if name in ("a_visited", "s_locked")
+            if name in ("a_visited", "s_locked", "s_cleared")
             else "C"
             if name.startswith("c_")
             else "R"
@@ -305,7 +321,7 @@ _STATE_DTYPES: dict[str, Any] = {
     "stopped_by": _INT, "evacuated": _INT, "killed": _INT, "wounded_light": _INT, "n_critical": _INT,
     "shots": _INT, "officers_shot": _INT, "officers_killed": _INT, "s_locked": np.bool_,
     "alert_src": _INT, "n_unalerted": _INT, "n_locking": _INT, "n_moving": _INT, "g_moving": _INT,
-    "n_waiting": _INT,
+    "n_waiting": _INT, "a_move_away": np.bool_, "u_breaching": np.bool_, "s_cleared": np.bool_,
     "g_target": _INT, "g_target_open": np.bool_, "n_targets": _INT, "targets_space": _INT,
     "targets_ver": _INT, "groups_ver": _INT,
 }  # fmt: skip
@@ -325,7 +341,7 @@ class Scratch(NamedTuple):
     two_src: np.ndarray  # int64 [1] the space ``two`` marks from, -1 none yet
     two: np.ndarray  # bool [S] at most two edges from ``two_src`` (rules.mark_two_hops)
     two_members: np.ndarray  # int64 [S + 1] how many spaces ``two`` marks, then which
-    hz: np.ndarray  # float64 [5] competing hazards of step 11
+    hz: np.ndarray  # float64 [7] competing hazards of step 11 (codes.HAZARD_NAMES)
     delays: np.ndarray  # float64 [C] time to care of each critical casualty
 
 
@@ -343,7 +359,7 @@ def scratch(n_units: int, n_spaces: int, n_groups: int, n_casualties: int) -> Sc
         two_src=np.full(1, -1, dtype=np.int64),
         two=np.zeros(n_spaces, dtype=np.bool_),
         two_members=np.zeros(n_spaces + 1, dtype=np.int64),
-        hz=np.zeros(5),
+        hz=np.zeros(7),
         delays=np.zeros(max(n_casualties, 1)),
     )
 

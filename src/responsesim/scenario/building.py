@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
-from responsesim.codes import EXIT, KIND_CODES
-from responsesim.scenario.schema import BuildingSection, SpaceOverride, Strict
+from responsesim.codes import DOOR_LOCK_CODES, EXIT, KIND_CODES
+from responsesim.scenario.schema import BuildingSection, DoorLock, SpaceOverride, Strict
 
 if TYPE_CHECKING:  # SciPy is imported where it is used: its import costs a quarter of a second
     from scipy.sparse import csr_matrix
@@ -61,6 +61,10 @@ class SpaceSpec(Strict):
     )
     hard_corner: bool = Field(default=False, description="a place inside out of sight of the door window")
     door_window: bool = Field(default=False, description="the door has a window; default True when lockable")
+    door_lock: DoorLock = Field(
+        default="standard",
+        description="the door's lock, for the time police need to breach it: none, standard or reinforced",
+    )
     capacity: int = Field(default=0, ge=0, le=1_000_000, description="people; 0 = not limited")
     occupants: int = Field(default=0, ge=0, le=1_000_000, description="people in the space at the start")
     x: float = Field(default=0.0, allow_inf_nan=False, description="floor-plan position (m)")
@@ -370,6 +374,8 @@ def apply_overrides(spec: BuildingSpec, section: BuildingSection) -> BuildingSpe
                 d["hard_corner"] = ov.hard_corner
             if ov.door_window is not None:
                 d["door_window"] = ov.door_window
+            if ov.door_lock is not None:
+                d["door_lock"] = ov.door_lock
             if ov.occupants is not None:
                 set_occupants(d, ov.occupants)
         spaces.append(d)
@@ -428,6 +434,8 @@ class BuildingGraph:
     default_entry: int
     #: floor-plan outline of each space [(x, y), ...] (m) or None; for drawing only (the engines ignore it)
     polygons: tuple[tuple[tuple[float, float], ...] | None, ...] = ()
+    #: int8 [S] codes.DOOR_LOCK_NAMES of each space's door (empty: every door ``standard``)
+    door_lock: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int8))
     _pos: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -617,6 +625,7 @@ def compile_building(spec: BuildingSpec) -> BuildingGraph:
         exits=_frozen(exits),
         default_entry=pos[spec.default_entry],
         polygons=tuple(s.polygon for s in spec.spaces),
+        door_lock=_frozen(np.array([DOOR_LOCK_CODES[s.door_lock] for s in spec.spaces], dtype=np.int8)),
     )
 
 

@@ -89,6 +89,11 @@ class Params:
     citizen_h: float
     reload_mult: float
     barricade_h: float
+    barricade_near_mult: float
+    surrender_h: float
+    move_away_h: float
+    barricade_fire_factor: float
+    breach_exposure: float
     officer_stop_h: float
     officer_hit_h: float
     officer_hit_factor: float
@@ -111,6 +116,14 @@ class Params:
     tactical_median_s: float
     tactical_sigma: float
     officer_speed: float
+    # the encounter: barricade doctrine, breach times by door lock (s), search
+    barricade_breach: bool
+    breach_none_s: float
+    breach_standard_s: float
+    breach_reinforced_s: float
+    breach_sigma: float
+    clear_room_s: float
+    location_info_s: float  # inf: officers learn the attacker's room only by hearing or seeing it
     # care
     rescue_task_force: bool
     ems_access_median_s: float
@@ -157,6 +170,11 @@ def engine_values(c: Mapping[str, Any], rifle: bool) -> dict[str, Any]:
         "citizen_h": c["citizen_h"],
         "reload_mult": c["reload_mult"],
         "barricade_h": c["barricade_h"],
+        "barricade_near_mult": c["barricade_near_mult"],
+        "surrender_h": c["surrender_h"],
+        "move_away_h": c["move_away_h"],
+        "barricade_fire_factor": c["barricade_fire_factor"],
+        "breach_exposure": c["breach_exposure"],
         "officer_stop_h": c["officer_stop_h"],
         "officer_hit_h": c["officer_hit_h"],
         "officer_hit_factor": c["officer_hit_factor_rifle"] if rifle else 1.0,
@@ -271,6 +289,13 @@ def compile_params(spec: ScenarioSpec, graph: BuildingGraph, cal: CalibratedPara
         tactical_median_s=resp.tactical.median_s,
         tactical_sigma=resp.tactical.sigma,
         officer_speed=resp.officer_speed_mps,
+        barricade_breach=spec.doctrine.barricade == "breach",
+        breach_none_s=resp.breach.none_s,
+        breach_standard_s=resp.breach.standard_s,
+        breach_reinforced_s=resp.breach.reinforced_s,
+        breach_sigma=resp.breach.sigma,
+        clear_room_s=resp.search.clear_room_s,
+        location_info_s=inf if resp.search.location_info_s is None else float(resp.search.location_info_s),
         rescue_task_force=spec.care.rescue_task_force,
         ems_access_median_s=spec.care.ems_access_median_s,
         ems_access_sigma=spec.care.ems_access_sigma,

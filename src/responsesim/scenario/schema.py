@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 DoctrineKind = Literal["perimeter", "solo_entry", "wait_for_n", "backup_eta_rule", "hesitate", "no_entry"]
 Weapon = Literal["handgun", "rifle"]
+DoorLock = Literal["none", "standard", "reinforced"]
+BarricadeDoctrine = Literal["breach", "contain"]
 NEVER = "never"
 DEFAULT_TEMPLATE = "three_floor_school"
 MAX_TICKS = 200_000
@@ -59,6 +61,7 @@ class SpaceOverride(Strict):
     lockable: bool | None = None
     hard_corner: bool | None = None
     door_window: bool | None = None
+    door_lock: DoorLock | None = None
     occupants: int | None = Field(default=None, ge=0)
 
 
@@ -160,6 +163,13 @@ class DoctrineSpec(Strict):
     )
     n: int = Field(default=4, ge=1, le=100, description="wait_for_n: officers needed before entering")
     delay_s: float = Field(default=120.0, ge=0, description="hesitate: delay after arrival")
+    barricade: BarricadeDoctrine = Field(
+        default="breach",
+        description="an attacker barricaded in a room with people in reach: 'breach' (the officers at the "
+        "door force it at once: post-Columbine and post-Uvalde training) or 'contain' (hold the door, wait "
+        "for the tactical team, negotiate)",
+        json_schema_extra=src("ALERRT / FBI active-shooter training; DOJ Uvalde critical incident review"),
+    )
 
 
 class SroSection(Strict):
@@ -195,10 +205,51 @@ class TacticalSection(Strict):
     sigma: float = Field(default=0.3, ge=0, le=3)
 
 
+class BreachSection(Strict):
+    """How long officers need to force the door of a barricaded attacker's room, by the door's lock
+    (``door_lock`` of the space): the median of a lognormal time from the first officer at the door."""
+
+    none_s: float = Field(default=10.0, ge=0, json_schema_extra=src("assumption: 5-30 s, a door pushed open"))
+    standard_s: float = Field(
+        default=90.0,
+        ge=0,
+        json_schema_extra=src(
+            "assumption: 30-300 s, a locked classroom door opened with a key or a pry tool"
+        ),
+    )
+    reinforced_s: float = Field(
+        default=600.0, ge=0, json_schema_extra=src("assumption: 3-20 min, a security door needing tools")
+    )
+    sigma: float = Field(default=0.5, ge=0, le=3, json_schema_extra=src("assumption"))
+
+
+class SearchSection(Strict):
+    """Officers who no longer hear the attacker clear the building room by room."""
+
+    clear_room_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        json_schema_extra=src("assumption: 15-60 s for one officer or team to clear a classroom"),
+    )
+    location_info_s: OptionalTime = Field(
+        default=None,
+        description="officers learn the attacker's room this long after it gets there (a witness, a camera, "
+        'a radio report), or "never"',
+    )
+
+    @field_validator("location_info_s", mode="before")
+    @classmethod
+    def _never(cls, v: Any) -> float | None:
+        return _time_or_never(v)
+
+
 class RespondersSection(Strict):
     sro: SroSection = SroSection()
     patrol: PatrolSection = PatrolSection()
     tactical: TacticalSection = TacticalSection()
+    breach: BreachSection = BreachSection()
+    search: SearchSection = SearchSection()
     officer_speed_mps: float = Field(default=1.5, gt=0, le=10, json_schema_extra=src("assumption: 1-2.5 m/s"))
     entry_space: str | None = Field(
         default=None, description="exit where officers enter (default: the exit nearest the last gunfire)"
