@@ -3,8 +3,10 @@
 Steps: observed targets (train years 2000-2013 and the published 2000-2013 figures, incidents only: a
 shot fired) -> ABC-SMC with pyabc (``abc_smc.py``): a weighted particle posterior -> a validation run of
 many incidents at the posterior median -> comparison with the train and the held-out (2014-2019)
-targets, each with the data's interval and the simulation's -> a versioned calibration file that ``run``
-uses by default, the posterior's particles beside it (``posterior.csv``, same version), and a report.
+targets (simulated with the 2014-2019 response inputs, ``data/ensemble_2014_2019.toml``, the parameters
+unchanged: the era test), each with the data's interval and the simulation's -> a versioned calibration
+file that ``run`` uses by default, the posterior's particles beside it (``posterior.csv``, same version),
+and a report.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import pandas as pd
 
 from responsesim.analysis.incidents import incidents
 from responsesim.calibrate.abc_smc import Posterior, SMCRun, run_smc, zscore_distance
-from responsesim.calibrate.ensemble import Ensemble, load_ensemble
+from responsesim.calibrate.ensemble import HELD_ERA, Ensemble, load_ensemble, load_era_ensemble
 from responsesim.calibrate.fit import FitResult, fitted_names, simulate_points
 from responsesim.calibrate.reference import load_incidents, load_published_stats
 from responsesim.calibrate.targets import (
@@ -291,10 +293,14 @@ def calibrate(
         ens, base, list(names), point, settings.validation_incidents, settings.seed + 7,
         backend=settings.backend,
     )  # fmt: skip
-    sim = simulation_intervals(val)
+    held_val = simulate_points(
+        load_era_ensemble(HELD_ERA), base, list(names), point, settings.validation_incidents,
+        settings.seed + 7, backend=settings.backend,
+    )  # fmt: skip
     comparison = pd.concat(
-        [compare(train_t, sim, TRAIN_SET), compare(held_t, sim, HELD_SET)]
-    )
+        [compare(train_t, simulation_intervals(val), TRAIN_SET),
+         compare(held_t, simulation_intervals(held_val), HELD_SET)]
+    )  # fmt: skip
     post_text = posterior_file_text(smc.posterior, calibration_version(base, fit), settings, fit)
     text = calibration_file_text(base, fit, settings, ens, hashlib.sha256(post_text.encode()).hexdigest())
     parse_calibration(text, "<new calibration>")  # refuses to produce a file `run` could not read
@@ -311,6 +317,7 @@ class CheckOutcome:
     comparison: pd.DataFrame  # one row per (set, target), as CalibrationOutcome.comparison
     incidents: int  # simulated attempts (incidents are those with a shot fired)
     seed: int
+    held_ensemble: Ensemble | None = None  # the response era the held-out targets were simulated with
 
     def to_json(self) -> dict[str, Any]:
         from responsesim.calibrate.misses import explain
@@ -330,6 +337,9 @@ class CheckOutcome:
             },
             "attempts": self.incidents,
             "seed": self.seed,
+            "held_out_ensemble": None
+            if self.held_ensemble is None
+            else {"source": self.held_ensemble.source, "version": self.held_ensemble.version},
             "inside": int(self.comparison["inside"].sum()),
             "total": len(self.comparison),
             "targets": rows,
@@ -342,21 +352,28 @@ def check(
     seed: int = 2031,
     ensemble: Ensemble | None = None,
     workers: int = 2,
+    held_ensemble: Ensemble | None = None,
 ) -> CheckOutcome:
     """Re-evaluate a calibration (default: the shipped one) against every training and held-out target:
-    ``incidents_n`` ensemble attempts at its values, no fitting (``responsesim calibrate --check``)."""
+    ``incidents_n`` ensemble attempts at its values, no fitting (``responsesim calibrate --check``).
+
+    Training targets are simulated with ``ensemble`` (default the 2000-2013 one), held-out targets with
+    ``held_ensemble`` (default the 2014-2019 response era's, ``ensemble_2014_2019.toml``): same parameters,
+    same seed (so the same incidents' situations), the later era's response inputs."""
     cal = cal or load_calibration()
     ens = ensemble or load_ensemble()
+    held_ens = held_ensemble or load_era_ensemble(HELD_ERA)
     train_t, held_t = observed_target_sets()
     names = [k for k, v in PARAMETER_INFO.items() if v.fitted]
     point = np.array([[float(cal.values[n]) for n in names]])
     with _threads(workers) as executor:
         sim_df = simulate_points(ens, cal, names, point, incidents_n, seed, executor=executor)
-    sim = simulation_intervals(sim_df)
+        held_df = simulate_points(held_ens, cal, names, point, incidents_n, seed, executor=executor)
     comparison = pd.concat(
-        [compare(train_t, sim, TRAIN_SET), compare(held_t, sim, HELD_SET)]
-    )
-    return CheckOutcome(cal, comparison.reset_index(drop=True), incidents_n, seed)
+        [compare(train_t, simulation_intervals(sim_df), TRAIN_SET),
+         compare(held_t, simulation_intervals(held_df), HELD_SET)]
+    )  # fmt: skip
+    return CheckOutcome(cal, comparison.reset_index(drop=True), incidents_n, seed, held_ens)
 
 
 def fitted_range_check(values: dict[str, float]) -> list[str]:
@@ -417,7 +434,7 @@ def predictive_check(
     post = load_posterior(cal)
     if post is None:
         raise CalibrationError(f"{cal.source}: this calibration has no posterior to check")
-    ens = load_ensemble()
+    ens = {TRAIN_SET: load_ensemble(), HELD_SET: load_era_ensemble(HELD_ERA)}
     train_t, held = observed_target_sets()
     # data sets as large as the set's in-scope incidents (the ending shares' n: 154 and 116); targets over
     # fewer incidents (durations, engagements) get a narrower, so stricter, interval than their own n
@@ -435,8 +452,8 @@ def predictive_check(
             per_draw = []
             # batches of 10 draws, each batch with its own mix of situations (cells are drawn per seed)
             for b in range(0, len(points), 10):
-                sim = simulate_points(ens, cal, names, points[b : b + 10], attempts, seed + 7919 * (b + 1)
-                                      + len(label), executor=executor)  # fmt: skip
+                sim = simulate_points(ens[label], cal, names, points[b : b + 10], attempts,
+                                      seed + 7919 * (b + 1) + len(label), executor=executor)  # fmt: skip
                 per_draw += [simulated_values(g) for _, g in sim.groupby("point")]
             for t in targets:
                 vals = np.array([d.get(t.name, math.nan) for d in per_draw], dtype=float)
