@@ -210,7 +210,7 @@ def print_counterfactual(cf: CounterfactualResult) -> None:
         window = r["window"] + (" *" if r["flagged"] else "")
         rows.add_row(str(r["line"]), f"{r['count']} {r['outcome']}", window,
                      f"{r['not_shot']:.2f}", f"{r['survived_care']:.2f}",
-                     "assumed" if r["care_assumed"] else "recorded")  # fmt: skip
+                     "assumed" if r["care_assumed"] else f"{r['care']} (line {r['care_line']})")  # fmt: skip
     c.print(rows)
     c.print("* time uncertain (a window or an approximate time)", highlight=False)
     for u in cf.units:

@@ -428,7 +428,9 @@ def run_counterfactual(
         rows.append(
             {"line": c.line, "outcome": "killed" if c.killed else "wounded", "count": c.count,
              "window": window, "location": c.location, "died": c.died, "not_shot": round(ns, 4),
-             "survived_care": round(sv, 4), "care_assumed": k in effect.care_assumed, "flagged": c.flagged,
+             "survived_care": round(sv, 4), "care_assumed": k in effect.care_assumed,
+             "care_line": c.care_line, "care": None if c.care_s is None else rec.clock(c.care_s),
+             "died_at": None if c.death_s is None else rec.clock(c.death_s), "flagged": c.flagged,
              "source": c.source}
         )  # fmt: skip
         if c.flagged and (ns > 0 or sv > 0):

@@ -41,6 +41,8 @@ CONDUCT: dict[str, str] = {
     "not_arrived": "not yet on scene",
     "outside": "on scene, outside the building",
     "holding_outside": "outside, holding a position or taking cover",
+    "firing_outside": "outside, firing at the attacker from outside the building",
+    "blocked": "trying to get in (the building or a room) and blocked: a locked door, a breach attempt",
     "approaching": "inside, moving toward the threat",
     "engaged": "inside, in contact with the attacker (fired on or firing)",
     "holding_inside": "inside, holding a position short of the attacker",
@@ -52,7 +54,9 @@ CONDUCT: dict[str, str] = {
 @dataclass(frozen=True)
 class CasualtyRecord:
     """One casualty row: ``count`` people hit in [t0_s, t1_s] (equal when the time is known), who died
-    (``killed``) or survived; how the killed died (``timeline.DIED``); when care reached them."""
+    (``killed``) or survived; how the killed died (``timeline.DIED``); when care reached *this* row
+    (``care_s``, from line ``care_line``: its own ``care=`` or a care row that reaches it, see
+    ``care_of``; None when the record does not say) and when they died (``death_s``, ``died_at=``)."""
 
     line: int
     killed: bool
@@ -64,6 +68,9 @@ class CasualtyRecord:
     location: str
     flagged: bool
     source: str
+    actor: str = ""
+    care_line: int | None = None
+    death_s: float | None = None
 
     @property
     def label(self) -> str:
@@ -115,6 +122,25 @@ class IncidentRecord:
         return [r for r in self.timeline.rows if r.actor == actor]
 
 
+def reaches(care: TimelineRow, casualty: TimelineRow) -> bool:
+    """A care row reaches a casualty row when it names it (``casualty=ACTOR``) or, naming none, is at the
+    same location, at or after the casualty row's time (as in the medical rules)."""
+    who = care.tokens().get("casualty")
+    named = who == casualty.actor if who else care.location == casualty.location
+    return named and care.time >= casualty.time
+
+
+def care_of(tl: Timeline, casualty: TimelineRow) -> TimelineRow | None:
+    """The row that says when care reached ``casualty``: the earlier of its own ``care=`` (the casualty row
+    itself) and the first care row that reaches it; None when the record does not say. Each casualty row
+    keeps its own: a care row for one casualty or place is not applied to another."""
+    own = casualty.casualty(tl.file).care
+    row = next((r for r in tl.rows if r.event in CARE_EVENTS and reaches(r, casualty)), None)
+    if own is not None and (row is None or own <= row.time):
+        return casualty
+    return row
+
+
 def read_record(tl: Timeline, start: datetime) -> IncidentRecord:
     """The record of ``tl`` with t = 0 at ``start``; ``ReviewInputError`` if it has no end of the attack."""
 
@@ -126,6 +152,8 @@ def read_record(tl: Timeline, start: datetime) -> IncidentRecord:
         if r.event not in CASUALTY_EVENTS:
             continue
         d = r.casualty(tl.file)
+        got = care_of(tl, r)
+        care_t = None if got is None else d.care if got is r else got.time
         cas.append(
             CasualtyRecord(
                 line=r.line,
@@ -134,10 +162,13 @@ def read_record(tl: Timeline, start: datetime) -> IncidentRecord:
                 t0_s=rel(d.start),
                 t1_s=rel(d.until),
                 died=d.died,
-                care_s=rel(d.care) if d.care is not None else None,
+                care_s=rel(care_t) if care_t is not None else None,
                 location=r.location,
                 flagged=r.flagged or d.until > d.start,
                 source=r.source,
+                actor=r.actor,
+                care_line=got.line if got else None,
+                death_s=rel(d.death) if d.death is not None else None,
             )
         )
     ends = [
@@ -176,6 +207,10 @@ def conduct_of(rec: IncidentRecord, actor: str) -> list[ConductSpan]:
         elif e in ("engaged_attacker", "fired_upon"):
             inside, contact = True, True
             put(t, "engaged", r)
+        elif e == "fired_from_outside":
+            put(t, "firing_outside", r)
+        elif e == "entry_blocked":
+            put(t, "blocked", r)
         elif e in ("entered_building", "moved_toward_threat"):
             inside = True
             put(t, "approaching", r)

@@ -9,14 +9,20 @@ the record*):
 - **Survived with earlier care.** A person killed before ``t_stop`` could have lived only if the wound was
   potentially survivable (share ``q``, published) and care came in time. Without care such a person dies
   ``D`` after the wound, ``D`` lognormal (the engine's ``critical_survival_median_s`` and
-  ``critical_survival_sigma``). The record says care came at ``c_obs`` and the person died: ``D < x_obs``
-  with ``x_obs = c_obs - u``. Under the protocol care comes at ``c_pro = min(c_obs, max(u, t_stop) + A)``,
-  ``A`` the access delay once the threat is stopped by an officer already inside (lognormal: the scenario's
-  ``care.rtf_access_median_s`` and ``care.ems_access_sigma``, as in the engine's care rule with a rescue
-  task force), so the chance the person would have lived is
-  ``q * (S(x_pro) - S(x_obs)) / (1 - S(x_obs))``, ``S`` the survival function of ``D``. When the record has
-  no care time, ``c_obs`` is taken as the recorded end of the attack plus the same ``A`` (flagged), so the
-  observed arm is the record exactly.
+  ``critical_survival_sigma``). The record says care came at ``c_obs`` (the row's own: ``record.care_of``)
+  and the person died: ``D < x_obs`` with ``x_obs = c_obs - u``. Under the protocol care comes at
+  ``c_pro = min(c_obs, max(u, t_stop) + A)``, ``A`` the access delay once the threat is stopped by an
+  officer already inside (lognormal: the scenario's ``care.rtf_access_median_s`` and
+  ``care.ems_access_sigma``, as in the engine's care rule with a rescue task force), so the chance the
+  person would have lived is ``q * (S(x_pro) - S(x_obs)) / (1 - S(x_obs))``, ``S`` the survival function of
+  ``D``. When the record has no care time, ``c_obs`` is taken as the recorded end of the attack plus the
+  same ``A`` (flagged), so the observed arm is the record exactly.
+- **A recorded time of death** (``died_at=``, ``T``) of a person who died awaiting care (before the care
+  the record gives, or with none recorded) bounds ``D`` from below: alive ``a = T - u`` after the wound,
+  ``a <= D < x_obs``, so the chance is ``q * (S(max(x_pro, a)) - S(x_obs)) / (S(a) - S(x_obs))``: care
+  before ``T`` saves with probability ``q``, later care less, care at ``c_obs`` not at all. A death after
+  the recorded care (reached alive, died later) bounds nothing about the time within which care could
+  still save them (the care that came did not), so the first formula stands.
 
 ``u``, ``A`` and the uniform deciding survival are drawn once per person and draw and reused for every
 entry delay, so the delay curve differs only through ``t_stop``.
@@ -121,12 +127,9 @@ class RecordEffect:
 
 
 def observed_care(rec: IncidentRecord, c: CasualtyRecord) -> float | None:
-    """When care reached row ``c`` in the record: its ``care=`` token, else the first care row at or after
-    its window's start; None when the record does not say."""
-    if c.care_s is not None:
-        return c.care_s
-    later = [t for t in rec.care_s if t >= c.t0_s]
-    return min(later) if later else None
+    """When care reached row ``c`` in the record (its own: ``care=`` or a care row that reaches it, not
+    another row's); None when the record does not say."""
+    return c.care_s
 
 
 def apply_stop(rec: IncidentRecord, people: PersonDraws, t_stop: np.ndarray) -> RecordEffect:
@@ -141,6 +144,7 @@ def apply_stop(rec: IncidentRecord, people: PersonDraws, t_stop: np.ndarray) -> 
     # care: recorded (or assumed: the recorded end plus the same access delay)
     assumed = []
     c_obs = np.empty((n, p))
+    death = np.array([np.nan if cas[k].death_s is None else cas[k].death_s for k in people.row])[None, :]
     for j, k in enumerate(people.row):
         t = observed_care(rec, cas[k])
         if t is None:
@@ -162,6 +166,17 @@ def apply_stop(rec: IncidentRecord, people: PersonDraws, t_stop: np.ndarray) -> 
     s_pro = surv(c_pro - people.u)
     with np.errstate(divide="ignore", invalid="ignore"):
         p_live = people.q * np.clip(s_pro - s_obs, 0.0, None) / np.maximum(1.0 - s_obs, 1e-12)
+    if np.isfinite(death).any():  # died awaiting care, alive until the recorded death: a <= D < x_obs
+        a = np.where(np.isfinite(death), death - people.u, 0.0)
+        awaiting = np.isfinite(death) & (a < c_obs - people.u)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bound = (
+                people.q
+                * np.clip(surv(np.maximum(c_pro - people.u, a)) - s_obs, 0.0, None)
+                / (surv(a) - s_obs)
+            )
+        bound = np.where(c_pro - people.u <= a, people.q, np.minimum(np.nan_to_num(bound), people.q))
+        p_live = np.where(awaiting, bound, p_live)
     survived = killed & ~not_shot & (people.v < p_live)
     row_not = np.zeros((n, k_rows), dtype=np.int64)
     row_sur = np.zeros((n, k_rows), dtype=np.int64)

@@ -65,6 +65,10 @@ DEFAULT_EVENTS: dict[str, str] = {
     "moved_toward_threat": "a responder moves toward the attacker or the sound of gunfire",
     "moved_away_from_threat": "a responder moves away from the attacker",
     "engaged_attacker": "a responder engages the attacker (fire, contact)",
+    "fired_from_outside": "a responder fires at the attacker from outside the building (not an entry: the "
+    "responder is still outside)",
+    "entry_blocked": "a responder tries to get in and is blocked: a locked or chained door, a breach attempt "
+    "(which door and how in detail; not an entry)",
     "fired_upon": "a responder is fired on by the attacker",
     "officer_wounded": "a responder is hit by gunfire (count=N in detail for several)",
     "attacker_stopped": "the attacker is stopped (shot, restrained)",
@@ -83,7 +87,8 @@ DEFAULT_EVENTS: dict[str, str] = {
     "where rescue teams may work); the T (threat suppression) of THREAT",
     "attacker_located": "responders learn where the attacker is, or that he has left the area (video, "
     "witnesses, contact)",
-    "victim_killed": "people killed: detail tokens count=N, until=HH:MM:SS (window end), died=, care=",
+    "victim_killed": "people killed: detail tokens count=N, until=HH:MM:SS (window end), died=, care=, "
+    "died_at=HH:MM:SS (recorded time of death: alive until then)",
     "victim_wounded": "people wounded who survived: detail tokens count=N, until=HH:MM:SS, care=HH:MM:SS",
     "evacuated": "occupants leave the building",
     "requested_entry": "a rescue team or EMS asks to enter the building or warm zone",
@@ -172,7 +177,7 @@ DIED: dict[str, str] = {
     "later": "lived for a while after being shot and died later (at the scene awaiting care or in hospital)",
     "in_hospital": "died in hospital (counted as 'later')",
 }
-CASUALTY_KEYS: tuple[str, ...] = ("count", "until", "died", "care")
+CASUALTY_KEYS: tuple[str, ...] = ("count", "until", "died", "care", "died_at")
 #: every machine-read ``key=value`` token of a detail (anything else is free text)
 DETAIL_KEYS: tuple[str, ...] = (*CASUALTY_KEYS, "casualty", "tip", "agency", "action")
 
@@ -315,13 +320,15 @@ class TimelineRow:
 @dataclass(frozen=True)
 class CasualtyDetail:
     """What a casualty row says: ``count`` people, hit between the row's time and ``until`` (the same time
-    when the sources give one), how they died (``DIED``; "" for the wounded) and when care reached them."""
+    when the sources give one), how they died (``DIED``; "" for the wounded), when care reached them and
+    when they died (``died_at``: alive until then; None when the sources do not say)."""
 
     count: int
     start: datetime
     until: datetime
     died: str
     care: datetime | None
+    death: datetime | None = None
 
     @property
     def window_s(self) -> float:
@@ -343,7 +350,8 @@ def casualty_detail(row: TimelineRow, file: str) -> CasualtyDetail:
         raise ReviewInputError(file, row.line, "detail", f"count={count_text}: must be a whole number >= 1")
     until = row.time
     care = None
-    for key in ("until", "care"):
+    death = None
+    for key in ("until", "care", "died_at"):
         if key not in tok:
             continue
         try:
@@ -352,6 +360,11 @@ def casualty_detail(row: TimelineRow, file: str) -> CasualtyDetail:
             raise ReviewInputError(
                 file, row.line, "detail", f"{key}={tok[key]}: expected HH:MM:SS (or YYYY-MM-DDTHH:MM:SS)"
             ) from None
+        if key == "died_at" and when < until:
+            raise ReviewInputError(
+                file, row.line, "detail",
+                f"died_at={tok[key]}: before the window ends ({until:%H:%M:%S}): a death follows the hit",
+            )  # fmt: skip
         if when < row.time:
             what = "the window ends" if key == "until" else "care reaches them"
             raise ReviewInputError(
@@ -361,16 +374,25 @@ def casualty_detail(row: TimelineRow, file: str) -> CasualtyDetail:
             )  # fmt: skip
         if key == "until":
             until = when
-        else:
+        elif key == "care":
             care = when
-    died = tok.get("died", "at_scene" if row.event == "victim_killed" else "")
-    if row.event == "victim_wounded" and "died" in tok:
-        raise ReviewInputError(file, row.line, "detail", "died= on a victim_wounded row: use victim_killed")
+        else:
+            death = when
+    default = ("later" if death is not None else "at_scene") if row.event == "victim_killed" else ""
+    died = tok.get("died", default)
+    for key in ("died", "died_at"):
+        if row.event == "victim_wounded" and key in tok:
+            why = f"{key}= on a victim_wounded row: use victim_killed"
+            raise ReviewInputError(file, row.line, "detail", why)
+    if died == "at_once" and death is not None:
+        raise ReviewInputError(
+            file, row.line, "detail", "died=at_once with died_at=: a recorded later death is not at once"
+        )
     if row.event == "victim_killed" and died not in DIED:
         raise ReviewInputError(file, row.line, "detail", f"died={died}: one of {', '.join(DIED)}")
     if died == "in_hospital":
         died = "later"
-    return CasualtyDetail(int(count_text), row.time, until, died, care)
+    return CasualtyDetail(int(count_text), row.time, until, died, care, death)
 
 
 @dataclass(frozen=True)
