@@ -352,7 +352,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
 
     @app.get("/api/jobs/{job_id}")
     def job_status(job_id: str) -> dict[str, Any]:
-        return _job(job_id).to_json()
+        job = _job(job_id)
+        return {**job.to_json(), "ahead": jobs.ahead(job)}
 
     @app.post("/api/jobs/{job_id}/cancel")
     def job_cancel(job_id: str) -> dict[str, Any]:
@@ -367,15 +368,17 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         job = _job(job_id)
 
         async def stream() -> AsyncIterator[str]:
-            seen = -1
+            seen: tuple[int, int] = (-1, -1)
             idle = 0.0
             yield "retry: 2000\n\n"
             while True:
                 version, status, done = job.version, job.status, job.done
-                if version != seen:
-                    seen = version
+                ahead = jobs.ahead(job)  # a queued run says how many it waits for, not "Running: 0 of N"
+                if (version, ahead) != seen:
+                    seen = (version, ahead)
                     idle = 0.0
-                    yield f"event: progress\ndata: {json.dumps({'done': done, 'total': job.total})}\n\n"
+                    data = {"done": done, "total": job.total, "status": status, "ahead": ahead}
+                    yield f"event: progress\ndata: {json.dumps(data)}\n\n"
                 if status in FINAL:
                     if status == "done":
                         yield f"event: done\ndata: {json.dumps({'run_id': job.run_id})}\n\n"

@@ -81,6 +81,16 @@ _FIELD_OF: dict[str, str] = {
 
 FORM_SOURCE = "form"
 
+#: the page's bounds of an edited value: FORM key -> (the field's label, unit shown, seconds per unit, low,
+#: high), as index.html's inputs give them (min/max, in the unit the page shows); a scenario file may hold
+#: other values, which run as written while the form leaves them unchanged
+FORM_LIMITS: dict[str, tuple[str, str, float, float, float]] = {
+    "patrol_first_median_s": ("First patrol officer: median arrival", "minutes", 60.0, 0.1, 120.0),
+    "lockdown_at_s": ("Lockdown announced at", "minutes", 60.0, 0.0, 600.0),
+    "threshold_s": ("The doctrine's number", "", 1.0, 0.0, 3600.0),
+}
+SEED_MAX = 2**63 - 1
+
 
 def doctrine_list() -> list[dict[str, Any]]:
     """``GET /api/doctrines``: kind, label, whether ``threshold_s`` applies, and what it means."""
@@ -147,6 +157,28 @@ def _integer(key: str, v: Any) -> int:
     return int(v)
 
 
+def _plain(x: float) -> str:
+    """A number as a planner reads it: ``1,000,000,000``, ``2.5`` (never ``1e+09``)."""
+    if abs(x) >= 1e15:
+        return f"{x:.3g}"
+    return f"{x:,.2f}".rstrip("0").rstrip(".")
+
+
+def _check_limits(changed: Mapping[str, Any]) -> None:
+    """400 naming the field for an edited value outside the bounds the page's field gives."""
+    for key, (label, unit, per, low, high) in FORM_LIMITS.items():
+        v = changed.get(key)
+        if v is None:
+            continue
+        x = v / per
+        if not low <= x <= high:
+            units = f" {unit}" if unit else ""
+            raise _bad(
+                key,
+                f"{label} must be from {_plain(low)} to {_plain(high)}{units}, not {_plain(x)}{units}",
+            )
+
+
 def _flag(key: str, v: Any) -> bool:
     if not isinstance(v, bool):
         raise _bad(key, f"must be true or false, not {v!r}")
@@ -190,8 +222,9 @@ def check_form(form: Any, max_replications: int) -> dict[str, Any]:
             out[key] = n
         elif key == "seed":
             seed = _integer(key, v)
-            if not 0 <= seed < 2**63:
-                raise _bad(key, f"must be between 0 and 2**63 - 1, not {seed}")
+            if not 0 <= seed <= SEED_MAX:
+                shown = _plain(v) if isinstance(v, float) else f"{seed:,}"
+                raise _bad(key, f"the random seed must be a whole number from 0 to {SEED_MAX:,}, not {shown}")
             out[key] = seed
     return out
 
@@ -222,6 +255,7 @@ def apply_form(sc: Scenario, form: Mapping[str, Any], max_replications: int) -> 
     changed = {k: v for k, v in edits.items() if v != current[k]}
     if not changed:
         return sc
+    _check_limits(changed)
     data = sc.spec.model_dump()
     kind = changed.get("doctrine", current["doctrine"])
     if "doctrine" in changed:

@@ -178,6 +178,17 @@ class JobManager:
                 self._finish(job, "cancelled")
         return job
 
+    def ahead(self, job: Job) -> int:
+        """Runs a queued ``job`` waits for: those running and those queued before it (0 once it runs)."""
+        with self._lock:
+            if job.status != "queued":
+                return 0
+            return sum(
+                1
+                for j in self._jobs.values()
+                if j.status == "running" or (j.status == "queued" and j.job_id < job.job_id)
+            )
+
     def counts(self) -> dict[str, int]:
         """Jobs by status, plus ``accepted``/``refused`` submissions since start."""
         with self._lock:

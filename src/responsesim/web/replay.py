@@ -47,13 +47,38 @@ from responsesim.engine.run import run_chunk
 from responsesim.engine.types import State
 from responsesim.scenario.compile import Params
 
-__all__ = ["REPLAY_FORMAT", "UNIT_STATUS_NAMES", "building_json", "replay", "replay_choices", "space_label"]
+__all__ = [
+    "REPLAY_FORMAT",
+    "UNIT_STATUS_NAMES",
+    "building_json",
+    "officer_names",
+    "replay",
+    "replay_choices",
+    "space_label",
+]
 
-#: version of the replay JSON (cached replays of another version are recomputed)
-REPLAY_FORMAT = 2
+#: version of the replay JSON (cached replays of another version are recomputed); 3: officers named for
+#: people ("SRO", "Patrol officer 1") in the events and in ``officers.name``
+REPLAY_FORMAT = 3
+
+#: how an officer of each role is called on the page
+_ROLE_WORDS = {"sro": "SRO", "patrol": "Patrol officer", "tactical": "Tactical officer"}
 
 _KIND_NAMES = dict(enumerate(SPACE_KIND_NAMES))
 _FLOOR_PREFIX = re.compile(r"^(?:f|fl|floor|level|l)-?\d+[_\s-]+", re.IGNORECASE)
+
+
+def officer_names(roles: list[str]) -> list[str]:
+    """Each unit's name for people, numbered from 1 within its role: ``SRO`` (a single SRO),
+    ``Patrol officer 1``, ``Patrol officer 2``, ``Tactical officer 1``."""
+    out = []
+    for j, role in enumerate(roles):
+        word = _ROLE_WORDS.get(role, f"{role.replace('_', ' ').capitalize()} officer")
+        if roles.count(role) == 1 and role == "sro":
+            out.append(word)
+        else:
+            out.append(f"{word} {roles[: j + 1].count(role)}")
+    return out
 
 
 def space_label(space_id: str) -> str:
@@ -148,10 +173,12 @@ class _Recorder:
     _prev: dict[str, Any] = field(default_factory=dict)
     _legs: dict[int, tuple[int, int, float]] = field(default_factory=dict)  # who -> (from, to, eta at start)
     _names: list[str] = field(default_factory=list)
+    _officers: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         b = self.params.building
         self._names = space_labels(b.space_ids, b.floor)[1]
+        self._officers = officer_names([ROLE_NAMES[int(r)] for r in self.params.unit_role])
 
     def _progress(self, who: int, space: int, nxt: int, eta: float) -> float:
         """How far along its current leg (0-1) an entity is (``who``: -1 the attacker, j officer j)."""
@@ -268,14 +295,14 @@ class _Recorder:
             if not prev["fire_alarm"] and p.fire_alarm_t <= t:
                 self._event(t, "fire alarm")
             for j, (before, now) in enumerate(zip(prev["status"], s.u_status[0], strict=True)):
-                role = ROLE_NAMES[int(p.unit_role[j])]
+                who = self._officers[j]
                 if before == NOT_ARRIVED and now != NOT_ARRIVED:
-                    self._event(t, f"{role} officer {j} arrives on scene")
+                    self._event(t, f"{who} arrives on scene")
                 if before in (NOT_ARRIVED, ON_SCENE) and now == INSIDE:
                     where = names[int(s.u_space[0][j])] if int(s.u_space[0][j]) >= 0 else "the building"
-                    self._event(t, f"{role} officer {j} enters the building at {where}")
+                    self._event(t, f"{who} enters the building at {where}")
                 if before != DOWN and now == DOWN:
-                    self._event(t, f"{role} officer {j} is shot")
+                    self._event(t, f"{who} is shot")
             if prev["active"] and not active:
                 reason = END_REASON_NAMES[int(s.end_reason[0])].replace("_", " ")
                 self._event(t, f"attack ends: {reason}", always=True)
@@ -333,6 +360,7 @@ def replay(
                 "progress": col["u_progress"],
                 "status": [[UNIT_STATUS_NAMES[x] for x in row] for row in col["u_status"]],
                 "role": roles,
+                "name": officer_names(roles),
                 "waiting_at": col["waiting_at"],
             },
             "occupants": {

@@ -299,6 +299,10 @@ def _client_error(
 ) -> ReviewInputError:
     """``exc`` naming the client's files, not server paths; a line of the merged record becomes the line of
     the file it came from, and so do the lines its message lists."""
+    if exc.file == "--counterfactual":  # the command line's flag: on the page it is the Change field
+        exc.file, exc.field = None, "change"
+        exc.message = f"the Change field: {exc.message}"
+        return exc
     in_record = exc.file == str(record)
     if merged is not None and (in_record or (exc.field or "").startswith("facts.")):
         exc.message = merged.rename(exc.message)  # the facts' message lists the record's lines

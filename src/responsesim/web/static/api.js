@@ -71,7 +71,8 @@ export const api = {
 };
 
 /**
- * Follow a job's server-sent events until it ends. Calls onProgress(done, total) on each progress event and
+ * Follow a job's server-sent events until it ends. Calls onProgress(done, total, status, ahead) on each progress
+ * event (status "queued" with the runs it waits for, or "running") and
  * resolves with {status: "done", run_id} | {status: "error", error} | {status: "cancelled"}. If the event
  * stream breaks, falls back to polling GET /api/jobs/{id} once a second.
  */
@@ -87,7 +88,7 @@ export function followJob(jobId, onProgress) {
     };
     es.addEventListener("progress", (ev) => {
       const d = JSON.parse(ev.data);
-      onProgress(d.done, d.total);
+      onProgress(d.done, d.total, d.status, d.ahead);
     });
     es.addEventListener("done", (ev) => finish({ status: "done", run_id: JSON.parse(ev.data).run_id }));
     es.addEventListener("error", (ev) => {
@@ -106,7 +107,7 @@ export function followJob(jobId, onProgress) {
       while (!finished) {
         try {
           const j = await api.job(jobId);
-          onProgress(j.done, j.total);
+          onProgress(j.done, j.total, j.status, j.ahead);
           if (j.status === "done") finish({ status: "done", run_id: j.run_id });
           else if (j.status === "error") finish({ status: "error", error: j.error });
           else if (j.status === "cancelled") finish({ status: "cancelled" });

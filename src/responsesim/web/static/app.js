@@ -173,10 +173,17 @@ function fillForm(form) {
 
 /** The form in API units (seconds); throws {message, field} on a value a planner must fix first. */
 function readForm() {
-  const num = (id, label) => {
-    const raw = $(id).value.trim();
+  // a number within the field's own min and max (the bounds the server holds the form to)
+  const num = (id, label, unit = "") => {
+    const el = $(id);
+    const raw = el.value.trim();
     const x = Number(raw);
     if (raw === "" || !Number.isFinite(x)) throw { message: `${label}: enter a number.`, input: id };
+    const lo = el.min === "" ? -Infinity : Number(el.min), hi = el.max === "" ? Infinity : Number(el.max);
+    if (x < lo || x > hi) {
+      const range = Number.isFinite(hi) ? `from ${lo.toLocaleString("en-US")} to ${hi.toLocaleString("en-US")}` : `${lo.toLocaleString("en-US")} or more`;
+      throw { message: `${label}: enter a number ${range}${unit ? ` ${unit}` : ""} (not ${x.toLocaleString("en-US")}).`, input: id };
+    }
     return x;
   };
   const reps = num("#f-reps", "Replications");
@@ -185,8 +192,10 @@ function readForm() {
     throw { message: `Replications must be a whole number from 1 to ${max.toLocaleString("en-US")}.`, input: "#f-reps" };
   }
   const seed = num("#f-seed", "Random seed");
-  if (!Number.isInteger(seed) || seed < 0) throw { message: "The seed must be a whole number, 0 or more.", input: "#f-seed" };
-  const patrol = num("#f-patrol", "Patrol median arrival");
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw { message: `The random seed must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER.toLocaleString("en-US")}.`, input: "#f-seed" };
+  }
+  const patrol = num("#f-patrol", "First patrol officer: median arrival", "minutes");
   if (patrol <= 0) throw { message: "Patrol median arrival must be more than 0 minutes.", input: "#f-patrol" };
   const doctrine = $("#f-doctrine").value;
   const form = {
@@ -195,7 +204,7 @@ function readForm() {
     sro_present: $("#f-sro-present").checked,
     sro_armed: $("#f-sro-armed").checked,
     patrol_first_median_s: patrol * 60,
-    lockdown_at_s: $("#f-lockdown-never").checked ? null : num("#f-lockdown", "Lockdown time") * 60,
+    lockdown_at_s: $("#f-lockdown-never").checked ? null : num("#f-lockdown", "Lockdown announced at", "minutes") * 60,
     hard_corners: $("#f-hard-corners").checked,
     replications: reps,
     seed,
@@ -282,25 +291,50 @@ function setProgress(done, total, text, cls = "") {
   p.className = `progress-text ${cls}`;
 }
 
+/** "Queued: waiting for 1 run ahead of it to finish (1,000 replications)." */
+function queuedText(total, ahead) {
+  const runs = ahead == null ? "a free slot" : ahead === 0 ? "a free slot (starting)" : `${ahead} run${ahead === 1 ? "" : "s"} ahead of it to finish`;
+  return `Queued: waiting for ${runs}; ${total.toLocaleString("en-US")} replications to run.`;
+}
+
 function setRunning(on) {
   $("#run-button").disabled = on;
   $("#cancel-button").disabled = !on;
+}
+
+// the form field a server error names (the API's form keys)
+const FIELD_INPUTS = {
+  doctrine: "#f-doctrine", threshold_s: "#f-threshold", patrol_first_median_s: "#f-patrol", sro_present: "#f-sro-present",
+  sro_armed: "#f-sro-armed", lockdown_at_s: "#f-lockdown", hard_corners: "#f-hard-corners", replications: "#f-reps", seed: "#f-seed",
+};
+
+/** Show a form error by the field it is about (or above the Run button), marked and scrolled into view. */
+function formError(err, title = "") {
+  const errEl = $("#form-error");
+  const input = err.input ?? FIELD_INPUTS[err.field];
+  const at = input && $(input)?.closest(".field, .check");
+  if (at) at.after(errEl);
+  else $("#run-form .buttons").before(errEl);
+  showError(errEl, err, title);
+  if (input) {
+    $(input).setAttribute("aria-invalid", "true");
+    $(input).setAttribute("aria-describedby", "form-error");
+    $(input).focus({ preventScroll: true });
+  }
+  errEl.scrollIntoView({ block: "center" });
 }
 
 async function onRun(ev) {
   ev.preventDefault();
   const errEl = $("#form-error");
   showError(errEl, null);
+  document.querySelectorAll("#run-form [aria-describedby='form-error']").forEach((el) => el.removeAttribute("aria-describedby"));
   let form;
   document.querySelectorAll("#run-form [aria-invalid]").forEach((el) => el.removeAttribute("aria-invalid"));
   try {
     form = readForm();
   } catch (err) {
-    showError(errEl, err);
-    if (err.input) {
-      $(err.input).setAttribute("aria-invalid", "true");
-      $(err.input).focus();
-    }
+    formError(err);
     return;
   }
   const src = state.source;
@@ -319,14 +353,16 @@ async function onRun(ev) {
   } catch (err) {
     setRunning(false);
     setProgress(0, 1, "Not started.", "failed");
-    showError(errEl, err, err.status === 429 ? "The simulator is busy:" : "The run was refused:");
+    formError(err, err.status === 429 ? "The simulator is busy:" : "The run was refused:");
     return;
   }
   state.jobId = job.job_id;
-  setProgress(0, job.replications, `Queued: 0 of ${job.replications} replications.`);
+  showError($("#scenario-error"), null); // an old upload problem is not this run's (the source line says what runs)
   const total = job.replications;
-  const result = await followJob(job.job_id, (done, tot) => {
+  setProgress(0, total, queuedText(total, null));
+  const result = await followJob(job.job_id, (done, tot, status, ahead) => {
     const n = tot || total;
+    if (status === "queued") return setProgress(0, n, queuedText(n, ahead));
     setProgress(done, n, `Running: ${done.toLocaleString("en-US")} of ${n.toLocaleString("en-US")} replications (${Math.floor((100 * done) / n)}%).`);
   });
   state.jobId = null;
@@ -342,7 +378,7 @@ async function onRun(ev) {
     setProgress(Number(bar.value), total, `Cancelled after ${Number(bar.value).toLocaleString("en-US")} of ${total.toLocaleString("en-US")} replications; nothing was stored.`, "cancelled");
   } else {
     setProgress(0, 1, `The run failed: ${result.error}`, "failed");
-    showError(errEl, { message: result.error }, "The run failed:");
+    formError({ message: result.error }, "The run failed:");
   }
 }
 

@@ -338,6 +338,7 @@ function setScale(lengthM) {
   remember();
   ed.plan.scale = lengthM / dist(ed.measure[0], ed.measure[1]);
   ed.plan.scaleSet = true;
+  ed.plan.scaleFrom = "line";
   ed.measure = [];
   renderProps();
   draw();
@@ -412,7 +413,10 @@ function renderProps() {
     return;
   }
   const item = findSelected();
-  const scaleLine = `<p class="hint">Scale: ${ed.plan.scaleSet ? `${(1 / ed.plan.scale).toFixed(1)} plan pixels a metre (set)` : "not set (1 m = 20 plan pixels): press L to set it from a known length"}.</p>`;
+  const perMetre = `${(1 / ed.plan.scale).toFixed(1)} plan pixels a metre`;
+  const scaleText = !ed.plan.scaleSet ? "not set (1 m = 20 plan pixels): press L to set it from a known length"
+    : ed.plan.scaleFrom === "file" ? `in metres, from the building file (${perMetre})` : `${perMetre} (set)`;
+  const scaleLine = `<p class="hint scale-line">Scale: ${scaleText}.</p>`;
   if (!item) {
     box.innerHTML = `<p class="hint">Nothing selected. Draw a room (R), or click one with Select (V).</p>${scaleLine}`;
     return;
@@ -967,9 +971,10 @@ function loadPlan(got, filename) {
     delete ed.plan.v;
     say(`Opened ${filename} (saved by this editor): ${ed.plan.spaces.length} rooms, ${ed.plan.doors.length} doors and exits, ${ed.plan.stairs.length} stairs.`);
   } else {
+    // a building file is in metres: its scale is known (was: "Scale: not set" on a metric building)
     const scale = ed.plan.scaleSet ? ed.plan.scale : DEFAULT_SCALE;
     const u = ([x, y]) => [x / scale, -y / scale];
-    const plan = { ...emptyPlan(), name: got.name || "building", scale, scaleSet: ed.plan.scaleSet };
+    const plan = { ...emptyPlan(), name: got.name || "building", scale, scaleSet: true, scaleFrom: "file" };
     plan.spaces = got.spaces.map((s) => ({
       id: `s${plan.next++}`, name: s.name, kind: s.kind, floor: s.floor, pts: s.polygon.map(u), capacity: s.capacity,
       lockable: s.lockable, door_window: s.door_window, hard_corner: s.hard_corner,
