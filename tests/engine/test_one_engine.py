@@ -106,10 +106,20 @@ def test_cache_lives_in_a_fingerprinted_user_directory(tmp_path: Path) -> None:
     sources>, so a read-only install still caches and a changed rule never reuses an old kernel."""
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
     env["RESPONSESIM_CACHE_DIR"] = str(tmp_path)
-    code = "import os, responsesim.engine.jit as j; print(os.environ['NUMBA_CACHE_DIR'], j.FINGERPRINT)"
+    # Numba imported first (as a library or a test may do): the engine's cache still goes there, not next
+    # to the sources, where a kernel cached from old rules would be found again by a later build
+    code = (
+        "import numba, responsesim.engine.jit as j, responsesim.engine.rng as r; r.exponential(0.5, 1.0); "
+        "print(numba.config.CACHE_DIR, j.FINGERPRINT)"
+    )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     path, fp = out.stdout.split()
     assert Path(path) == tmp_path / "numba" / fp
+    assert any(f.name.startswith("rng.exponential") for f in Path(path).rglob("*.nbi")), "not cached there"
+    # a NUMBA_CACHE_DIR inherited from a parent process moves the root, and the fingerprint is still added
+    env["NUMBA_CACHE_DIR"] = str(tmp_path / "inherited")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert Path(out.stdout.split()[0]) == tmp_path / "inherited" / fp
     assert fp == jit.fingerprint() and len(fp) == 16
     # the fingerprint covers every engine source file
     root = Path(importlib.import_module("responsesim").__file__).parent  # type: ignore[arg-type]

@@ -762,7 +762,9 @@ class Incident:
             for o in self.officers
         )
         on_scene = any(o.armed and o.status in (ON_SCENE, INSIDE) for o in self.officers)
-        mult = p.police_near_mult if near else (p.police_scene_mult if on_scene else 1.0)
+        # shut in its room it no longer sees them: the on-scene factor, not the near one
+        close = near and not a.barricaded
+        mult = p.police_near_mult if close else (p.police_scene_mult if on_scene else 1.0)
         hazards = [0.0] * 7
         hazards[H_SELF] = p.self_term_h * mult * a.quit
         hazards[H_FLEE] = 0.0 if (engaged or a.barricaded) else p.flee_h * a.quit

@@ -934,7 +934,9 @@ def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz, two_src, two,
                 near_j = j
         if (s_j == ON_SCENE or s_j == INSIDE) and un.armed[j]:
             scene = True
-    mult = th[i].police_near_mult if near else (th[i].police_scene_mult if scene else 1.0)
+    # shut in a room, the attacker no longer sees the officers: the police-on-scene factor, not the near one
+    close = near and not st.a_barricaded[i]
+    mult = th[i].police_near_mult if close else (th[i].police_scene_mult if scene else 1.0)
     reloading = t < st.a_reload_until[i]
     hz[H_SELF] = th[i].self_term_h * mult * st.a_quit[i]
     hz[H_FLEE] = 0.0 if (any_eng or st.a_barricaded[i]) else th[i].flee_h * st.a_quit[i]

@@ -25,8 +25,8 @@ def marker() -> Path:
     or a marker in Numba's cache when the JIT engine is used."""
     if native.wanted() and not native.has_failed():
         return native.keys_path()
-    numba_dir = os.environ.get("NUMBA_CACHE_DIR") or str(cache_dir() / "numba" / fingerprint())
-    return Path(numba_dir) / f"compiled-{fingerprint()}"
+    numba_dir = Path(os.environ.get("NUMBA_CACHE_DIR") or cache_dir() / "numba") / fingerprint()
+    return numba_dir / f"compiled-{fingerprint()}"
 
 
 def is_compiled() -> bool:
