@@ -183,9 +183,13 @@ def print_counterfactual(cf: CounterfactualResult) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from responsesim.review.counterfactual import ASSUMPTIONS
-
     c = Console()
+    if not cf.units and cf.medical is not None:
+        _print_medical(cf, c)
+        c.print()
+        c.print(cf.summary(), highlight=False, markup=False)
+        c.print("assumptions:\n- " + "\n- ".join(cf.to_json()["assumptions"]), highlight=False, markup=False)
+        return
     if not cf.changed:
         c.print(f"[bold]counterfactual on the record: {escape(cf.change)}[/]", highlight=False)
         c.print(f"[bold yellow]No change:[/] {escape(cf.no_change or '')}.", highlight=False)
@@ -217,6 +221,37 @@ def print_counterfactual(cf: CounterfactualResult) -> None:
         spans = cf.conduct.get(u.actor, [])
         c.print(f"{u.actor} as recorded: " + "; ".join(f"{s['time']} {s['state']}" for s in spans),
                 highlight=False, markup=False)  # fmt: skip
+    if cf.medical is not None:
+        _print_medical(cf, c)
     c.print()
     c.print(cf.summary(), highlight=False, markup=False)
-    c.print("assumptions:\n- " + "\n- ".join(ASSUMPTIONS), highlight=False, markup=False)
+    c.print("assumptions:\n- " + "\n- ".join(cf.to_json()["assumptions"]), highlight=False, markup=False)
+
+
+def _print_medical(cf: CounterfactualResult, c: Console) -> None:
+    """The care side's change: its figures, its delay curve, and both answers side by side."""
+    from rich.table import Table
+
+    m = cf.medical
+    assert m is not None
+    c.print(f"[bold]stopping the dying: {escape(m.text)}[/]", highlight=False)
+    if not m.changed:
+        c.print(f"[bold yellow]No change:[/] {escape(m.no_change or '')}.", highlight=False)
+    both = Table(title="lives saved, side by side (the same paired draws)")
+    for col in ("counterfactual", "mean", "95% of draws", "at least one"):
+        both.add_column(col)
+    if cf.units:
+        ls = cf.lives_saved
+        both.add_row(f"stopping the killing: {cf.change}", f"{ls.mean:.2f}", f"{ls.low:.0f} to {ls.high:.0f}",
+                     f"{100 * cf.p_any_saved.p:.0f}%")  # fmt: skip
+    ls = m.lives_saved
+    both.add_row(f"stopping the dying: {m.text}", f"{ls.mean:.2f}", f"{ls.low:.0f} to {ls.high:.0f}",
+                 f"{100 * m.p_any_saved.p:.0f}%")  # fmt: skip
+    c.print(both)
+    curve = Table(title="lives saved against the time care reached the casualties after the attack ended")
+    for col in ("after the end", "lives saved", "95% of draws", "at least one"):
+        curve.add_column(col, justify="right")
+    for r in m.curve.to_dict("records"):
+        curve.add_row(f"{r['delay_s']:.0f} s", f"{r['lives_saved']:.2f}", f"{r['low']:.0f}-{r['high']:.0f}",
+                      f"{100 * r['p_any']:.0f}%")  # fmt: skip
+    c.print(curve)

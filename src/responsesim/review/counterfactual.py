@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from responsesim.parameters import BY_NAME, DEFAULTS
 from responsesim.posterior import load_posterior
 from responsesim.review.divergence import (
+    CARE_CHANGES,
     Divergence,
     DivergentUnit,
     StopDraws,
@@ -41,6 +41,8 @@ from responsesim.review.divergence import (
 )
 from responsesim.review.errors import ReviewInputError
 from responsesim.review.incident import IncidentFile, build_scenario, load_incident
+from responsesim.review.intervals import Interval, Proportion
+from responsesim.review.medical_change import MEDICAL_ASSUMPTION, MedicalResult, run_medical
 from responsesim.review.record import ENTRY_EVENTS, IncidentRecord, conduct_of, read_record
 from responsesim.review.survival import RECORD_PARAMETERS, RecordEffect, apply_stop, draw_people
 from responsesim.scenario.load import Scenario
@@ -65,48 +67,26 @@ ASSUMPTIONS = (
     "the responder's path, not who was hit.",
 )
 
+#: the delay curve's columns (JSON ``delay_curve``)
+_CURVE = [
+    "delay_s",
+    "lives_saved",
+    "low",
+    "high",
+    "not_shot",
+    "survived_care",
+    "p_officer_shot",
+    "p_officer_shot_low",
+    "p_officer_shot_high",
+    "p_stopped",
+    "p_stopped_low",
+    "p_stopped_high",
+]
+
 DUTY_NOTE = (
     "This estimates what compliance with the protocol would likely have changed for the people in the "
     "record. It does not judge culpability: the duty and the outcome are separate questions."
 )
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A mean over draws with the 2.5 and 97.5 percentiles of the draws."""
-
-    mean: float
-    low: float
-    high: float
-
-    @staticmethod
-    def of(x: np.ndarray) -> Interval:
-        x = np.asarray(x, dtype=float)
-        return Interval(float(x.mean()), float(np.quantile(x, 0.025)), float(np.quantile(x, 0.975)))
-
-    def to_json(self) -> dict[str, float]:
-        return {"mean": round(self.mean, 4), "low": round(self.low, 4), "high": round(self.high, 4)}
-
-
-@dataclass(frozen=True)
-class Proportion:
-    """A share of draws with its Clopper-Pearson 95% interval."""
-
-    p: float
-    low: float
-    high: float
-    k: int
-    n: int
-
-    @staticmethod
-    def of(flags: np.ndarray) -> Proportion:
-        k, n = int(np.sum(flags)), len(flags)
-        ci = stats.binomtest(k, n).proportion_ci(0.95, method="exact")
-        return Proportion(k / n, float(ci.low), float(ci.high), k, n)
-
-    def to_json(self) -> dict[str, float]:
-        return {"p": round(self.p, 4), "low": round(self.low, 4), "high": round(self.high, 4), "k": self.k,
-                "n": self.n}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -128,6 +108,7 @@ class CounterfactualResult:
     conduct: dict[str, list[dict[str, Any]]]
     calibration: str
     flags: list[str] = field(default_factory=list)
+    medical: MedicalResult | None = None  # the care side's change (stop the dying), if asked
 
     @property
     def lives_saved(self) -> Interval:
@@ -171,6 +152,8 @@ class CounterfactualResult:
         """Why the counterfactual changes nothing (None when it changes something)."""
         if self.changed:
             return None
+        if not self.units:
+            return "no change of the police side was asked"
         return "; ".join(_unchanged(u, self.record) for u in self.units)
 
     def split(self) -> dict[str, Any]:
@@ -194,7 +177,7 @@ class CounterfactualResult:
 
     @property
     def change(self) -> str:
-        return "; ".join(_describe(u, self.record) for u in self.units)
+        return "; ".join(_describe(u, self.record) for u in self.units) or "no change of the police side"
 
     def _who_shot(self) -> str:
         """Who is shot: "the responder", or for a group actor "at least one of the N officers"."""
@@ -203,10 +186,14 @@ class CounterfactualResult:
 
     def summary(self) -> str:
         """One plain-language paragraph that keeps duty and outcome apart."""
+        if self.medical is not None and not self.units:
+            return self._dying() + " " + DUTY_NOTE
         if not self.changed:
             return (
                 f"No change: {self.no_change}. The protocol arm is then the record, so there are no lives "
-                "saved and no added risk to estimate; the delay curve shows earlier changes. " + DUTY_NOTE
+                "saved and no added risk to estimate; the delay curve shows earlier changes. "
+                + (self._dying() + " " if self.medical is not None else "")
+                + DUTY_NOTE
             )
         ls, ns, sc = self.lives_saved, self.not_shot, self.survived_care
         k = self.record.killed
@@ -231,11 +218,35 @@ class CounterfactualResult:
             f"{100 * self.p_any_saved.p:.0f}% of draws; {self._who_shot()} is shot in "
             f"{100 * pos.p:.0f}% of draws ({100 * pos.low:.0f}-{100 * pos.high:.0f}%) and killed in "
             f"{100 * kil.p:.0f}% ({100 * kil.low:.0f}-{100 * kil.high:.0f}%), "
-            "the risk the training asks officers to accept. " + DUTY_NOTE
+            "the risk the training asks officers to accept. "
+            + (self._dying() + " " if self.medical is not None else "")
+            + DUTY_NOTE
         )
         if self.flags:
             text += " Figures rest on uncertain times: " + "; ".join(self.flags) + "."
         return text
+
+    def _dying(self) -> str:
+        """The medical counterfactual in a sentence, beside lives from stopping the killing."""
+        m = self.medical
+        assert m is not None
+        if not m.changed:
+            return f"Stopping the dying: no change: {m.no_change}."
+        ls = m.lives_saved
+        beside = f", beside {self.lives_saved.mean:.1f} from stopping the killing" if self.changed else ""
+        return (
+            f"Stopping the dying: had {m.text}, with the attack as it was, {ls.mean:.1f} of the "
+            f"{self.record.killed} people killed would likely have lived (95% range {ls.low:.0f} to "
+            f"{ls.high:.0f}; at least one in {100 * m.p_any_saved.p:.0f}% of draws){beside}."
+        )
+
+    def side_by_side(self) -> dict[str, Any]:
+        """Lives from stopping the killing (the police change) and from stopping the dying (the care change),
+        each the mean and range over the same paired draws (None: not asked)."""
+        return {
+            "stopping_the_killing": self.lives_saved.to_json() if self.units else None,
+            "stopping_the_dying": self.medical.lives_saved.to_json() if self.medical is not None else None,
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -255,6 +266,8 @@ class CounterfactualResult:
             "p_officer_killed": self.p_officer_killed.to_json(),
             "p_stopped_before_recorded_end": self.p_stopped_earlier.to_json(),
             "distribution": self.split(),
+            "medical": self.medical.to_json() if self.medical is not None else None,
+            "side_by_side": self.side_by_side(),
             "observed": {
                 "killed": self.record.killed,
                 "wounded": self.record.wounded,
@@ -269,7 +282,7 @@ class CounterfactualResult:
             "parameters": self.parameters,
             "calibration": self.calibration,
             "flags": self.flags,
-            "assumptions": list(ASSUMPTIONS),
+            "assumptions": [*ASSUMPTIONS, *([MEDICAL_ASSUMPTION] if self.medical is not None else [])],
             "summary": self.summary(),
             "note": DUTY_NOTE,
         }
@@ -374,7 +387,9 @@ def run_counterfactual(
     n = replications or inc.spec.replications
     seed = inc.spec.seed
     sc = build_scenario(inc, sro=False, patrol=1)  # the building, calibration and care settings
-    units = resolve(rec, inc, sc, divs)
+    police = tuple(d for d in divs if d.event not in CARE_CHANGES)
+    care = next((d for d in divs if d.event in CARE_CHANGES), None)
+    units = resolve(rec, inc, sc, police) if police else ()
     theta, info = _theta(sc, n, seed)
     # the responder's pace varies between draws (the registry's officer_pace range; 1 in ordinary runs)
     pace = BY_NAME["officer_pace"]
@@ -391,8 +406,8 @@ def run_counterfactual(
     )  # fmt: skip
     # the change itself and the delay curve (the same draws at delays from 0 to the observed delay), the
     # engine runs in threads (the compiled loop releases the GIL)
-    far = max(u.observed_delay_s for u in units)
-    delays = [float(d) for d in np.linspace(0.0, far, inc.spec.curve_points)]
+    far = max((u.observed_delay_s for u in units), default=0.0)
+    delays = [float(d) for d in np.linspace(0.0, far, inc.spec.curve_points)] if units else []
     variants = [units, *(tuple(u.at_delay(d) for u in units) for d in delays)]
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
         runs = list(pool.map(lambda us: simulate_stop(rec, inc, us, n, theta), variants))
@@ -412,7 +427,7 @@ def run_counterfactual(
              "p_officer_shot_high": round(ps.high, 4), "p_stopped": round(pe.p, 4),
              "p_stopped_low": round(pe.low, 4), "p_stopped_high": round(pe.high, 4)}
         )  # fmt: skip
-    first_div = min(u.diverge_s for u in units)
+    first_div = min((u.diverge_s for u in units), default=math.inf)
     later = [s for s in rec.shots_s if s > first_div]
     stopped = pd.DataFrame(
         [{"time": rec.clock(s), "t_s": s, "observed": 0.0,
@@ -453,7 +468,8 @@ def run_counterfactual(
     }
     return CounterfactualResult(
         name=inc.spec.name, divergences=divs, units=units, record=rec, n=n, seed=seed, parameters=params,
-        stops=stops, effect=effect, curve=pd.DataFrame(curve), stopped_before=stopped,
+        stops=stops, effect=effect, curve=pd.DataFrame(curve, columns=_CURVE), stopped_before=stopped,
         rows=pd.DataFrame(rows),
         conduct=conduct, calibration=sc.calibration.version, flags=flags,
+        medical=run_medical(rec, people, care, inc.spec.curve_points) if care is not None else None,
     )  # fmt: skip

@@ -8,6 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from responsesim.review.counterfactual import ASSUMPTIONS, CounterfactualResult
+from responsesim.review.medical_change import MEDICAL_ASSUMPTION
 
 __all__ = ["curve_png", "render_section"]
 
@@ -23,6 +24,8 @@ def curve_png(r: CounterfactualResult, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if not r.units and r.medical is not None:
+        return _care_png(r, path)
     c = r.curve
     fig, ax = plt.subplots(figsize=(7.5, 3.6), dpi=110)
     ax.fill_between(c.delay_s, c.low, c.high, color="#9ecae1", alpha=0.5, label="lives saved: 95% of draws")
@@ -47,10 +50,31 @@ def curve_png(r: CounterfactualResult, path: Path) -> Path:
     return path
 
 
+def _care_png(r: CounterfactualResult, path: Path) -> Path:
+    """The medical counterfactual's curve: lives saved against when care reached the casualties."""
+    import matplotlib.pyplot as plt
+
+    assert r.medical is not None
+    c = r.medical.curve
+    fig, ax = plt.subplots(figsize=(7.5, 3.6), dpi=110)
+    ax.fill_between(c.delay_s, c.low, c.high, color="#c7e9c0", alpha=0.6, label="lives saved: 95% of draws")
+    ax.plot(c.delay_s, c.lives_saved, "o-", color="#006d2c", label="lives saved: mean")
+    ax.set_xlabel("care reached the casualties (s after the recorded end of the attack)")
+    ax.set_ylabel("lives saved (people)")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8, loc="upper right")
+    ax.set_title(f"{r.name}: stopping the dying ({r.n:,} draws per delay)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def render_section(r: CounterfactualResult, png: Path | None) -> str:
     """The HTML section (escaped by Jinja2's autoescape)."""
     data = base64.b64encode(png.read_bytes()).decode("ascii") if png is not None else None
-    return _ENV.get_template("counterfactual.html.j2").render(r=r, curve_png=data, assumptions=ASSUMPTIONS)
+    assumptions = [*ASSUMPTIONS, *([MEDICAL_ASSUMPTION] if r.medical is not None else [])]
+    return _ENV.get_template("counterfactual.html.j2").render(r=r, curve_png=data, assumptions=assumptions)
 
 
 def _then(r: CounterfactualResult) -> str:
@@ -85,6 +109,12 @@ def markdown(r: CounterfactualResult) -> str:
          f"{r.curve.lives_saved.iloc[0]:.2f} / {r.curve.lives_saved.iloc[-1]:.2f} "
          f"({r.curve.delay_s.iloc[-1]:.0f} s)"),
     ]  # fmt: skip
+    if r.medical is not None:
+        m = r.medical
+        ls = m.lives_saved
+        rows.append((f"stopping the dying: {m.text}",
+                     f"{ls.mean:.2f} ({ls.low:.0f} to {ls.high:.0f}); at least one in "
+                     f"{100 * m.p_any_saved.p:.0f}% of draws"))  # fmt: skip
     body = "".join(f"| {k} | {v} |\n" for k, v in rows)
     return f"| {r.name} | {r.n:,} draws, seed {r.seed} |\n|---|---|\n" + body
 

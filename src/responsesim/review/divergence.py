@@ -7,7 +7,9 @@ A counterfactual is one or more ``ACTOR:EVENT@+Ns`` changes made together:
   ended);
 - ``ACTOR:no_withdrawal`` (``@+Ns``: re-advances N s after withdrawing): the actor, inside and withdrawing in
   the record, keeps going toward the attacker from where the record puts them;
-- ``FIRST_OFFICERS:...``: the officer(s) first on scene.
+- ``FIRST_OFFICERS:...``: the officer(s) first on scene;
+- ``RESCUE:care_after_end@+Ns`` (any name for who brings care): the care side, not the police side: rescue
+  reaches every casualty N s after the recorded end of the attack (``review/medical_change.py``).
 
 From the moment of divergence the engine simulates those responders alone (``engine.run.run_outcomes``, the
 same rules as every other run): they move through the building graph toward the gunfire, the attacker
@@ -38,6 +40,7 @@ from responsesim.scenario.load import Scenario
 from responsesim.scenario.schema import MAX_TICKS
 
 __all__ = [
+    "CARE_CHANGES",
     "DIVERGENCE_EVENTS",
     "FIRST_OFFICERS",
     "Divergence",
@@ -51,6 +54,8 @@ __all__ = [
 
 FIRST_OFFICERS = "FIRST_OFFICERS"
 DIVERGENCE_EVENTS = (*ENTRY_EVENTS, "no_withdrawal")
+#: changes of the care side (the medical counterfactual), not simulated by the engine
+CARE_CHANGES = ("care_after_end",)
 _SPEC_RE = re.compile(r"^\s*(?P<actor>[^:@]+):(?P<event>[a-z_]+)(@\+(?P<delay>\d+(\.\d+)?)s)?\s*$")
 
 
@@ -80,10 +85,10 @@ def parse_divergences(text: str | list[str], file: str = "--counterfactual") -> 
             raise ReviewInputError(
                 file, None, "counterfactual", f"{part.strip()!r}: expected ACTOR:EVENT@+SECONDSs"
             )
-        if m["event"] not in DIVERGENCE_EVENTS:
+        if m["event"] not in (*DIVERGENCE_EVENTS, *CARE_CHANGES):
             raise ReviewInputError(
                 file, None, "counterfactual",
-                f"event {m['event']!r}: must be one of {', '.join(DIVERGENCE_EVENTS)}",
+                f"event {m['event']!r}: must be one of {', '.join((*DIVERGENCE_EVENTS, *CARE_CHANGES))}",
             )  # fmt: skip
         if m["delay"] is None and m["event"] != "no_withdrawal":
             raise ReviewInputError(
@@ -93,6 +98,8 @@ def parse_divergences(text: str | list[str], file: str = "--counterfactual") -> 
     actors = [d.actor for d in out]
     if len(set(actors)) != len(actors):
         raise ReviewInputError(file, None, "counterfactual", "an actor is named twice")
+    if sum(d.event in CARE_CHANGES for d in out) > 1:
+        raise ReviewInputError(file, None, "counterfactual", "at most one change of the care side at once")
     return tuple(out)
 
 

@@ -39,7 +39,7 @@ from scipy import stats
 from responsesim.parameters import ASSUMPTION, Parameter
 from responsesim.review.record import CasualtyRecord, IncidentRecord
 
-__all__ = ["RECORD_PARAMETERS", "PersonDraws", "RecordEffect", "apply_stop", "draw_people"]
+__all__ = ["RECORD_PARAMETERS", "PersonDraws", "RecordEffect", "apply_care", "apply_stop", "draw_people"]
 
 #: parameters of the record model, drawn uniformly in [low, high] per paired draw
 RECORD_PARAMETERS: tuple[Parameter, ...] = (
@@ -132,19 +132,12 @@ def observed_care(rec: IncidentRecord, c: CasualtyRecord) -> float | None:
     return c.care_s
 
 
-def apply_stop(rec: IncidentRecord, people: PersonDraws, t_stop: np.ndarray) -> RecordEffect:
-    """The record re-read against ``t_stop`` [D] (inf: the attack was not stopped before its end)."""
+def observed_care_times(rec: IncidentRecord, people: PersonDraws) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Care per person and draw [D, P] as the record gives it (each row its own), or assumed where it does
+    not (the recorded end plus the access delay), and the killed rows whose care time is assumed."""
     cas = rec.casualties
-    n, p = people.u.shape
-    k_rows = len(cas)
-    stop = np.asarray(t_stop, dtype=float)[:, None]
-    earlier = stop < rec.end_s
-    killed = np.array([cas[k].killed for k in people.row], dtype=bool)
-    not_shot = earlier & (people.u > stop)
-    # care: recorded (or assumed: the recorded end plus the same access delay)
-    assumed = []
-    c_obs = np.empty((n, p))
-    death = np.array([np.nan if cas[k].death_s is None else cas[k].death_s for k in people.row])[None, :]
+    assumed: list[int] = []
+    c_obs = np.empty(people.u.shape)
     for j, k in enumerate(people.row):
         t = observed_care(rec, cas[k])
         if t is None:
@@ -153,7 +146,14 @@ def apply_stop(rec: IncidentRecord, people: PersonDraws, t_stop: np.ndarray) -> 
                 assumed.append(int(k))
         else:
             c_obs[:, j] = t
-    c_pro = np.where(earlier, np.minimum(c_obs, np.maximum(people.u, stop) + people.access), c_obs)
+    return c_obs, tuple(sorted(assumed))
+
+
+def p_lived(rec: IncidentRecord, people: PersonDraws, c_obs: np.ndarray, c_pro: np.ndarray) -> np.ndarray:
+    """The chance [D, P] that each person killed in the record would have lived with care at ``c_pro``
+    instead of ``c_obs`` (0 where ``c_pro >= c_obs``; the module docstring gives the formulas)."""
+    cas = rec.casualties
+    death = np.array([np.nan if cas[k].death_s is None else cas[k].death_s for k in people.row])[None, :]
     med = people.median_s[:, None]
     sig = people.sigma[:, None]
 
@@ -177,9 +177,21 @@ def apply_stop(rec: IncidentRecord, people: PersonDraws, t_stop: np.ndarray) -> 
             )
         bound = np.where(c_pro - people.u <= a, people.q, np.minimum(np.nan_to_num(bound), people.q))
         p_live = np.where(awaiting, bound, p_live)
-    survived = killed & ~not_shot & (people.v < p_live)
-    row_not = np.zeros((n, k_rows), dtype=np.int64)
-    row_sur = np.zeros((n, k_rows), dtype=np.int64)
+    return np.asarray(p_live)
+
+
+def _effect(
+    rec: IncidentRecord,
+    people: PersonDraws,
+    not_shot: np.ndarray,
+    survived: np.ndarray,
+    assumed: tuple[int, ...],
+) -> RecordEffect:
+    cas = rec.casualties
+    n = people.u.shape[0]
+    killed = np.array([cas[k].killed for k in people.row], dtype=bool)
+    row_not = np.zeros((n, len(cas)), dtype=np.int64)
+    row_sur = np.zeros((n, len(cas)), dtype=np.int64)
     np.add.at(row_not.T, people.row, not_shot.T.astype(np.int64))
     np.add.at(row_sur.T, people.row, survived.T.astype(np.int64))
     return RecordEffect(
@@ -188,5 +200,30 @@ def apply_stop(rec: IncidentRecord, people: PersonDraws, t_stop: np.ndarray) -> 
         wounded_not_shot=(not_shot & ~killed).sum(axis=1),
         row_not_shot=row_not,
         row_survived=row_sur,
-        care_assumed=tuple(sorted(assumed)),
+        care_assumed=assumed,
     )
+
+
+def apply_stop(rec: IncidentRecord, people: PersonDraws, t_stop: np.ndarray) -> RecordEffect:
+    """The record re-read against ``t_stop`` [D] (inf: the attack was not stopped before its end)."""
+    cas = rec.casualties
+    stop = np.asarray(t_stop, dtype=float)[:, None]
+    earlier = stop < rec.end_s
+    killed = np.array([cas[k].killed for k in people.row], dtype=bool)
+    not_shot = earlier & (people.u > stop)
+    c_obs, assumed = observed_care_times(rec, people)
+    c_pro = np.where(earlier, np.minimum(c_obs, np.maximum(people.u, stop) + people.access), c_obs)
+    survived = killed & ~not_shot & (people.v < p_lived(rec, people, c_obs, c_pro))
+    return _effect(rec, people, not_shot, survived, assumed)
+
+
+def apply_care(rec: IncidentRecord, people: PersonDraws, care_at: np.ndarray | float) -> RecordEffect:
+    """The record with the attack as it was but care reaching every casualty at ``care_at`` (s; [D, P],
+    [D, 1] or a number) where that is earlier than the record's: who would have lived (nobody is spared
+    being shot)."""
+    cas = rec.casualties
+    killed = np.array([cas[k].killed for k in people.row], dtype=bool)
+    c_obs, assumed = observed_care_times(rec, people)
+    c_pro = np.minimum(c_obs, np.maximum(people.u, care_at))
+    survived = killed & (people.v < p_lived(rec, people, c_obs, c_pro))
+    return _effect(rec, people, np.zeros_like(survived), survived, assumed)
