@@ -298,6 +298,8 @@ def test_counterfactual_on_casualties_and_conduct_in_separate_files(client: Test
         cf = body["counterfactual"]
         assert _numbers(cf) == _numbers(alone["counterfactual"])
         assert {c["file"] for c in cf["casualty_rows"]} == {"casualties.csv"}
+        if cf.get("medical"):  # the care change (incident.toml asks for it too)
+            assert {r["file"] for r in cf["medical"]["rows"]} == {"casualties.csv"}
         assert cf["casualty_rows"][0]["line"] == 2  # the first row of casualties.csv
         assert cf["conduct"]["SRO"][0]["file"] == "police.csv"
         assert cf["observed"]["attack_end_file"] == "police.csv"

@@ -57,10 +57,14 @@ class MergedRecord:
 
     def relabel(self, cf: dict[str, Any]) -> dict[str, Any]:
         """The counterfactual's JSON with every line of the merged file named by its client file and line
-        (``file`` beside each ``line``; ``attack_end_file`` beside ``attack_end_line``)."""
+        (``file`` beside each ``line``, also in the care change's ``medical.rows``; ``attack_end_file``
+        beside ``attack_end_line``)."""
         out = dict(cf)
         out["casualty_rows"] = [self._row(r) for r in cf.get("casualty_rows", [])]
         out["conduct"] = {a: [self._row(s) for s in spans] for a, spans in cf.get("conduct", {}).items()}
+        if isinstance(cf.get("medical"), dict):  # the care change's rows (review/medical_change.py)
+            medical = cf["medical"]
+            out["medical"] = {**medical, "rows": [self._row(r) for r in medical.get("rows", [])]}
         observed = dict(cf.get("observed", {}))
         at = self.origin.get(observed.get("attack_end_line") or 0)
         if at is not None:
