@@ -91,6 +91,29 @@ function runName(r) {
   return `${label}${r.levers?.length ? r.levers.join(", ") : "as written"} · ${r.scenario_name} · ${when(r.created_at)} · ${r.replications} reps`;
 }
 
+/** A column head's words ("Run A mean<br>(95% interval)" -> "Run A mean (95% interval)"). */
+function headText(th) {
+  return [...th.childNodes].map((n) => (n.nodeName === "BR" ? " " : n.textContent)).join("").replace(/\s+/g, " ").trim();
+}
+
+/** Name every data cell of the tables in `root` after its column (`data-label`) and mark the tables
+ * `stack`: on a phone (app.css) each row becomes a card, each value beside its column's name, so no
+ * number hides in a box that scrolls sideways. */
+function stackTables(root) {
+  for (const table of root.querySelectorAll("table.data")) {
+    const heads = [...table.querySelectorAll("thead th")].map(headText);
+    if (!heads.length) continue;
+    table.classList.add("stack");
+    for (const tr of table.querySelectorAll("tbody tr")) {
+      let col = 0;
+      for (const cell of tr.children) {
+        if (cell.colSpan === 1 && cell.tagName === "TD" && heads[col]) cell.dataset.label = heads[col];
+        col += cell.colSpan;
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------- tabs
 
 const TABS = ["run", "runs", "compare", "replay", "review", "editor"];
@@ -474,6 +497,7 @@ function renderRun(run) {
     endingsTable(s) + plotsBlock(run);
   const body = $("#results-body");
   body.innerHTML = html;
+  stackTables(body);
   body.hidden = false;
   $("#results-empty").hidden = true;
   $("#results-status").textContent = `Results shown for ${s.scenario ?? "the run"}${s.warnings?.length ? " (an extrapolation: see the warning)" : ""}.`;
@@ -538,6 +562,7 @@ async function refreshRuns() {
     `<td><button type="button" class="small" data-action="open">Open results</button> ` +
     `<button type="button" class="small" data-action="replay">Replay</button></td></tr>`).join("")
     : `<tr><td colspan="7">No runs stored yet.</td></tr>`;
+  stackTables($("#panel-runs"));
   const current = state.run?.run_id;
   const [da, db] = defaultPair();
   fillRunSelect($("#compare-a"), state.picked.a ? $("#compare-a").value : da);
@@ -562,6 +587,7 @@ async function onCompare(ev) {
   try {
     const [cmp, runA, runB] = await Promise.all([api.compare(a, b), api.run(a).catch(() => null), api.run(b).catch(() => null)]);
     out.innerHTML = renderCompare(cmp, runA, runB);
+    stackTables(out);
     $("#compare-status").textContent = `Comparison ready: ${cmp.rows?.length ?? 0} outcomes.`;
   } catch (err) {
     out.innerHTML = "";
@@ -871,6 +897,7 @@ async function onReview(ev) {
   try {
     const rv = await api.review(fd);
     out.innerHTML = renderReview(rv);
+    stackTables(out);
     const parts = (rv.parts || []).map((k) => rv.sections[k]);
     $("#review-status").textContent = "Review ready: " +
       parts.map((s) => `${s.title.toLowerCase()}, ${s.findings.length} finding${s.findings.length === 1 ? "" : "s"}`).join("; ") + ".";
