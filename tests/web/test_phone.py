@@ -134,3 +134,44 @@ def test_counterfactual_lives_saved(sized: Tab, tmp_path: Path) -> None:
     assert "95% of draws" in shown
     sized.screenshot(f"phone-counterfactual-{page.viewport_size['width']}")
     sized.assert_no_console_errors()
+
+
+def test_the_replay_map_zooms_and_names_its_rooms(sized: Tab, runs: tuple[str, str]) -> None:
+    """The map can be drawn 2x or 3x the screen's width (it then scrolls inside its box, the page does not);
+    a bigger map names more rooms; a tap on a room names it with its people."""
+    import httpx
+
+    a, _ = runs
+    rep = next(
+        k
+        for k in range(60)
+        if httpx.get(f"{sized.base}/api/runs/{a}/replay", params={"rep": k}, timeout=60).json()["outcome"][
+            "first_shot_s"
+        ]
+        is not None
+    )
+    sized.goto()
+    page = sized.page
+    width = page.viewport_size["width"]
+    page.get_by_role("tab", name="Replay on the floor plan").click()
+    page.locator("#replay-run").select_option(a)
+    page.locator("#replay-rep").fill(str(rep))
+    page.get_by_role("button", name="Load replay").click()
+    page.wait_for_function("() => !document.querySelector('#replay-view').hidden")
+    canvas = page.locator("#replay-canvas")
+    named = "c => new Set(c.replayState().labels.map((l) => l.i)).size"
+    fit_w, fit_names = canvas.evaluate("c => c.clientWidth"), canvas.evaluate(named)
+    page.locator("#replay-zoom").get_by_role("button", name="3×").click()
+    big_w, big_names = canvas.evaluate("c => c.clientWidth"), canvas.evaluate(named)
+    assert big_w >= 2.9 * fit_w, (fit_w, big_w)
+    assert page.locator("#replay-zoom button[data-zoom='3']").get_attribute("aria-pressed") == "true"
+    assert big_names >= fit_names and (width > 600 or big_names > fit_names), (fit_names, big_names)
+    wide = page.evaluate("() => document.documentElement.scrollWidth")
+    assert wide <= width + 1, f"the zoomed map made the page {wide} px wide"
+    count = canvas.evaluate("c => c.replayState().counts[0]")
+    canvas.click(position={"x": count["x"] + count["w"] / 2, "y": count["y"] + count["h"] / 2})
+    assert "people" in page.locator("#replay-room").inner_text()
+    sized.screenshot(f"phone-replay-zoom-{width}")
+    page.locator("#replay-zoom").get_by_role("button", name="Fit").click()
+    assert canvas.evaluate("c => c.clientWidth") == fit_w
+    sized.assert_no_console_errors()

@@ -706,6 +706,7 @@ async function loadReplay(runId, rep, choice = null) {
     state.replay = new ReplayView({
       canvas: $("#replay-canvas"), play: $("#replay-play"), slider: $("#replay-slider"), time: $("#replay-time"),
       speed: $("#replay-speed"), counts: $("#replay-counts"), events: $("#replay-events"), floors: $("#replay-floors"),
+      zoom: $("#replay-zoom"), room: $("#replay-room"),
     }, data);
     const run = state.runs.find((r) => r.run_id === runId);
     const [from, to] = state.replay.span();

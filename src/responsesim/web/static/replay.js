@@ -185,6 +185,8 @@ export class ReplayView {
     const spaces = data.building.spaces;
     this.real = spaces.some((s) => Array.isArray(s.polygon) && s.polygon.length >= 3);
     this.shown = null; // the floor shown when one floor at a time
+    this.zoom = 1; // the map's size: 1 = fit the screen; 2, 3 = wider, scrolled inside its box
+    this.markZoom();
     this.layout();
     this.buildEvents();
     this.bind();
@@ -229,7 +231,11 @@ export class ReplayView {
   /** Fit the panels to the canvas's CSS width; keeps the backing store at device-pixel resolution. */
   resize() {
     const canvas = this.els.canvas;
-    const cssW = Math.max(280, canvas.clientWidth || canvas.parentElement.clientWidth || 1000);
+    canvas.classList.toggle("zoomed", this.zoom > 1);
+    canvas.style.width = "";
+    const fitW = canvas.clientWidth || canvas.parentElement.clientWidth || 1000;
+    const cssW = Math.max(280, fitW * this.zoom);
+    if (this.zoom > 1) canvas.style.width = `${cssW}px`;
     const avail = cssW - 2 * PAD_PX;
     const totalW = this.panels.reduce((a, p) => a + p.w, 0) + GAP_M * Math.max(0, this.panels.length - 1);
     const maxH = Math.max(...this.panels.map((p) => p.h));
@@ -237,7 +243,7 @@ export class ReplayView {
     const cap = this.real ? MAX_SCALE : MAX_SCALE_SCHEMATIC;
     // side by side on a wide screen; on a narrow one a schematic plan stacks its floors (one under the
     // other) and a real plan shows one floor at a time, so rooms stay legible
-    const legible = avail / totalW >= 0.45 * (avail / maxW) && !(this.real && cssW < NARROW_PX);
+    const legible = avail / totalW >= 0.45 * (avail / maxW) && !(this.real && fitW < NARROW_PX);
     this.mode = legible || this.panels.length < 2 ? "side" : this.real ? "one" : "stacked";
     const shown = this.mode === "one" ? this.panels.filter((p) => p.floor === this.shown) : this.panels;
     const tw = shown.reduce((a, p) => a + p.w, 0) + GAP_M * Math.max(0, shown.length - 1);
@@ -318,6 +324,19 @@ export class ReplayView {
     box.hidden = false;
     box.innerHTML = `<span class="floor-picker-label">Floor shown:</span>` + this.panels.map((p) =>
       `<button type="button" class="small" data-floor="${esc(p.floor)}" aria-pressed="${p.floor === this.shown}">Floor ${esc(p.floor)}<span class="floor-mark"></span></button>`).join("");
+  }
+
+  /** Draw the map `z` times the screen's width (1: fit), and mark the pressed button. */
+  setZoom(z) {
+    this.zoom = [1, 2, 3].includes(z) ? z : 1;
+    this.markZoom();
+    this.refresh();
+  }
+
+  markZoom() {
+    for (const b of this.els.zoom?.querySelectorAll("button[data-zoom]") ?? []) {
+      b.setAttribute("aria-pressed", String(Number(b.dataset.zoom) === this.zoom));
+    }
   }
 
   /** Show floor `f` (one floor at a time). */
@@ -742,8 +761,15 @@ export class ReplayView {
         if (b) this.seek(Number(b.dataset.t) + this.t0);
       }],
       [canvas, "mousemove", (ev) => this.hover(ev)],
+      [canvas, "click", (ev) => this.hover(ev)], // a tap on a phone names the room
       [window, "resize", () => this.refresh()],
     ];
+    if (this.els.zoom) {
+      this.handlers.push([this.els.zoom, "click", (ev) => {
+        const b = ev.target.closest("button[data-zoom]");
+        if (b) this.setZoom(Number(b.dataset.zoom));
+      }]);
+    }
     if (floors) {
       this.handlers.push([floors, "click", (ev) => {
         const b = ev.target.closest("button[data-floor]");
@@ -771,6 +797,7 @@ export class ReplayView {
     const s = this.data.building.spaces[best.i];
     const n = (this.data.ticks.occupants.by_space[this.frame] || [])[best.i] || 0;
     this.els.canvas.title = `${s.name ?? s.label ?? s.id} (${s.kind.replace("_", " ")}, floor ${s.floor}): ${n} people`;
+    if (this.els.room) this.els.room.textContent = this.els.canvas.title;
   }
 
   /** Stop playing and remove listeners (before loading another replay). */
