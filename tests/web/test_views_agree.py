@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from test_browser import Tab, browser, make_run, tab  # noqa: F401 (browser, tab: fixtures)
+from test_browser import Tab, browser, make_run  # noqa: F401 (browser: a fixture)
+from test_phone import sized  # noqa: F401 (a fixture: a page at 1280x800, then at 390x844)
 
 from responsesim.analysis.summary import DEFAULT_METRICS
 
@@ -85,8 +86,10 @@ def _text(page: Any, selector: str) -> str:
     return " ".join(str(page.locator(selector).first.inner_text()).split())
 
 
-def test_the_page_shows_one_interval_in_every_view(tab: Tab, runs: dict[str, str]) -> None:  # noqa: F811
-    """Deaths of run A read the same on Results, Past runs and Compare (as the browser shows them)."""
+def test_the_page_shows_one_interval_in_every_view(sized: Tab, runs: dict[str, str]) -> None:  # noqa: F811
+    """Deaths of run A read the same on Results, Past runs and Compare (as the browser shows them), at
+    1280x800 and on a 390x844 phone (where the tables are stacked rows)."""
+    tab = sized
     a, b = runs["a"], runs["b"]
     tab.goto(f"/#run={a}")
     page = tab.page
@@ -107,6 +110,6 @@ def test_the_page_shows_one_interval_in_every_view(tab: Tab, runs: dict[str, str
     assert "paired differences" in deaths.locator(".diff-kind").inner_text()
     note = page.locator(".interval-note").inner_text()
     assert "the one Results and Past runs show" in note and "calibration's own uncertainty" in note
-    tab.screenshot("compare-one-interval")
+    tab.screenshot(f"compare-one-interval-{page.viewport_size['width']}")
     tab.assert_local_only()
     tab.assert_no_console_errors()
