@@ -175,3 +175,43 @@ def test_the_replay_map_zooms_and_names_its_rooms(sized: Tab, runs: tuple[str, s
     page.locator("#replay-zoom").get_by_role("button", name="Fit").click()
     assert canvas.evaluate("c => c.clientWidth") == fit_w
     sized.assert_no_console_errors()
+
+
+def test_replay_counts_never_cover_the_padlocks(sized: Tab, runs: tuple[str, str]) -> None:
+    """On a phone the people count of a small locked room was drawn over its padlock."""
+    import httpx
+
+    a, _ = runs
+
+    def locks(k: int) -> bool:
+        body = httpx.get(f"{sized.base}/api/runs/{a}/replay", params={"rep": k}, timeout=60).json()
+        return any(any(row) for row in body["ticks"]["locked"])
+
+    rep = next(k for k in range(60) if locks(k))
+    sized.goto()
+    page = sized.page
+    page.get_by_role("tab", name="Replay on the floor plan").click()
+    page.locator("#replay-run").select_option(a)
+    page.locator("#replay-rep").fill(str(rep))
+    page.get_by_role("button", name="Load replay").click()
+    page.wait_for_function("() => !document.querySelector('#replay-view').hidden")
+    canvas = page.locator("#replay-canvas")
+    overlaps = canvas.evaluate(
+        """c => {
+          const hit = (a, b) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+          const out = { locks: 0, overlaps: [] };
+          const max = Number(document.querySelector('#replay-slider').max);
+          for (let t = 0; t <= max; t += Math.max(1, max / 40)) {
+            c.replaySeek(t);
+            const s = c.replayState();
+            out.locks += s.locks.length;
+            for (const n of s.counts) {
+              for (const l of s.locks) if (n.i === l.i && hit(n, l)) out.overlaps.push([t, n, l]);
+            }
+          }
+          return out;
+        }"""
+    )
+    assert overlaps["locks"] > 0, "no locked room in this incident"
+    assert overlaps["overlaps"] == [], overlaps["overlaps"][:3]
+    sized.assert_no_console_errors()

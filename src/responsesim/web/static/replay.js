@@ -155,6 +155,28 @@ export function groupEvents(events) {
   return out;
 }
 
+/** The padlock of a locked room: unit size, anchor, and its box (CSS pixels, the top-right corner). */
+function lockAt(sh) {
+  const r = sh.sb;
+  const u = Math.max(2.5, Math.min(4, r.h * 0.12));
+  const x = r.x + r.w - 3 * u - 3, y = r.y + 3 + 1.4 * u;
+  return { u, x, y, box: { x: x - 0.5, y: y - u - 0.5, w: 2.4 * u + 1, h: 3 * u + 1 } };
+}
+
+/** Where a locked room's count goes (centre, CSS pixels): in the middle unless the padlock is there; then
+ * left of it, or below it when the room is too narrow (was: counts drawn over the padlock on a phone). */
+function clearOfLock(sh, tw) {
+  const lock = lockAt(sh).box;
+  const half = tw / 2 + 1.5, halfH = sh.countPx / 2 + 0.5;
+  let cx = sh.sb.x + sh.sb.w / 2, cy = sh.countY;
+  const hits = (x, y) => x + half > lock.x && x - half < lock.x + lock.w && y + halfH > lock.y && y - halfH < lock.y + lock.h;
+  if (!hits(cx, cy)) return [cx, cy];
+  const left = lock.x - half - 1;
+  if (left - half >= sh.sb.x + 1) cx = left;
+  else cy = lock.y + lock.h + halfH + 1;
+  return [cx, cy];
+}
+
 export class ReplayView {
   /** Representative incidents of a run (typical, worst, police stop, ...): GET /api/runs/{id}/replay-choices. */
   static choices(runId) {
@@ -543,6 +565,7 @@ export class ReplayView {
     g.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
     const people = ticks.occupants.by_space[k] || [];
     const locked = (ticks.locked && ticks.locked[k]) || [];
+    const locks = [];
     // 1. room shading by the number of people, locks
     for (const p of this.panels) {
       if (!p.visible) continue;
@@ -554,7 +577,10 @@ export class ReplayView {
           g.fillStyle = `rgba(37, 99, 235, ${0.08 + 0.25 * Math.min(1, nPeople / 30)})`;
           g.fill();
         }
-        if (locked[sh.i]) this.drawLock(g, sh);
+        if (locked[sh.i]) {
+          this.drawLock(g, sh);
+          locks.push({ i: sh.i, ...lockAt(sh).box });
+        }
       }
     }
     // 2. markers, interpolated between this frame and the next
@@ -607,7 +633,7 @@ export class ReplayView {
         const text = String(nPeople);
         g.font = `600 ${sh.countPx}px system-ui, sans-serif`;
         const tw = g.measureText(text).width;
-        const cx = sh.sb.x + sh.sb.w / 2, cy = sh.countY;
+        const [cx, cy] = locked[sh.i] ? clearOfLock(sh, tw) : [sh.sb.x + sh.sb.w / 2, sh.countY];
         const box = { x: cx - tw / 2 - 1.5, y: cy - sh.countPx / 2 - 0.5, w: tw + 3, h: sh.countPx + 1 };
         g.fillStyle = "rgba(255, 255, 255, 0.7)";
         g.fillRect(box.x, box.y, box.w, box.h);
@@ -620,6 +646,7 @@ export class ReplayView {
     }
     this.debug.counts = counts;
     this.debug.markers = markers;
+    this.debug.locks = locks;
   }
 
   /** Locked room: a thick dark-green outline and a small padlock in the top-right corner of its box. */
@@ -628,9 +655,7 @@ export class ReplayView {
     g.lineWidth = 3;
     g.strokeStyle = "#14532d";
     g.stroke();
-    const r = sh.sb;
-    const u = Math.max(2.5, Math.min(4, r.h * 0.12));
-    const x = r.x + r.w - 3 * u - 3, y = r.y + 3 + 1.4 * u;
+    const { u, x, y } = lockAt(sh);
     g.fillStyle = "#14532d";
     g.fillRect(x, y, 2.4 * u, 2 * u);
     g.beginPath();
