@@ -252,3 +252,35 @@ def test_a_building_file_in_metres_has_its_scale(tab: Tab) -> None:  # noqa: F81
     line = page.locator(".scale-line").inner_text()
     assert "not set" not in line and "in metres, from the building file" in line, line
     tab.assert_no_console_errors()
+
+
+def test_the_editor_canvas_is_on_screen_and_the_wheel_scrolls(browser: Any, live_server: Any) -> None:  # noqa: F811
+    """At 1280x800 the canvas started 422 px down and ran 166 px under the fold, and the wheel zoomed the
+    plan instead of scrolling the page: now the canvas is wholly on screen, the wheel scrolls, Ctrl + wheel
+    zooms."""
+    t = _small_tab(browser, live_server.url)
+    try:
+        t.goto()
+        page = t.page
+        page.get_by_role("tab", name="Your building").click()
+        page.wait_for_selector("body[data-editor-ready='true']")
+        box = _in_view(page, "#ed-canvas")
+        assert box["height"] >= 360, box
+        canvas = page.locator("#ed-canvas")
+        view = canvas.get_attribute("data-view")
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.wheel(0, 200)
+        page.wait_for_function("() => window.scrollY > 0")
+        assert canvas.get_attribute("data-view") == view, "the wheel alone zoomed the plan"
+        box = canvas.bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        scrolled = page.evaluate("() => window.scrollY")
+        page.keyboard.down("Control")
+        page.mouse.wheel(0, -200)
+        page.keyboard.up("Control")
+        page.wait_for_function("v => document.querySelector('#ed-canvas').dataset.view !== v", arg=view)
+        assert page.evaluate("() => window.scrollY") == scrolled, "Ctrl + wheel scrolled the page"
+        t.assert_no_console_errors()
+    finally:
+        t.page.context.close()

@@ -805,7 +805,9 @@ function onPointerUp(ev) {
   clickAt(toUnits(s));
 }
 
+/** Ctrl + wheel (a pinch on a touchpad sends the same) zooms the plan; the wheel alone scrolls the page. */
 function onWheel(ev) {
+  if (!ev.ctrlKey && !ev.metaKey) return;
   ev.preventDefault();
   const [sx, sy] = pointer(ev);
   zoomAt(ev.deltaY < 0 ? 1.15 : 1 / 1.15, sx, sy);
