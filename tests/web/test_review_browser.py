@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from test_browser import EXAMPLES, Tab, browser, img_loaded, tab  # noqa: F401 (browser, tab: fixtures)
+from test_phone import sized  # noqa: F401 (a fixture: a page at 1280x800, then at 390x844)
 
 RECORD = EXAMPLES / "parkland" / "record.csv"
 PRE_ATTACK = EXAMPLES / "parkland" / "pre_attack.csv"
@@ -93,17 +94,18 @@ def test_a_bad_second_timeline_is_named(tab: Tab, tmp_path: Path) -> None:  # no
     tab.assert_no_console_errors(allow="status of 400")
 
 
-def test_counterfactual_with_the_timelines_picked_in_either_order(tab: Tab, tmp_path: Path) -> None:  # noqa: F811
+def test_counterfactual_with_the_timelines_picked_in_either_order(sized: Tab, tmp_path: Path) -> None:  # noqa: F811
     """Issue 26 item 3: timeline.csv picked before record.csv gave 400 "facts.killed ... add up to 0"; both
-    orders now show the same counterfactual, on the two files merged by time, lines named by file."""
+    orders now show the same counterfactual, on the two files merged by time, lines named by file, at
+    1280x800 and on a 390x844 phone (issue 26 item 8)."""
     incident = tmp_path / "incident.toml"
     text = (EXAMPLES / "parkland" / "incident.toml").read_text()
     incident.write_text(text.replace("replications = 2000", "replications = 200"))
     timeline = EXAMPLES / "parkland" / "timeline.csv"
     shown = []
     for first, second in ((timeline, RECORD), (RECORD, timeline)):
-        _open_review(tab)
-        page = tab.page
+        _open_review(sized)
+        page = sized.page
         page.locator("#review-timeline").set_input_files(str(first))  # two picks, as from two folders
         page.locator("#review-timeline").set_input_files(str(second))
         page.locator("#review-protocol").set_input_files(str(PROTOCOLS[0]))
@@ -117,7 +119,7 @@ def test_counterfactual_with_the_timelines_picked_in_either_order(tab: Tab, tmp_
         summary = page.locator("#review-result .review-summary").last.inner_text()
         assert "record.csv line 5 (9 killed" in summary, summary
         shown.append(lives)
-        tab.screenshot(f"review-counterfactual-{first.stem}-first")
+        sized.screenshot(f"review-counterfactual-{first.stem}-first-{page.viewport_size['width']}")
     assert shown[0] == shown[1] and "of 17 killed" in shown[0], shown
-    tab.assert_local_only()
-    tab.assert_no_console_errors()
+    sized.assert_local_only()
+    sized.assert_no_console_errors()
