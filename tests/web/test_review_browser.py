@@ -118,6 +118,9 @@ def test_counterfactual_with_the_timelines_picked_in_either_order(sized: Tab, tm
         lives = page.locator("#review-result tr", has_text="Lives saved").first.inner_text()
         summary = page.locator("#review-result .review-summary").last.inner_text()
         assert "record.csv line 5 (9 killed" in summary, summary
+        both = page.locator("#review-result .side-by-side")  # the incident asks for the care change too
+        assert "Stopping the killing" in both.inner_text() and "Stopping the dying" in both.inner_text()
+        assert both.inner_text().count("95% of draws") == 2
         shown.append(lives)
         sized.screenshot(f"review-counterfactual-{first.stem}-first-{page.viewport_size['width']}")
     assert shown[0] == shown[1] and "of 17 killed" in shown[0], shown

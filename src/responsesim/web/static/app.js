@@ -984,6 +984,20 @@ function pct(p) {
   return `${(100 * p).toFixed(0)}%`;
 }
 
+/** Lives saved by stopping the killing (the police change) beside stopping the dying (the care change,
+ * review/medical_change.py), when the incident asks for both. */
+function sideBySide(cf, iv) {
+  const both = cf.side_by_side, m = cf.medical;
+  if (!both || !m) return "";
+  const row = (what, change, x, none) => `<tr><th scope="row">${esc(what)}<span class="note">${esc(change)}</span></th>` +
+    `<td class="num">${x ? iv(x) : esc(none || "not asked")}</td></tr>`;
+  return `<div class="table-wrap"><table class="data side-by-side"><caption>Lives saved, side by side (the same paired draws)</caption>` +
+    `<thead><tr><th scope="col">Change</th><th scope="col">Lives saved</th></tr></thead><tbody>` +
+    row("Stopping the killing", cf.change, both.stopping_the_killing, cf.no_change && `no change: ${cf.no_change}`) +
+    row("Stopping the dying", m.change ?? m.counterfactual, both.stopping_the_dying, m.no_change && `no change: ${m.no_change}`) +
+    "</tbody></table></div>";
+}
+
 function renderCounterfactual(cf, curveUrl) {
   const iv = (x) => `${x.mean.toFixed(2)} <span class="note">(95% of draws: ${x.low.toFixed(0)} to ${x.high.toFixed(0)})</span>`;
   const pr = (x) => `${pct(x.p)} <span class="note">(${(100 * x.low).toFixed(1)}–${(100 * x.high).toFixed(1)}%)</span>`;
@@ -1023,7 +1037,7 @@ function renderCounterfactual(cf, curveUrl) {
     Object.entries(cf.parameters.record_model).map(([k, v]) => `<li>${esc(k)}: ${esc(v.range[0])}–${esc(v.range[1])}. ${esc(v.source)}</li>`).join("") +
     `<li>Calibration ${esc(cf.calibration)} (${esc(cf.parameters.engine.mode)} parameters).</li></ul></details>`;
   return `<h3>Counterfactual on the record: ${esc(cf.change)}</h3><p class="review-summary">${esc(cf.summary)}</p>` +
-    head + (shots ? `<ul>${shots}</ul>` : "") +
+    head + sideBySide(cf, iv) + (shots ? `<ul>${shots}</ul>` : "") +
     (curveUrl ? `<div class="swimlane"><img src="${esc(curveUrl)}" alt="Lives saved and the responder's risk against the delay of the change"></div>` : "") +
     curve + rows + conduct + flags + assumptions;
 }
