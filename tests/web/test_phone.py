@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import EXAMPLES, TIMEOUT_MS, Tab, browser, make_run  # noqa: F401 (browser: a fixture)
+from test_browser import EXAMPLES, TIMEOUT_MS, Tab, browser, img_loaded, make_run  # noqa: F401 (browser)
+
+from responsesim.web.plots import DPI, TICK_PT
 
 SIZES = [(1280, 800), (390, 844)]
 
@@ -214,4 +216,21 @@ def test_replay_counts_never_cover_the_padlocks(sized: Tab, runs: tuple[str, str
     )
     assert overlaps["locks"] > 0, "no locked room in this incident"
     assert overlaps["overlaps"] == [], overlaps["overlaps"][:3]
+    sized.assert_no_console_errors()
+
+
+def test_histogram_labels_read_at_any_width(sized: Tab, runs: tuple[str, str]) -> None:
+    """The histograms' tick labels as shown: were 8 pt on a 560 px image shrunk to about 330 px (6.5 px);
+    now drawn at the size shown, at least 9 CSS px at 1280x800 and on a 390 px phone."""
+    sized.goto(f"/#run={runs[0]}")
+    page = sized.page
+    img_loaded(page, "#results-body .plots img")
+    shown = page.locator("#results-body .plots img").evaluate_all(
+        "imgs => imgs.map((i) => [i.clientWidth, i.naturalWidth])"
+    )
+    assert shown, "no histogram"
+    for css_w, natural_w in shown:
+        tick_px = TICK_PT * DPI / 72 * css_w / natural_w
+        assert tick_px >= 9, f"tick labels {tick_px:.1f} px ({natural_w} px image shown {css_w} px wide)"
+        assert css_w <= page.viewport_size["width"]
     sized.assert_no_console_errors()

@@ -1,7 +1,12 @@
 """Outcome histograms of a stored run (PNG, matplotlib Agg without pyplot, so threads do not share state).
 
 A run never changes once stored, so each PNG is drawn once and kept under the data folder
-(``plots/<run_id>/<metric>.png``).
+(``plots/<run_id>/<metric>.v<PLOT_FORMAT>.png``).
+
+The chart is drawn at the size the page shows it (``WIDTH_IN`` inches, about 360 CSS pixels: the width of
+a column of the page's plot grid and of a phone), at twice the pixel density, so its labels read at about
+12 px on any screen (issue 26 item 4: 560x340 images shrunk to about 360 px had 4-5 px tick labels); the
+axes have a few round ticks.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import textwrap
 import threading
 from pathlib import Path
 
@@ -16,8 +22,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-__all__ = ["PLOT_METRICS", "histogram_png", "plot_path"]
+__all__ = ["DPI", "PLOT_FORMAT", "PLOT_METRICS", "TICK_PT", "WIDTH_IN", "histogram_png", "plot_path"]
+
+#: the drawing's version (kept PNGs of another version are drawn again)
+PLOT_FORMAT = 2
+WIDTH_IN, HEIGHT_IN, DPI = 3.6, 3.0, 200  # shown about 360 CSS px wide: 2 image pixels a CSS pixel
+TICK_PT, LABEL_PT, TITLE_PT = 9.0, 9.5, 9.5
 
 # metric column -> (title, x-axis label)
 PLOT_METRICS: dict[str, tuple[str, str]] = {
@@ -46,7 +58,7 @@ def _fixed(x: float) -> str:
 
 def plot_path(data_dir: Path, run_id: str, metric: str) -> Path:
     """Where the PNG of ``metric`` for ``run_id`` is kept (both already validated by the caller)."""
-    return data_dir / "plots" / run_id / f"{metric}.png"
+    return data_dir / "plots" / run_id / f"{metric}.v{PLOT_FORMAT}.png"
 
 
 def histogram_png(outcomes: pd.DataFrame, metric: str, title_suffix: str = "") -> bytes:
@@ -59,7 +71,7 @@ def histogram_png(outcomes: pd.DataFrame, metric: str, title_suffix: str = "") -
     unit = " min" if minutes else ""
     finite = values[np.isfinite(values)]
     missing = int(values.size - finite.size)
-    fig = Figure(figsize=(5.6, 3.4), dpi=100)
+    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     if finite.size:
@@ -74,14 +86,18 @@ def histogram_png(outcomes: pd.DataFrame, metric: str, title_suffix: str = "") -
         ax.axvline(mean, color="#C44E52", linewidth=1.5, label=f"mean {_fixed(mean)}{unit}")
         label = f"median {_fixed(median)}{unit}"
         ax.axvline(median, color="#55A868", linewidth=1.5, linestyle="--", label=label)
-        ax.legend(frameon=False, fontsize=8)
+        ax.legend(frameon=False, fontsize=TICK_PT)
     else:
         ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
-    note = f" ({missing} without a value)" if missing else ""
-    ax.set_title(f"{title}{title_suffix}", fontsize=10)
-    ax.set_xlabel(xlabel + note, fontsize=9)
-    ax.set_ylabel("replications", fontsize=9)
-    ax.tick_params(labelsize=8)
+    note = f"\n({missing} without a value)" if missing else ""
+    ax.set_title(textwrap.fill(f"{title}{title_suffix}", 44), fontsize=TITLE_PT)
+    ax.set_xlabel(xlabel + note, fontsize=LABEL_PT)
+    ax.set_ylabel("incidents", fontsize=LABEL_PT)
+    ax.xaxis.set_major_locator(
+        MaxNLocator(nbins=5, integer=metric in _COUNT_METRICS, steps=[1, 2, 2.5, 5, 10])
+    )
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True, steps=[1, 2, 2.5, 5, 10]))
+    ax.tick_params(labelsize=TICK_PT)
     fig.tight_layout()
     buf = io.BytesIO()
     with _DRAW_LOCK:
