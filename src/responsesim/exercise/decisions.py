@@ -33,7 +33,7 @@ from responsesim.exercise.alternatives import Alternative, doctrine_choices
 from responsesim.exercise.knowledge import officer_position, within
 from responsesim.scenario.compile import Params
 
-__all__ = ["KINDS", "KIND_WORDS", "Memory", "choices", "detect", "doctrine_pick"]
+__all__ = ["KINDS", "KIND_WORDS", "Memory", "choices", "detect", "doctrine_pick", "note_decision"]
 
 KINDS: tuple[str, ...] = ("arrival", "barricade", "backup_eta", "shots_heard", "out_of_sight")
 KIND_WORDS: dict[str, str] = {
@@ -111,7 +111,8 @@ def detect(st: State, params: Params, un: Units, unit: int, mem: Memory) -> str 
             if people > 0:
                 mem.barricade_asked = True
                 return "barricade"
-        if not seen and not mem.lost_asked and t - float(st.last_gf_t[0]) >= QUIET_S:
+        quiet = t - float(st.last_gf_t[0]) >= QUIET_S and t - mem.last_decision_t >= QUIET_S
+        if not seen and not mem.lost_asked and quiet:
             mem.lost_asked = True
             return "out_of_sight"
         return None
@@ -126,6 +127,16 @@ def detect(st: State, params: Params, un: Units, unit: int, mem: Memory) -> str 
             mem.last_shots_t = float(st.last_gf_t[0])
             return "shots_heard"
     return None
+
+
+def note_decision(st: State, params: Params, un: Units, unit: int, mem: Memory) -> None:
+    """Remember a decision made now: its time, and the backups whose ETA the officer already had (their
+    radio call is not a new decision point)."""
+    t = float(st.tick[0] * params.dt)
+    mem.last_decision_t = t
+    for j in range(un.role.shape[0]):
+        if j != unit and st.u_status[0, j] == NOT_ARRIVED and _arrival_t(st, j) - t <= ETA_CALL_S:
+            mem.announced.add(j)
 
 
 def choices(kind: str, st: State, un: Units, unit: int) -> list[Alternative]:

@@ -18,7 +18,7 @@ import numpy as np
 from responsesim.codes import DOWN, END_REASON_NAMES, NOT_ARRIVED, ROLE_PATROL, ROLE_SRO
 from responsesim.engine.types import State, make_theta
 from responsesim.exercise.alternatives import Alternative, apply
-from responsesim.exercise.decisions import KIND_WORDS, Memory, choices, detect, doctrine_pick
+from responsesim.exercise.decisions import KIND_WORDS, Memory, choices, detect, doctrine_pick, note_decision
 from responsesim.exercise.knowledge import OfficerView, view
 from responsesim.exercise.moment import Moment, capture
 from responsesim.exercise.sim import Sim
@@ -181,7 +181,7 @@ class Exercise:
             )
         alt = point.choices[ids.index(choice)]
         apply(alt, self.state, self.theta, self.unit, slice(0, 1))
-        self.memory.last_decision_t = self.t_s
+        note_decision(self.state, self.scenario.params, self.sim.ei.units, self.unit, self.memory)
         self.decisions.append(Decision(point, choice))
         self.pending = None
 
