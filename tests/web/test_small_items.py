@@ -284,3 +284,34 @@ def test_the_editor_canvas_is_on_screen_and_the_wheel_scrolls(browser: Any, live
         t.assert_no_console_errors()
     finally:
         t.page.context.close()
+
+
+def test_room_names_in_the_editor_never_pile_up(browser: Any, live_server: Any) -> None:  # noqa: F811
+    """A real building (the KIT institute, from IFC) opened in the editor: its names overlapped ("Buero
+    mBuero m..."); each name drawn now sits inside its room and clear of the others."""
+    t = _small_tab(browser, live_server.url)
+    try:
+        t.goto()
+        page = t.page
+        page.get_by_role("tab", name="Your building").click()
+        page.wait_for_selector("body[data-editor-ready='true']")
+        page.locator("#ed-open").set_input_files(
+            str(EXAMPLES / "buildings" / "kit_institute" / "building.toml")
+        )
+        page.wait_for_function("() => document.querySelector('#ed-message').textContent.startsWith('Opened')")
+        boxes = page.locator("#ed-canvas").evaluate("c => c.editorLabels()")
+        assert len(boxes) >= 5, boxes
+        hits = [
+            (a["text"], b["text"])
+            for k, a in enumerate(boxes)
+            for b in boxes[k + 1 :]
+            if a["x"] < b["x"] + b["w"]
+            and b["x"] < a["x"] + a["w"]
+            and a["y"] < b["y"] + b["h"]
+            and b["y"] < a["y"] + a["h"]
+        ]
+        assert hits == [], hits[:5]
+        t.screenshot("editor-real-building-names")
+        t.assert_no_console_errors()
+    finally:
+        t.page.context.close()

@@ -551,10 +551,7 @@ function draw() {
   ctx.font = "13px system-ui, sans-serif";
   ctx.textAlign = "center";
   ctx.textBaseline = "middle";
-  for (const s of floorSpaces()) {
-    const [x, y] = toScreen(centroid(s.pts));
-    label(s.name, x, y, "#111827");
-  }
+  roomLabels(sel);
   for (const st of ed.plan.stairs) {
     if (st.floor !== ed.floor && st.to !== ed.floor) continue;
     const [x, y] = toScreen(st.p);
@@ -682,6 +679,32 @@ function path(pts) {
   ctx.beginPath();
   pts.forEach((q, i) => { const [x, y] = toScreen(q); if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y); });
   ctx.closePath();
+}
+
+/** Each room's name at its centre if it fits inside the room and clear of the names already drawn (the
+ * selected room first), else its last word ("Room 209" -> "209"), else none: names never pile on each
+ * other ("Buero mBuero m..." on a real building). The boxes drawn are kept for tests (editorLabels). */
+function roomLabels(sel) {
+  const ctx = ed.ctx;
+  const drawn = [];
+  const spaces = [...floorSpaces()].sort((a, b) => (b.id === sel?.id) - (a.id === sel?.id) || area(b.pts) - area(a.pts));
+  for (const s of spaces) {
+    const [x, y] = toScreen(centroid(s.pts));
+    const xs = s.pts.map((q) => toScreen(q)[0]);
+    const room = Math.max(...xs) - Math.min(...xs);
+    const words = String(s.name ?? "");
+    for (const text of [words, words.split(" ").at(-1)]) {
+      const w = ctx.measureText(text).width + 4;
+      const box = { x: x - w / 2, y: y - 9, w, h: 18 };
+      const clear = !drawn.some((b) => b.x < box.x + box.w && box.x < b.x + b.w && b.y < box.y + box.h && box.y < b.y + b.h);
+      if (text && (w <= room || s.id === sel?.id) && clear) {
+        label(text, x, y, "#111827");
+        drawn.push({ ...box, id: s.id, text });
+        break;
+      }
+    }
+  }
+  ed.canvas.editorLabels = () => drawn.map((b) => ({ ...b }));
 }
 
 function dot(q, r, colour) {
