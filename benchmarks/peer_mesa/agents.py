@@ -30,6 +30,7 @@ from responsesim.codes import (
     ON_SCENE,
     OUT,
     ROLE_SRO,
+    ROLE_TACTICAL,
     UNAWARE,
 )
 from responsesim.codes import OPEN_STATES as _OPEN
@@ -207,6 +208,8 @@ class Officer(mesa.Agent):
         self.space = -1
         self.next_space = -1  # -1: not in transit
         self.eta = 0.0
+        self.busy_until = -INF  # clearing a room until (s)
+        self.breaching = False  # forcing the barricaded attacker's door (step 8b)
 
     @property
     def arrival_t(self) -> float:
@@ -243,44 +246,71 @@ class Officer(mesa.Agent):
     # ---------------------------------------------------------------------------------- step 9: engagement
 
     def engages(self) -> bool:
-        """Inside, in the attacker's space or next to it."""
+        """Inside, in the attacker's space or next to it (only in it while it is barricaded: the door is
+        shut)."""
         a = self.model.attacker
         return self.status == INSIDE and (
-            self.space == a.space or self.space in self.model.b.adjacent[a.space]
+            self.space == a.space or (not a.barricaded and self.space in self.model.b.adjacent[a.space])
         )
 
     # ---------------------------------------------------------------------------------- step 8: movement
 
     def move(self) -> None:
-        """Walk toward the last gunfire (or the attacker when within 2 hops); search there."""
+        """Walk toward the attacker when within 2 hops or told its room, else toward the last gunfire;
+        clear the rooms nobody has cleared on the way; stop at a barricaded door; search at the target."""
         m = self.model
-        b, p, a = m.b, m.p, m.attacker
+        b, p, a, t = m.b, m.p, m.attacker, m.t
+        if t < self.busy_until:
+            return  # still clearing a room
         if self.next_space >= 0:
             self.eta -= p.dt
             if self.eta <= 0:
                 self.space = self.next_space
                 self.next_space = -1
                 self.eta = 0.0
-        if self.next_space >= 0 or m.last_gunfire_space < 0:
+                if self.space not in m.cleared:  # the first officer here clears it
+                    m.cleared.add(self.space)
+                    if b.lockable[self.space] and self.space != a.space and b.hops[self.space][a.space] > 2:
+                        self.busy_until = t + p.clear_room_s
+                        return
+        told = t >= a.arrived_at + p.location_info_s  # a witness, a camera or the radio placed it
+        if self.next_space >= 0 or (m.last_gunfire_space < 0 and not told):
             return
-        target = a.space if b.hops[self.space][a.space] <= 2 else m.last_gunfire_space
+        target = a.space if (b.hops[self.space][a.space] <= 2 or told) else m.last_gunfire_space
         if self.space != target:
             nxt = b.next_hop[self.space][target]
-        else:  # search: a uniformly random neighbour that is not an exit
+            if a.barricaded and nxt == a.space:
+                return  # at the barricaded door: hold it (or force it, step 8b)
+        else:  # search: a neighbour nobody has cleared yet (any, when all are), not an exit
             options = b.inner_neighbours[self.space]
+            fresh = [s for s in options if s not in m.cleared]
+            options = fresh or options
             if not options:
                 return
             nxt = self.random.choice(options)
         self.next_space = nxt
         self.eta = b.edge_len[self.space][nxt] / p.officer_speed
 
+    # ---------------------------------------------------------------------------------- step 8b: standoff
+
+    def at_door(self) -> bool:
+        """Inside, standing (not in transit) next to the barricaded attacker's room."""
+        m = self.model
+        return self.status == INSIDE and self.next_space < 0 and self.space in m.b.adjacent[m.attacker.space]
+
+    def forces_door(self) -> bool:
+        """At the door and allowed to force it: every officer under ``breach``, the tactical team under
+        ``contain`` (the others hold the door)."""
+        return self.at_door() and (self.model.p.barricade_breach or self.role == ROLE_TACTICAL)
+
     # ---------------------------------------------------------------------------------- step 10: return fire
 
-    def take_fire(self) -> None:
-        """The attacker fires at this engaged unit: hit with the per-tick officer-hit probability."""
+    def take_fire(self, p_hit: float) -> None:
+        """The attacker fires at this unit (engaged, or forcing its door): hit with probability ``p_hit``."""
         m = self.model
-        if self.random.random() < m.p_officer_hit:
+        if self.random.random() < p_hit:
             self.status = DOWN
+            self.breaching = False
             m.officers_shot += 1
             if self.random.random() < m.p.p_officer_killed:
                 m.officers_killed += 1
@@ -300,7 +330,9 @@ class Attacker(mesa.Agent):
         self.next_space = first  # leaves the entry exit toward its lowest-index inner neighbour
         self.eta = b.edge_len[entry][first] / p.attacker_speed
         self.active = True
-        self.barricaded = False
+        self.barricaded = False  # shut in a room: its door stays shut to officers until forced
+        self.breach_at = INF  # its door will have been forced at (s); INF: no breach under way
+        self.moving_away = False  # heard officers close: leaves its space now, away from them
         self.rounds = p.magazine
         self.reload_until = -INF
         self.arrived_at = 0.0
@@ -309,7 +341,8 @@ class Attacker(mesa.Agent):
     # ---------------------------------------------------------------------------------- step 7: movement
 
     def move(self) -> None:
-        """Walk, dwell while there are open targets, then leave toward a weighted random neighbour."""
+        """Walk, dwell while there are open targets, then leave toward a weighted random neighbour (at
+        once, and not into a space holding an officer, when moving away from officers)."""
         m = self.model
         b, p, t = m.b, m.p, m.t
         if self.barricaded:
@@ -329,10 +362,16 @@ class Attacker(mesa.Agent):
         if self.next_space >= 0:
             return
         no_target = m.open_people_in(self.space) == 0
-        if (t >= self.arrived_at + p.dwell_min_s and no_target) or t >= self.arrived_at + p.dwell_max_s:
+        due = (t >= self.arrived_at + p.dwell_min_s and no_target) or t >= self.arrived_at + p.dwell_max_s
+        if due or self.moving_away:
+            away = self.moving_away
+            self.moving_away = False
+            officers = {o.space for o in m.officers if o.status == INSIDE} if away else set()
             options = b.neighbours[self.space]
             weights = [
-                0.0 if b.is_exit[s] or m.room_is_locked(s) else (1.0 if s in self.visited else p.w_unvisited)
+                0.0
+                if b.is_exit[s] or m.room_is_locked(s) or s in officers
+                else (1.0 if s in self.visited else p.w_unvisited)
                 for s in options
             ]
             if sum(weights) > 0:
@@ -343,13 +382,14 @@ class Attacker(mesa.Agent):
     # ---------------------------------------------------------------------------------- step 10: fire
 
     def fire(self, engaged: AgentSet) -> None:
-        """Fire at engaged officers, else at open targets here and at locked rooms seen through windows."""
+        """Fire at engaged officers, else at open targets here and at locked rooms seen through windows
+        (barricaded: at a reduced rate, and through the door at the officers forcing it)."""
         m = self.model
         p, b, t = m.p, m.b, m.t
         if t < self.reload_until:
             return
         if engaged:
-            engaged.shuffle_do("take_fire")  # independent hits: the order does not matter
+            engaged.shuffle_do("take_fire", m.p_officer_hit)  # independent hits: the order does not matter
             m.mark_gunfire()
             return
         here, adjacent = self.space, b.adjacent[self.space]
@@ -366,9 +406,16 @@ class Attacker(mesa.Agent):
             elif g.state == LOCKED and b.door_window[g.space] and g.space in adjacent:
                 targets.append(g)
                 factors.append(p.window_hit_factor)
+        at_door = m.officers.select(lambda o: o.breaching and o.status == INSIDE) if self.barricaded else None
+        if at_door:  # through the door, at the officers forcing it (independent hits)
+            at_door.shuffle_do("take_fire", m.p_door_hit)
         if not targets:
+            if at_door:
+                m.mark_gunfire()
             return
         rate = p.fire_rate * p.dt * (1.0 if any_open else p.window_fire_factor)
+        if self.barricaded:  # shut in, it fires less
+            rate *= p.barricade_fire_factor
         n = min(int(self.rng.poisson(rate)), p.max_shots_per_tick, self.rounds)
         for _ in range(n):
             counts = [g.count for g in targets]
@@ -383,5 +430,5 @@ class Attacker(mesa.Agent):
         if self.rounds == 0:
             self.reload_until = t + p.reload_s
             self.rounds = p.magazine
-        if n > 0:
+        if n > 0 or at_door:
             m.mark_gunfire()

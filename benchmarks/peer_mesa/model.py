@@ -3,11 +3,14 @@
 Written the way a Mesa user would write docs/model.md: ``mesa.Agent`` subclasses for occupant groups,
 officers and the attacker (``agents.py``), per-tick ``agents_by_type`` AgentSets, ``do`` where the model
 fixes an order and ``shuffle_do`` where agents of one step act independently (the order within that step
-does not change the distribution). Same rules and the same documented choices as ``engine/reference.py``
-(a group with nobody left is inert; an agent arriving in a space picks its next hop in the same step; the
-attacker leaves its entry exit toward the lowest-index inner neighbour; units shot down in step 10 do not
-count as engaged in step 11; shots at officers use no rounds; an attack still going at the horizon never
-stops the threat for casualty care). Review replays (``Params.forcing``) are not
+does not change the distribution). Officers move in unit order (``do``): they share the marks of the
+spaces cleared, and the first to reach a room clears it, as in the engine. Same rules and the same
+documented choices as ``engine/reference.py`` (a group with nobody left is inert; an agent arriving in a
+space picks its next hop in the same step; the attacker leaves its entry exit toward the lowest-index inner
+neighbour; units shot down in step 10 do not count as engaged in step 11; shots at officers use no rounds;
+an attack still going at the horizon never stops the threat for casualty care; the encounter rules of
+steps 7, 8, 8b, 10 and 11: moving away from officers, search and room clearing, barricade and standoff,
+surrender). Review replays (``Params.forcing``) and the review's officer pace are not
 supported. It exists to be timed against the engine (``benchmarks/run.py``) and is checked to agree with it
 in distribution (``tests/benchmarks/test_peer_mesa.py``).
 """
@@ -31,11 +34,15 @@ from responsesim.codes import (
     D_SOLO,
     D_TACTICAL,
     D_WAIT_N,
+    DOOR_LOCK_NAMES,
     H_BARRICADE,
     H_CITIZENS,
     H_FLEE,
+    H_MOVE_AWAY,
     H_POLICE,
     H_SELF,
+    H_SURRENDER,
+    HAZARD_NAMES,
     ROLE_NAMES,
     ROLE_PATROL,
     ROLE_SRO,
@@ -61,8 +68,8 @@ from .agents import (
 OUTCOME_COLUMNS: tuple[str, ...] = (
     "rep", "killed", "died_awaiting_care", "deaths", "wounded", "critical", "evacuated", "sheltered",
     "shots_fired", "attack_duration_s", "end_reason", "stopped_by", "first_shot_s", "first_police_s",
-    "first_entry_s", "first_contact_s", "officers_shot", "officers_killed", "ended_before_police",
-    "median_time_to_care_s",
+    "first_entry_s", "first_contact_s", "barricade_s", "officers_shot", "officers_killed",
+    "ended_before_police", "median_time_to_care_s",
 )  # fmt: skip
 INT_COLUMNS = (
     "rep", "killed", "died_awaiting_care", "deaths", "wounded", "critical", "evacuated", "sheltered",
@@ -89,6 +96,11 @@ class Building:
         self.inner_neighbours = [[j for j in nb if not self.is_exit[j]] for nb in self.neighbours]
         self.exits = [s for s in range(n) if self.is_exit[s]]  # ascending index
         self.nearest_exit = [min(self.exits, key=lambda e, s=s: (self.dist[s][e], e)) for s in range(n)]
+        # median time to force each space's door (s), by its lock (empty ``door_lock``: all ``standard``)
+        locks = [int(x) for x in b.door_lock] if len(b.door_lock) == n else [1] * n
+        by_lock = {"none": params.breach_none_s, "standard": params.breach_standard_s,
+                   "reinforced": params.breach_reinforced_s}  # fmt: skip
+        self.breach_median_s = [by_lock[DOOR_LOCK_NAMES[k]] for k in locks]
 
 
 class Casualty:
@@ -123,6 +135,8 @@ class IncidentModel(mesa.Model):
         self.first_police_t = INF
         self.first_entry_t = INF
         self.first_contact_t = INF
+        self.barricade_t = INF  # the attacker first shut itself in a room
+        self.cleared: set[int] = set()  # spaces officers have been through (search)
         self.end_reason = "ongoing"
         self.end_t = INF
         self.stopped_by = ""
@@ -133,6 +147,7 @@ class IncidentModel(mesa.Model):
         self.officers_shot = 0
         self.officers_killed = 0
         self.p_officer_hit = 1.0 - math.exp(-p.officer_hit_h * p.officer_hit_factor * p.dt)
+        self.p_door_hit = 1.0 - math.exp(-p.officer_hit_h * p.officer_hit_factor * p.breach_exposure * p.dt)
         # agents: groups, units (SRO, patrol, tactical, in that order), the attacker
         for g in range(p.n_groups):
             OccupantGroup(self, g, int(p.group_space[g]), int(p.group_size[g]))
@@ -242,7 +257,8 @@ class IncidentModel(mesa.Model):
                 self.first_contact_t = self.t
             if not engaged:
                 self.attacker.move()  # 7
-            self.officers.select(lambda o: o.status == INSIDE and o not in engaged).shuffle_do("move")  # 8
+            self.officers.select(lambda o: o.status == INSIDE and o not in engaged).do("move")  # 8
+            self.standoff()  # 8b
             self.attacker.fire(engaged)  # 10
             self.resolve_endings(engaged.select(lambda o: o.status != DOWN))  # 11
         self.t = self.steps * self.p.dt  # 12 (Mesa counts ``steps`` before calling ``step``)
@@ -264,30 +280,64 @@ class IncidentModel(mesa.Model):
         if self.first_entry_t == INF:
             self.first_entry_t = self.t
 
+    def standoff(self) -> None:
+        """Step 8b: the officers at a barricaded attacker's door force it; it gives way a lognormal time
+        (median by its lock) after the first started, unless nobody is left forcing it."""
+        a = self.attacker
+        for o in self.officers:
+            o.breaching = False
+        if not a.barricaded:
+            return
+        forcing = self.officers.select(lambda o: o.forces_door())
+        if not forcing:
+            a.breach_at = INF  # a new breach starts over
+            return
+        if a.breach_at == INF:
+            a.breach_at = self.t + lognormal(self, self.b.breach_median_s[a.space], self.p.breach_sigma)
+        if self.t >= a.breach_at:  # the door gives way: the officers engage next tick
+            a.barricaded = False
+            a.breach_at = INF
+        else:
+            forcing.set("breaching", True)
+
     def resolve_endings(self, engaged: AgentSet) -> None:
-        """Step 11: one competing-hazards draw (self-termination, flight, citizens, police, barricade)."""
+        """Step 11: one draw among the competing hazards of ``HAZARD_NAMES`` (self-termination, flight,
+        citizens, police, barricade, surrender, moving away)."""
         p, b, a, t = self.p, self.b, self.attacker, self.t
-        near = any(o.status == INSIDE and b.hops[o.space][a.space] <= 2 for o in self.officers)
+        close = self.officers.select(lambda o: o.status == INSIDE and b.hops[o.space][a.space] <= 2)
+        near = bool(close)
         on_scene = any(o.armed and o.status in (ON_SCENE, INSIDE) for o in self.officers)
-        mult = p.police_near_mult if near else (p.police_scene_mult if on_scene else 1.0)
-        hazards = [0.0] * 5
+        # shut in its room it no longer sees them: the on-scene factor, not the near one
+        sees = near and not a.barricaded
+        mult = p.police_near_mult if sees else (p.police_scene_mult if on_scene else 1.0)
+        hazards = [0.0] * len(HAZARD_NAMES)
         hazards[H_SELF] = p.self_term_h * mult * self.quit
         hazards[H_FLEE] = 0.0 if (engaged or a.barricaded) else p.flee_h * self.quit
         if not engaged and self.open_people_in(a.space) > 0:
             hazards[H_CITIZENS] = p.citizen_h * (p.reload_mult if t < a.reload_until else 1.0)
         hazards[H_POLICE] = p.officer_stop_h * sum(engaged.get("weapon_factor"))
-        if a.barricaded:
-            hazards[H_POLICE] *= p.model["barricade_stop_factor"]
-        if b.lockable[a.space] and not a.barricaded:
-            hazards[H_BARRICADE] = p.barricade_h
+        if b.lockable[a.space] and not a.barricaded and not engaged:
+            hazards[H_BARRICADE] = p.barricade_h * (p.barricade_near_mult if near else 1.0)
+        if engaged or (a.barricaded and near):  # engaged, or its door held or forced: negotiation
+            hazards[H_SURRENDER] = p.surrender_h
+        if near and not engaged and not a.barricaded:
+            hazards[H_MOVE_AWAY] = p.move_away_h
         total = sum(hazards)
         if total <= 0 or self.random.random() >= 1.0 - math.exp(-total * p.dt):
             return
-        kind = self.random.choices(range(5), weights=hazards)[0]
+        kind = self.random.choices(range(len(hazards)), weights=hazards)[0]
         if kind == H_BARRICADE:
+            self.barricade_t = min(self.barricade_t, t)
             a.barricaded = True
             a.next_space = -1
             a.eta = 0.0
+        elif kind == H_MOVE_AWAY:
+            a.moving_away = True  # leaves at once, away from the officers (step 7)
+        elif kind == H_SURRENDER:
+            self.end_attack("police_arrested", t + p.dt)
+            # the engaged unit with the largest weight (ties: unit order), else the first unit within two hops
+            by = max(engaged, key=lambda o: (o.weapon_factor, -o.index)) if engaged else close[0]
+            self.stopped_by = ROLE_NAMES[by.role]
         elif kind == H_SELF:
             reason = "suicide_police_on_scene" if self.armed_unit_arrived() else "suicide_before_police"
             self.end_attack(reason, t + p.dt)
@@ -350,6 +400,7 @@ class IncidentModel(mesa.Model):
             "first_police_s": since_first_shot(police_t),
             "first_entry_s": since_first_shot(self.first_entry_t),
             "first_contact_s": since_first_shot(self.first_contact_t),
+            "barricade_s": since_first_shot(self.barricade_t),
             "officers_shot": self.officers_shot,
             "officers_killed": self.officers_killed,
             "ended_before_police": self.end_reason != "ongoing" and self.end_t < police_t,
