@@ -71,7 +71,8 @@ def _play(args: argparse.Namespace) -> int:
     write_html(d, args.out / "debrief.html")
     print(f"\nDebrief ({args.branches:,} runs per choice from each saved moment):")
     for x in d.decisions:
-        print(f"\n{x.index}. {x.title} at {x.t_s:.0f} s ({x.seconds:.2f} s to compute)")
+        took = f"{x.seconds:.2f} s to compute, {x.cpu_seconds:.2f} s of processor time"
+        print(f"\n{x.index}. {x.title} at {x.t_s:.0f} s ({took})")
         for s in x.headline:
             print(f"  {s}")
     print(f"\nwritten: {args.out / 'debrief.json'}, {args.out / 'debrief.html'}, {len(ex.decisions)} moments")

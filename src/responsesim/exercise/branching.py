@@ -69,13 +69,14 @@ class BranchOutcomes:
 
 @dataclass(frozen=True)
 class Branches:
-    """Every alternative's branches from one moment, and the time they took (s)."""
+    """Every alternative's branches from one moment, and the time they took (s, wall clock)."""
 
     moment: Moment
     outcomes: list[BranchOutcomes]
     seconds: float
     salt: int = 0
     ticks: int = field(default=0)
+    cpu_seconds: float = 0.0  # processor time of this process (s): the wall time less waiting for a core
 
     def of(self, alt_id: str) -> BranchOutcomes:
         """The branches of the alternative with id ``alt_id`` (KeyError when not run)."""
@@ -105,7 +106,7 @@ def run_branches(
     moment.check_scenario(scenario)
     sim = sim or Sim.of(scenario.params)
     a = len(alternatives)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     st = replicate(moment.state, 0, a * n)
     theta = np.ascontiguousarray(np.repeat(moment.theta[:1], a * n))
     keys = branch_keys(moment.key, n, salt)
@@ -132,4 +133,4 @@ def run_branches(
                 barricade_s=out.barricade_s[r].copy(),
             )
         )
-    return Branches(moment, res, time.perf_counter() - t0, salt, ticks)
+    return Branches(moment, res, time.perf_counter() - t0, salt, ticks, time.process_time() - c0)

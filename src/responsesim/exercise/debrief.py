@@ -52,6 +52,11 @@ def _n(x: float) -> str:
     return f"{x:.1f}" if abs(x) >= 0.995 else f"{x:.2f}"
 
 
+def _signed(x: float) -> str:
+    """Two decimals with a sign, never "-0.00"."""
+    return f"{round(x, 2) + 0.0:+.2f}"
+
+
 def _lives(x: float) -> str:
     return f"{_n(x)} {'life' if _n(x) == '1.0' else 'lives'}"
 
@@ -113,11 +118,13 @@ class DecisionDebrief:
     chosen: str
     doctrine_choice: str | None
     alternatives: list[AlternativeSummary]
-    seconds: float  # time the branches took (s)
+    seconds: float  # time the branches took (s, wall clock)
+    cpu_seconds: float = 0.0  # and in processor time (s)
 
     def to_json(self) -> dict[str, Any]:
-        out = {k: getattr(self, k) for k in ("index", "kind", "title", "t_s", "since_first_shot_s", "view",
-                                             "chosen", "doctrine_choice", "seconds")}  # fmt: skip
+        keys = ("index", "kind", "title", "t_s", "since_first_shot_s", "view", "chosen", "doctrine_choice",
+                "seconds", "cpu_seconds")  # fmt: skip
+        out = {k: getattr(self, k) for k in keys}
         out["alternatives"] = [a.to_json() for a in self.alternatives]
         return out
 
@@ -193,9 +200,9 @@ def _sentence(alt: BranchOutcomes, mine: BranchOutcomes, diff: Interval | None) 
     if diff is None:
         d = mean_interval(alt.deaths)
         return (
-            f"Your choice, {doing(alt.alternative.id)}: {_n(d.value)} deaths on average from this moment "
-            f"({_n(d.low)}-{_n(d.high)}); you were shot in {_pct(you.value)} of the runs "
-            f"({_pct(you.low)}-{_pct(you.high)})."
+            f"Your choice, {doing(alt.alternative.id)}: {_n(d.value)} deaths in the incident on average, "
+            f"run on from this moment ({_n(d.low)}-{_n(d.high)}); you were shot in {_pct(you.value)} of "
+            f"the runs ({_pct(you.low)}-{_pct(you.high)})."
         )
     who = doing(alt.alternative.id).capitalize() + " here"
     if diff.value == 0 and diff.low == diff.high:
@@ -206,8 +213,8 @@ def _sentence(alt: BranchOutcomes, mine: BranchOutcomes, diff: Interval | None) 
         lives = f"would have saved {_lives(-diff.value)} on average ({_n(-diff.high)}-{_n(-diff.low)})"
     else:
         lives = (
-            f"would have made no clear difference in lives ({diff.value:+.2f} on average, "
-            f"{diff.low:+.2f} to {diff.high:+.2f})"
+            f"would have made no clear difference in lives ({_signed(diff.value)} on average, "
+            f"{_signed(diff.low)} to {_signed(diff.high)})"
         )
     mine_p = float(mine.unit_shot.mean())
     if abs(you.value - mine_p) < 0.005:
@@ -258,6 +265,7 @@ def debrief(ex: Exercise, n: int = 1000) -> Debrief:
                 doctrine_choice=p.doctrine_choice,
                 alternatives=alts,
                 seconds=br.seconds,
+                cpu_seconds=br.cpu_seconds,
             )
         )
     first = ex.decisions[0].point.moment

@@ -133,9 +133,8 @@ class OfficerView:
             out.append("Shots reported in the building; you cannot hear where from")
         if self.attacker_seen_in:
             what = "barricaded in" if self.attacker_barricaded else "in sight in"
-            extra = (
-                f", {self.people_with_attacker} people in there with it" if self.people_with_attacker else ""
-            )
+            n = self.people_with_attacker or 0
+            extra = f", {n} {'person' if n == 1 else 'people'} in there with it" if n else ""
             out.append(f"Attacker {what} {self.attacker_seen_in}{extra}")
         elif self.attacker_reported_in:
             out.append(f"Radio: attacker reported in {self.attacker_reported_in}")
