@@ -64,6 +64,22 @@ def on_screen(page: Any, locator: Any, what: str) -> str:
     return str(locator.inner_text())
 
 
+#: [table caption, column head] of every column whose head is aligned otherwise than its cells
+ALIGNMENT = """root => {
+  const out = [];
+  for (const t of root.querySelectorAll("table.data")) {
+    const heads = [...t.querySelectorAll("thead th")];
+    heads.forEach((th, k) => {
+      const cells = [...t.querySelectorAll("tbody tr")].map((tr) => tr.children[k]).filter(Boolean);
+      const align = (el) => getComputedStyle(el).textAlign;
+      const caption = t.caption?.textContent ?? "";
+      if (cells.some((td) => align(td) !== align(th))) out.push([caption, th.textContent]);
+    });
+  }
+  return out;
+}"""
+
+
 def stacked(locator: Any) -> bool:
     """Whether a table shows as stacked rows (its rows are blocks, its head hidden)."""
     return bool(locator.evaluate("t => getComputedStyle(t.querySelector('tbody tr')).display === 'block'"))
@@ -134,6 +150,9 @@ def test_counterfactual_lives_saved(sized: Tab, tmp_path: Path) -> None:
     lives = page.locator("#review-result tr", has_text="Lives saved").first
     shown = on_screen(page, lives.locator("td").last, "Counterfactual: lives saved with the change")
     assert "95% of draws" in shown
+    if page.viewport_size["width"] > 600:  # each head aligned with its numbers (the delay table's were not)
+        misaligned = page.locator("#review-result").evaluate(ALIGNMENT)
+        assert misaligned == [], misaligned
     sized.screenshot(f"phone-counterfactual-{page.viewport_size['width']}")
     sized.assert_no_console_errors()
 

@@ -940,7 +940,7 @@ function renderFinding(f, opts = {}) {
     f.meanwhile.map((m) => `<li>${breakable(m)}</li>`).join("") + "</ul></details>" : "";
   const where = (e) => (opts.manyFiles && e.file ? `${e.file}:${e.line}` : e.line);
   const evidence = f.evidence?.length ? `<details><summary>Evidence rows (${f.evidence.length})</summary><div class="table-wrap"><table class="data">` +
-    `<thead><tr><th scope="col">${opts.manyFiles ? "File:line" : "Line"}</th><th scope="col">Time</th><th scope="col">Actor</th><th scope="col">Event</th>` +
+    `<thead><tr><th scope="col" class="num">${opts.manyFiles ? "File:line" : "Line"}</th><th scope="col">Time</th><th scope="col">Actor</th><th scope="col">Event</th>` +
     "<th scope=\"col\">Detail</th><th scope=\"col\">Certainty</th><th scope=\"col\">Source</th></tr></thead><tbody>" +
     f.evidence.map((e) => `<tr><td class="num">${esc(where(e))}</td><td>${esc(e.time)}</td><td>${esc(e.actor)}</td><td>${esc(e.event)}</td>` +
       `<td>${esc(e.detail)}<span class="note">${esc(e.why)}</span></td><td>${esc(e.certainty)}${e.approximate ? " ⚠" : ""}</td><td>${esc(e.source)}</td></tr>`).join("") +
@@ -992,7 +992,7 @@ function sideBySide(cf, iv) {
   const row = (what, change, x, none) => `<tr><th scope="row">${esc(what)}<span class="note">${esc(change)}</span></th>` +
     `<td class="num">${x ? iv(x) : esc(none || "not asked")}</td></tr>`;
   return `<div class="table-wrap"><table class="data side-by-side"><caption>Lives saved, side by side (the same paired draws)</caption>` +
-    `<thead><tr><th scope="col">Change</th><th scope="col">Lives saved</th></tr></thead><tbody>` +
+    `<thead><tr><th scope="col">Change</th><th scope="col" class="num">Lives saved</th></tr></thead><tbody>` +
     row("Stopping the killing", cf.change, both.stopping_the_killing, cf.no_change && `no change: ${cf.no_change}`) +
     row("Stopping the dying", m.change ?? m.counterfactual, both.stopping_the_dying, m.no_change && `no change: ${m.no_change}`) +
     "</tbody></table></div>";
@@ -1004,7 +1004,7 @@ function renderCounterfactual(cf, curveUrl) {
   const o = cf.observed;
   const head = `<div class="table-wrap"><table class="data"><caption>What the change would likely have done, ` +
     `${cf.draws.toLocaleString("en-US")} paired draws (parameters, uncertain times and chance together)</caption>` +
-    `<thead><tr><th scope="col">Outcome</th><th scope="col">Record</th><th scope="col">With the change</th></tr></thead><tbody>` +
+    `<thead><tr><th scope="col">Outcome</th><th scope="col" class="num">Record</th><th scope="col" class="num">With the change</th></tr></thead><tbody>` +
     `<tr><th scope="row">Lives saved</th><td class="num">0 of ${esc(o.killed)} killed</td><td class="num">${iv(cf.lives_saved)}</td></tr>` +
     `<tr><th scope="row">… not shot</th><td class="num">0</td><td class="num">${iv(cf.not_shot)}</td></tr>` +
     `<tr><th scope="row">… survived with earlier care</th><td class="num">0</td><td class="num">${iv(cf.survived_care)}</td></tr>` +
@@ -1017,14 +1017,15 @@ function renderCounterfactual(cf, curveUrl) {
     `<li>recorded shot at ${esc(s.time)}: attack already stopped in ${(100 * s.protocol).toFixed(1)}% of draws (record: 0%)</li>`).join("");
   const curve = `<div class="table-wrap"><table class="data"><caption>Against the delay (s after ` +
     `${cf.counterfactual.some((c) => c.includes("no_withdrawal")) ? "withdrawing" : "arriving"})</caption><thead><tr>` +
-    "<th scope=\"col\">Delay</th><th scope=\"col\">Lives saved</th><th scope=\"col\">95% of draws</th><th scope=\"col\">Responder shot</th></tr></thead><tbody>" +
+    "<th scope=\"col\" class=\"num\">Delay</th><th scope=\"col\" class=\"num\">Lives saved</th><th scope=\"col\" class=\"num\">95% of draws</th>" +
+    "<th scope=\"col\" class=\"num\">Responder shot</th></tr></thead><tbody>" +
     cf.delay_curve.map((c) => `<tr><td class="num">${c.delay_s.toFixed(0)} s</td><td class="num">${c.lives_saved.toFixed(2)}</td>` +
       `<td class="num">${c.low.toFixed(0)}–${c.high.toFixed(0)}</td><td class="num">${pct(c.p_officer_shot)}</td></tr>`).join("") +
     "</tbody></table></div>";
   const rows = `<details><summary>Per casualty row (${cf.casualty_rows.length})</summary><div class="table-wrap"><table class="data"><thead><tr>` +
-    `<th scope="col">${cf.casualty_rows.some((r) => r.file) ? "File:line" : "Line"}</th><th scope="col">Who</th>` +
+    `<th scope="col" class="num">${cf.casualty_rows.some((r) => r.file) ? "File:line" : "Line"}</th><th scope="col">Who</th>` +
     "<th scope=\"col\">Window</th><th scope=\"col\">Location</th>" +
-    "<th scope=\"col\">Not shot</th><th scope=\"col\">Survived with care</th><th scope=\"col\">Care time</th><th scope=\"col\">Source</th></tr></thead><tbody>" +
+    "<th scope=\"col\" class=\"num\">Not shot</th><th scope=\"col\" class=\"num\">Survived with care</th><th scope=\"col\">Care time</th><th scope=\"col\">Source</th></tr></thead><tbody>" +
     cf.casualty_rows.map((r) => `<tr><td class="num">${esc(r.file ? `${r.file}:${r.line}` : r.line)}</td><td>${esc(r.count)} ${esc(r.outcome)}</td>` +
       `<td>${esc(r.window)}${r.flagged ? " ⚠" : ""}</td><td>${esc(r.location)}</td><td class="num">${r.not_shot.toFixed(2)}</td>` +
       `<td class="num">${r.survived_care.toFixed(2)}</td><td>${r.care_assumed ? "assumed" : "recorded"}</td><td>${esc(r.source)}</td></tr>`).join("") +
