@@ -30,6 +30,7 @@ from responsesim.analysis.summary import (
     summarize,
     summary_frame,
     summary_json,
+    wilson_ci,
     with_parameter_uncertainty,
 )
 from responsesim.engine.backend import check_backend
@@ -218,7 +219,8 @@ class RunResult:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object printed by ``responsesim run --json`` (keys documented in the README)."""
-        reasons = end_reason_shares(incident_columns(self.columns))
+        inc = incident_columns(self.columns)
+        reasons = end_reason_shares(inc)
         return summary_json(
             list(self.summaries),
             {
@@ -232,6 +234,7 @@ class RunResult:
                 "end_reasons": {
                     k: {"share": v[0], "ci_low": v[1], "ci_high": v[2]} for k, v in reasons.items()
                 },
+                "long_attacks": long_attacks(inc),
                 "calibration": {
                     "version": self.scenario.calibration.version,
                     "sha256": self.scenario.calibration.sha256,
@@ -287,6 +290,21 @@ class RunResult:
 
 DEFAULT_DRAWS = 100  # posterior draws per run (replications are spread evenly over them)
 MIN_REPS_PER_DRAW = 20  # fewer replications per draw cannot separate parameter uncertainty from chance
+
+
+def long_attacks(inc: Mapping[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """Shares of incidents (with Wilson 95% intervals) that lasted 10 minutes or more after the first shot
+    and in which the attacker barricaded itself in a room (the long tail the FBI data holds)."""
+    n = len(inc["attack_duration_s"])
+    out = {}
+    for key, hit in (
+        ("lasted_10min_plus", np.asarray(inc["attack_duration_s"], float) >= 600.0),
+        ("barricaded", ~np.isnan(np.asarray(inc["barricade_s"], float))),
+    ):
+        k = int(hit.sum())
+        low, high = wilson_ci(k, n) if n else (math.nan, math.nan)
+        out[key] = {"share": k / n if n else math.nan, "ci_low": low, "ci_high": high}
+    return out
 
 
 @dataclass(frozen=True)

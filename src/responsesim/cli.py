@@ -286,6 +286,13 @@ def run_cmd(
         + ", ".join(f"{k.replace('_', ' ')} {100 * v['share']:.1f}%" for k, v in shares.items()),
         highlight=False,
     )
+    long10, barr = obj["long_attacks"]["lasted_10min_plus"], obj["long_attacks"]["barricaded"]
+    console.print(
+        f"long attacks: {100 * long10['share']:.1f}% lasted 10 minutes or more (95% CI "
+        f"{100 * long10['ci_low']:.1f}-{100 * long10['ci_high']:.1f}%); the attacker barricaded itself in a "
+        f"room in {100 * barr['share']:.1f}%",
+        highlight=False,
+    )
     if run_id is not None:
         console.print(f"wrote {n:,} replications to {out} (run {run_id})", highlight=False)
 
