@@ -1,7 +1,8 @@
 """``python -m responsesim.exercise``: play an exercise from the terminal and write its debrief.
 
     python -m responsesim.exercise play SCENARIO.toml [--unit patrol|sro] [--seed N] [--replication R]
-        [--choose KIND=CHOICE ...] [--default CHOICE] [--interactive] [--branches 1000] [--out DIR]
+        [--choose KIND=CHOICE ...] [--default CHOICE] [--interactive] [--branches 1000] [--point-estimate]
+        [--out DIR]
     python -m responsesim.exercise render DEBRIEF.json [--out PAGE.html]
 
 ``play`` writes DIR/debrief.json, DIR/debrief.html and each decision's saved moment
@@ -63,13 +64,13 @@ def _play(args: argparse.Namespace) -> int:
     if not ex.decisions:
         print("no decision was made (the attack ended before your officer arrived): no debrief")
         return 0
-    d = debrief(ex, args.branches)
+    d = debrief(ex, args.branches, "point" if args.point_estimate else "posterior")
     args.out.mkdir(parents=True, exist_ok=True)
     for k, dec in enumerate(ex.decisions, 1):
         dec.point.moment.save(args.out / f"moment-{k}.npz")
     d.save(args.out / "debrief.json")
     write_html(d, args.out / "debrief.html")
-    print(f"\nDebrief ({args.branches:,} runs per choice from each saved moment):")
+    print(f"\nDebrief ({args.branches:,} runs per choice from each saved moment; {d.uncertainty_note}):")
     for x in d.decisions:
         took = f"{x.seconds:.2f} s to compute, {x.cpu_seconds:.2f} s of processor time"
         print(f"\n{x.index}. {x.title} at {x.t_s:.0f} s ({took})")
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--default", metavar="CHOICE")
     p.add_argument("--interactive", action="store_true")
     p.add_argument("--branches", type=int, default=1000)
+    p.add_argument("--point-estimate", action="store_true", help="every branch at the replication's values")
     p.add_argument("--out", type=Path, default=Path("exercise-debrief"))
     r = sub.add_parser("render", help="write the HTML page of a saved debrief")
     r.add_argument("debrief", type=Path)

@@ -95,9 +95,12 @@ def run_branches(
     *,
     salt: int = 0,
     sim: Sim | None = None,
+    thetas: np.ndarray | None = None,
 ) -> Branches:
     """Run ``moment`` on ``n`` times under each alternative (one batch of len(alternatives) x n rows).
 
+    ``thetas``: per-branch parameter rows (``THETA_DTYPE`` [n]; branch ``b`` of every alternative runs at
+    ``thetas[b]``, e.g. posterior draws: ``uncertainty.branch_parameters``), else the moment's own row.
     ``scenario`` must be the one (and calibration) the moment was saved from (``MomentMismatchError``)."""
     if n < 1:
         raise ValueError(f"n must be at least 1, not {n}")
@@ -108,7 +111,10 @@ def run_branches(
     a = len(alternatives)
     t0, c0 = time.perf_counter(), time.process_time()
     st = replicate(moment.state, 0, a * n)
-    theta = np.ascontiguousarray(np.repeat(moment.theta[:1], a * n))
+    if thetas is not None and thetas.shape != (n,):
+        raise ValueError(f"thetas: expected {n} parameter rows, got shape {thetas.shape}")
+    one = moment.theta[:1] if thetas is None else thetas
+    theta = np.ascontiguousarray(np.tile(one, a) if thetas is not None else np.repeat(one, a * n))
     keys = branch_keys(moment.key, n, salt)
     for k, alt in enumerate(alternatives):
         rows = slice(k * n, (k + 1) * n)

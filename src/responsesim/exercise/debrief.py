@@ -2,8 +2,9 @@
 (``branching.run_branches``, common random numbers), summarised in lives and in the officer's risk, in
 plain words. Saved as JSON (``Debrief.save`` / ``Debrief.load``) so a trainer can open it later.
 
-Intervals are 95%: over chance from that moment (the branches), at the replication's parameter values;
-the difference between two choices is the mean of the paired differences, branch by branch.
+Intervals are 95%: over chance from that moment (the branches) and, by default, over the calibration's
+posterior (branch b of every choice at posterior draw b % k; ``uncertainty.py``); the difference between
+two choices is the mean of the paired differences, branch by branch.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from responsesim.engine.version import model_version
 from responsesim.exercise.branching import BranchOutcomes, run_branches
 from responsesim.exercise.session import Exercise, ExerciseError
 from responsesim.exercise.stats import Interval, mean_interval, paired_difference, share_interval
+from responsesim.exercise.uncertainty import BranchParameters, branch_parameters
 
 __all__ = ["DEBRIEF_FORMAT", "AlternativeSummary", "Debrief", "DecisionDebrief", "debrief", "doing"]
 
@@ -153,6 +157,8 @@ class Debrief:
     branches: int
     outcome: dict[str, Any]
     decisions: list[DecisionDebrief]
+    uncertainty: str = "point"  # "posterior": intervals cover the parameters' uncertainty and chance
+    uncertainty_note: str = ""
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def to_json(self) -> dict[str, Any]:
@@ -168,6 +174,8 @@ class Debrief:
             "branches": self.branches,
             "outcome": self.outcome,
             "decisions": [d.to_json() for d in self.decisions],
+            "uncertainty": self.uncertainty,
+            "uncertainty_note": self.uncertainty_note,
             "created": self.created,
         }
 
@@ -195,10 +203,12 @@ class Debrief:
             raise ExerciseError(f"{path}: not a saved debrief ({exc})") from exc
 
 
-def _sentence(alt: BranchOutcomes, mine: BranchOutcomes, diff: Interval | None) -> str:
-    you = share_interval(alt.unit_shot)
+def _sentence(
+    alt: BranchOutcomes, mine: BranchOutcomes, diff: Interval | None, draw: np.ndarray | None
+) -> str:
+    you = share_interval(alt.unit_shot, draw)
     if diff is None:
-        d = mean_interval(alt.deaths)
+        d = mean_interval(alt.deaths, draw, 0.0)
         return (
             f"Your choice, {doing(alt.alternative.id)}: {_n(d.value)} deaths in the incident on average, "
             f"run on from this moment ({_n(d.low)}-{_n(d.high)}); you were shot in {_pct(you.value)} of "
@@ -225,19 +235,27 @@ def _sentence(alt: BranchOutcomes, mine: BranchOutcomes, diff: Interval | None) 
     return f"{who} {lives} and {risk}."
 
 
-def debrief(ex: Exercise, n: int = 1000) -> Debrief:
-    """Run every decision's alternatives ``n`` times from its saved moment and summarise them."""
+def debrief(ex: Exercise, n: int = 1000, uncertainty: str = "posterior") -> Debrief:
+    """Run every decision's alternatives ``n`` times from its saved moment and summarise them.
+
+    ``uncertainty``: "posterior" spreads the branches over the calibration's posterior draws (when it has
+    one; else as "point"), so intervals cover the parameters' uncertainty and chance; "point" runs every
+    branch at the replication's parameter values (chance alone)."""
     if not ex.decisions:
         raise ExerciseError("no decision was made in this exercise: nothing to debrief")
     out = []
+    modes: list[BranchParameters] = []
     for i, dec in enumerate(ex.decisions):
         p = dec.point
-        br = run_branches(p.moment, ex.scenario, p.choices, n, sim=ex.sim)
+        par = branch_parameters(ex.scenario, p.moment, n, uncertainty)
+        br = run_branches(p.moment, ex.scenario, p.choices, n, sim=ex.sim, thetas=par.theta)
         mine = br.of(dec.choice)
+        dr = par.draw if par.mode == "posterior" else None
+        modes.append(par)
         alts = []
         for o in br.outcomes:
             chosen = o.alternative.id == dec.choice
-            diff = None if chosen else paired_difference(o.deaths, mine.deaths)
+            diff = None if chosen else paired_difference(o.deaths, mine.deaths, dr)
             alts.append(
                 AlternativeSummary(
                     id=o.alternative.id,
@@ -245,12 +263,12 @@ def debrief(ex: Exercise, n: int = 1000) -> Debrief:
                     chosen=chosen,
                     doctrine=o.alternative.id == p.doctrine_choice,
                     n=o.n,
-                    deaths=mean_interval(o.deaths),
-                    died_awaiting_care=mean_interval(o.died_awaiting_care),
-                    officers_shot=mean_interval(o.officers_shot),
-                    you_shot=share_interval(o.unit_shot),
+                    deaths=mean_interval(o.deaths, dr, 0.0),
+                    died_awaiting_care=mean_interval(o.died_awaiting_care, dr, 0.0),
+                    officers_shot=mean_interval(o.officers_shot, dr, 0.0),
+                    you_shot=share_interval(o.unit_shot, dr),
                     deaths_vs_chosen=diff,
-                    sentence=_sentence(o, mine, diff),
+                    sentence=_sentence(o, mine, diff, dr),
                 )
             )
         out.append(
@@ -280,4 +298,6 @@ def debrief(ex: Exercise, n: int = 1000) -> Debrief:
         branches=n,
         outcome=ex.outcome() if ex.finished else {},
         decisions=out,
+        uncertainty=modes[0].mode,
+        uncertainty_note=modes[0].note,
     )
