@@ -150,3 +150,21 @@ def test_dropping_ended_rows_changes_no_number(barricade_scenario, arrival_momen
     for f in a._fields:
         assert np.array_equal(getattr(a, f), getattr(b, f), equal_nan=True), f
     assert np.array_equal(plain.u_status, compact.u_status)
+
+
+def test_two_processes_give_the_same_numbers(barricade_scenario, arrival_moment) -> None:
+    alts = doctrine_choices(
+        arrival_moment.state, Sim.of(barricade_scenario.params).ei.units, arrival_moment.unit
+    )
+    one = run_branches(arrival_moment, barricade_scenario, alts, 100)
+    two = run_branches(arrival_moment, barricade_scenario, alts, 100, workers=2)
+    for x, y in zip(one.outcomes, two.outcomes, strict=True):
+        for f in (
+            "deaths",
+            "died_awaiting_care",
+            "officers_shot",
+            "unit_shot",
+            "attack_duration_s",
+            "end_reason",
+        ):
+            assert np.array_equal(getattr(x, f), getattr(y, f), equal_nan=True), (x.alternative.id, f)

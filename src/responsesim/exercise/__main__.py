@@ -2,7 +2,7 @@
 
     python -m responsesim.exercise play SCENARIO.toml [--unit patrol|sro] [--seed N] [--replication R]
         [--choose KIND=CHOICE ...] [--default CHOICE] [--interactive] [--branches 1000] [--point-estimate]
-        [--out DIR]
+        [--workers 1] [--out DIR]
     python -m responsesim.exercise render DEBRIEF.json [--out PAGE.html]
 
 ``play`` writes DIR/debrief.json, DIR/debrief.html and each decision's saved moment
@@ -64,7 +64,7 @@ def _play(args: argparse.Namespace) -> int:
     if not ex.decisions:
         print("no decision was made (the attack ended before your officer arrived): no debrief")
         return 0
-    d = debrief(ex, args.branches, "point" if args.point_estimate else "posterior")
+    d = debrief(ex, args.branches, "point" if args.point_estimate else "posterior", workers=args.workers)
     args.out.mkdir(parents=True, exist_ok=True)
     for k, dec in enumerate(ex.decisions, 1):
         dec.point.moment.save(args.out / f"moment-{k}.npz")
@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--interactive", action="store_true")
     p.add_argument("--branches", type=int, default=1000)
     p.add_argument("--point-estimate", action="store_true", help="every branch at the replication's values")
+    p.add_argument("--workers", type=int, default=1, help="processes per decision's branches")
     p.add_argument("--out", type=Path, default=Path("exercise-debrief"))
     r = sub.add_parser("render", help="write the HTML page of a saved debrief")
     r.add_argument("debrief", type=Path)

@@ -235,12 +235,13 @@ def _sentence(
     return f"{who} {lives} and {risk}."
 
 
-def debrief(ex: Exercise, n: int = 1000, uncertainty: str = "posterior") -> Debrief:
+def debrief(ex: Exercise, n: int = 1000, uncertainty: str = "posterior", workers: int = 1) -> Debrief:
     """Run every decision's alternatives ``n`` times from its saved moment and summarise them.
 
     ``uncertainty``: "posterior" spreads the branches over the calibration's posterior draws (when it has
     one; else as "point"), so intervals cover the parameters' uncertainty and chance; "point" runs every
-    branch at the replication's parameter values (chance alone)."""
+    branch at the replication's parameter values (chance alone). ``workers``: processes per decision
+    (``run_branches``)."""
     if not ex.decisions:
         raise ExerciseError("no decision was made in this exercise: nothing to debrief")
     out = []
@@ -248,7 +249,7 @@ def debrief(ex: Exercise, n: int = 1000, uncertainty: str = "posterior") -> Debr
     for i, dec in enumerate(ex.decisions):
         p = dec.point
         par = branch_parameters(ex.scenario, p.moment, n, uncertainty)
-        br = run_branches(p.moment, ex.scenario, p.choices, n, sim=ex.sim, thetas=par.theta)
+        br = run_branches(p.moment, ex.scenario, p.choices, n, sim=ex.sim, thetas=par.theta, workers=workers)
         mine = br.of(dec.choice)
         dr = par.draw if par.mode == "posterior" else None
         modes.append(par)
