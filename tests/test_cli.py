@@ -204,3 +204,13 @@ def test_first_run_on_a_machine_builds_the_engine_and_says_so(tmp_path: Path) ->
     assert second.returncode == 0 and "compiling" not in second.stderr
     assert json.loads(first.stdout)["metrics"] == json.loads(second.stdout)["metrics"]
     assert list((tmp_path / "native").glob("*/responsesim_engine_*"))  # the module, not Numba's cache
+
+
+def test_calibrate_refuses_a_missing_output_directory_before_fitting(tmp_path: Path) -> None:
+    """A fit takes minutes: a --output whose directory does not exist is refused at once (exit 2), not
+    after the fit when its files cannot be written."""
+    target = tmp_path / "absent" / "calibration.toml"
+    res = runner.invoke(app, ["calibrate", "--output", str(target)], env={"COLUMNS": "200"})
+    assert res.exit_code == 2, res.output
+    assert "does not exist" in res.output and str(target.parent) in " ".join(res.output.split())
+    assert not target.parent.exists()

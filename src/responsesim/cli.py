@@ -654,12 +654,15 @@ def calibrate_cmd(
         _calibration_check(calibration, validation, seed, workers, as_json, at or [], report)
         return
     settings = Settings(points, replications, rounds, 0.02, validation, seed, workers, backend, scheduler)
+    target = output or default_calibration_path()
+    if not dry_run and not target.parent.is_dir():  # before the fit's minutes, not after
+        _fail(f"--output {target}: the directory {target.parent} does not exist")
+        return
     try:
         out = calibrate(settings, progress=lambda m: err.print(m, highlight=False))
     except (ReferenceDataError, FileNotFoundError) as exc:  # data missing or malformed: exit 2
         _fail(str(exc))
         return
-    target = output or default_calibration_path()
     if not dry_run:
         if out.posterior_text:  # the particles first: the calibration file names their hash
             write_calibration(out.posterior_text, target.with_name("posterior.csv"))
