@@ -93,29 +93,21 @@ def test_check_report_page_lists_every_miss_with_its_reason(reference_path, tmp_
 
 
 def test_readme_quotes_of_check_at_other_points_are_current(reference_path) -> None:  # type: ignore[no-untyped-def]
-    """The README's `calibrate --check --at ...` figures are what the command gives now (its defaults:
-    4,000 attempts, seed 2024); a stale quote fails."""
+    """Every README quote of the form "`responsesim calibrate --check --at NAME=VALUE ...` gives N of M
+    targets inside" is what the command gives now (its defaults: 4,000 attempts, seed 2024); a stale quote
+    fails, and so does a README that quotes none."""
     import re
     from pathlib import Path
 
     from responsesim.params import load_calibration
 
     text = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
-    m = re.search(
-        r"--at officer_hit_h=0\.06` puts officer shot at ([0-9.]+) \(inside\) with (\d+) of (\d+) targets "
-        r"inside, `--at police_near_mult=6 --at p_police_shot=0\.75` also gives (\d+) of \3, and all three "
-        r"together (\d+)",
-        text,
+    quotes = re.findall(
+        r"`responsesim calibrate --check((?: --at \w+=[0-9.e-]+)+)` gives (\d+) of (\d+)", text
     )
-    assert m, "README no longer quotes the --at checks in the expected words"
+    assert quotes, "README no longer quotes a --check at another point in the expected words"
     cal = load_calibration()
-    cases = [
-        {"officer_hit_h": 0.06},
-        {"police_near_mult": 6.0, "p_police_shot": 0.75},
-        {"officer_hit_h": 0.06, "police_near_mult": 6.0, "p_police_shot": 0.75},
-    ]
-    res = [check(cal.with_overrides(c), 4000, 2024, workers=2).to_json() for c in cases]
-    shot = next(t for t in res[0]["targets"] if t["target"] == "officer_shot_given_engagement_share")
-    assert f"{shot['simulated']:.2f}" == m[1] and shot["inside"]
-    assert res[0]["total"] == int(m[3]), "README quotes another number of targets than the check has"
-    assert [r["inside"] for r in res] == [int(m[2]), int(m[4]), int(m[5])]
+    for ats, inside, total in quotes:
+        over = {k: float(v) for k, v in re.findall(r"--at (\w+)=([0-9.e-]+)", ats)}
+        res = check(cal.with_overrides(over), 4000, 2024, workers=2).to_json()
+        assert (res["inside"], res["total"]) == (int(inside), int(total)), (ats, res["inside"], res["total"])

@@ -62,26 +62,23 @@ REASONS: dict[str, Miss] = {
     "ended_within_5min_share": Miss(
         "structure",
         "About a third of real incidents with a known duration lasted over 5 minutes, while two thirds "
-        "ended before police arrived. In the model an attack that police reach ends within about a minute "
-        "of contact, and making the attacker go on longer (lower self-termination or flight) also ends "
-        "fewer attacks before police, below that share's interval. The data point to long police-ended "
-        "incidents the model does not produce: searches of large buildings and barricaded attackers with "
-        "victims in reach. A barricade phase in which police are slower to stop the attacker was tried "
-        "(`responsesim calibrate --check --at barricade_h=0.01 --at barricade_stop_factor=0.05`): it "
-        "lengthens attacks only a little while the attacker's suicide with police near doubles, past its "
-        "interval, so it is not fitted (barricade_stop_factor stays 1, no effect). The duration figures "
-        "also come from only 64 of 160 incidents. The predictive check puts the observed share inside, at "
-        "the edge.",
+        "ended before police arrived. The model now holds attackers at the scene once police close in "
+        "(barricade and standoff, the search of a building, moving away from officers: docs/model.md steps "
+        "7-11), but at the posterior median too few attacks last: the fit sets barricade_h low because a "
+        "barricade phase also lengthens the killing and adds suicides as police arrive. Values inside the "
+        "posterior put the share inside (try `responsesim calibrate --check --at p_police_shot=0.75 --at "
+        "police_near_mult=8`: fewer suicides as officers come near, more police-ended, longer attacks). The "
+        "duration figures come from only 64 of 160 incidents; the predictive check puts the observed share "
+        "inside.",
     ),
     "lasted_10min_plus_share": Miss(
         "structure",
         "Real incidents include long ones at the scene: the FBI narratives name standoffs of two, three and "
         "ten hours and an attacker barricaded in an office (docs/calibration_targets.md), and 20 of the 64 "
-        "incidents of known duration lasted over 5 minutes. In the model an attack that police reach ends "
-        "within about a minute of contact, and nothing holds an attacker at the scene once officers close "
-        "in (no barricade, standoff or search), so practically no simulated attack lasts 10 minutes. The "
-        "target is a bracket (at least the narratives' sieges, at most the share over 5 minutes), so a miss "
-        "below it is a missing mechanism, not a point estimate.",
+        "incidents of known duration lasted over 5 minutes. The model's barricades and searches produce a "
+        "tail, but a thin one at the fitted barricade_h. The target is a bracket (at least the narratives' "
+        "sieges, at most the share over 5 minutes), so a miss below it is a missing share of long "
+        "incidents, not a point estimate.",
     ),
     "ended_within_2min_share": Miss(
         "structure",
