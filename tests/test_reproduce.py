@@ -20,6 +20,7 @@ import pytest
 from rich.console import Console
 
 import responsesim.api as api
+from responsesim.engine.run import OUTCOME_COLUMNS
 from responsesim.params import default_calibration_text, load_calibration
 from responsesim.reproduce import (
     MAX_CELL_DIFFS,
@@ -102,7 +103,8 @@ def test_reproduce_matches_exactly(stored: tuple[Path, str]) -> None:
     rep = reproduce(path, run_id)
     assert rep.match, rep.to_json()
     assert rep.rows_stored == rep.rows_reproduced == REPS
-    n_cols = 20 if "draw" in rep.columns_compared else 19  # all outcomes except rep (draw: posterior runs)
+    # every outcome column except rep (and draw, for posterior runs)
+    n_cols = len(OUTCOME_COLUMNS) - 1 + (1 if "draw" in rep.columns_compared else 0)
     assert len(rep.columns_compared) == n_cols and rep.cells_compared == REPS * n_cols
     assert rep.cells_differing == 0 and not rep.first_differences and not rep.missing_columns
     assert [d.field for d in rep.provenance] == []  # same code, calibration and machine

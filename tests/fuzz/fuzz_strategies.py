@@ -740,7 +740,7 @@ def model_documents(model: type[BaseModel], hints: Hints) -> st.SearchStrategy[d
 # ---------------------------------------------------------------------------------------------- sanity
 
 #: ``Params`` times that may be infinite ("never"; no observed attack script)
-MAY_BE_INFINITE = frozenset({"lockdown_t", "fire_alarm_t", "script_end_t"})
+MAY_BE_INFINITE = frozenset({"lockdown_t", "fire_alarm_t", "script_end_t", "location_info_s"})
 #: ``Params`` arrays that hold NaN / inf by design (fixed arrival / entry times of a counterfactual)
 ARRAYS_MAY_BE_INFINITE = frozenset({"unit_arrival_t", "unit_entry_t", "script_t"})
 
