@@ -29,7 +29,7 @@ from responsesim.engine.version import ENGINE_SOURCES, cache_dir, fingerprint
 FINGERPRINT = fingerprint()
 #: where Numba caches this engine version's compiled functions
 NUMBA_CACHE = Path(os.environ.get("NUMBA_CACHE_DIR") or cache_dir() / "numba") / FINGERPRINT
-numba.config.CACHE_DIR = str(NUMBA_CACHE)
+numba.config.CACHE_DIR = str(NUMBA_CACHE)  # type: ignore[attr-defined]  # set at import by numba
 
 
 def njit(*args, **kw):  # type: ignore[no-untyped-def]
