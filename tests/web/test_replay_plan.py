@@ -117,6 +117,10 @@ def test_replay_choices_pick_by_outcome() -> None:
     assert got["police_stop"]["rep"] in (1, 4) and got["police_stop"]["share"] == pytest.approx(3 / 6)
     assert got["before_police"]["rep"] == 0
     assert {got["no_entry"]["rep"]} <= {3, 5}
+    assert "barricade" not in got  # a table stored before the encounter has no barricade_s column
+    frame["barricade_s"] = [nan, nan, 40.0, nan, nan, nan, 12.0]  # rep 6 is no incident
+    got = {c["key"]: c for c in replay_choices(frame)}
+    assert got["barricade"]["rep"] == 2 and got["barricade"]["share"] == round(1 / 6, 4)  # shares to 4 places
     assert got["typical"]["killed"] + got["typical"]["died_awaiting_care"] == got["typical"]["deaths"]
     assert replay_choices(frame.iloc[6:]) == []
 

@@ -303,6 +303,13 @@ class _Recorder:
                     self._event(t, f"{who} enters the building at {where}")
                 if before != DOWN and now == DOWN:
                     self._event(t, f"{who} is shot")
+            barricaded = bool(s.a_barricaded[0])
+            if barricaded and not prev["barricaded"]:
+                self._event(t, f"the attacker shuts itself in {names[int(s.a_space[0])]}", kind="barricade")
+            if barricaded and math.isinf(prev["breach_at"]) and math.isfinite(float(s.a_breach_at[0])):
+                self._event(t, "officers start forcing the door", kind="breach")
+            if prev["barricaded"] and not barricaded and active:
+                self._event(t, "the door gives way: officers go in", kind="breach")
             if prev["active"] and not active:
                 reason = END_REASON_NAMES[int(s.end_reason[0])].replace("_", " ")
                 self._event(t, f"attack ends: {reason}", always=True)
@@ -314,6 +321,8 @@ class _Recorder:
             fire_alarm=p.fire_alarm_t <= t,
             status=[int(x) for x in s.u_status[0]],
             active=active,
+            barricaded=bool(s.a_barricaded[0]),
+            breach_at=float(s.a_breach_at[0]),
         )
 
 
@@ -392,6 +401,7 @@ CHOICES: tuple[tuple[str, str], ...] = (
     ("police_stop", "police stop the attacker (median deaths of those)"),
     ("before_police", "the attack ends before police arrive (median deaths of those)"),
     ("no_entry", "police on scene never enter (median deaths of those)"),
+    ("barricade", "the attacker barricades itself in a room (median deaths of those)"),
 )
 
 
@@ -424,12 +434,21 @@ def replay_choices(outcomes: pd.DataFrame) -> list[dict[str, Any]]:
     police_stop = inc["end_reason"].isin(["police_shot", "police_arrested"])
     before = inc["ended_before_police"].astype(bool)
     no_entry = inc["first_police_s"].notna() & inc["first_entry_s"].isna()
+    # runs stored before the encounter (issue 24) have no barricade_s column: no such choice then
+    barricade = (
+        inc["barricade_s"].notna() if "barricade_s" in inc.columns else pd.Series(False, index=inc.index)
+    )
     picks: dict[str, pd.Series] = {
         "typical": _closest(inc, float(deaths.median())),
         "worst": _closest(inc[deaths == deaths.max()], float(deaths.max())),
     }
     share = {"typical": 1.0, "worst": float((deaths == deaths.max()).mean())}
-    for key, mask in (("police_stop", police_stop), ("before_police", before), ("no_entry", no_entry)):
+    for key, mask in (
+        ("police_stop", police_stop),
+        ("before_police", before),
+        ("no_entry", no_entry),
+        ("barricade", barricade),
+    ):
         sub = inc[mask.to_numpy()]
         share[key] = float(mask.mean())
         if not sub.empty:
