@@ -692,6 +692,23 @@ def test_form_edits_map_to_the_schema() -> None:
     assert wait.kind == "wait_for_n" and wait.n == 3
 
 
+def test_form_sets_what_officers_do_at_a_barricaded_door() -> None:
+    """The page's barricade lever (issue 24): contain or breach reaches the scenario and the run's label;
+    anything else is a 400 naming the field."""
+    from responsesim.web.errors import ApiError
+    from responsesim.web.forms import lever_changes
+
+    sc = load_scenario(None)
+    assert scenario_form(sc)["barricade"] == "breach"
+    held = apply_form(sc, {"barricade": "contain"}, 20000)
+    assert held.spec.doctrine.barricade == "contain" and held.params.barricade_breach is False
+    assert lever_changes(sc, held) == ["at a barricaded door: contain"]
+    with pytest.raises(ApiError) as info:
+        apply_form(sc, {"barricade": "negotiate"}, 20000)
+    assert info.value.status == 400 and info.value.field == "barricade"
+    assert "breach or contain" in str(info.value)
+
+
 def test_serve_refuses_remote_hosts(capsys: pytest.CaptureFixture[str]) -> None:
     for host in ("127.0.0.1", "127.0.0.2", "::1", "localhost"):
         check_host(host, allow_remote=False)

@@ -315,3 +315,23 @@ def test_room_names_in_the_editor_never_pile_up(browser: Any, live_server: Any) 
         t.assert_no_console_errors()
     finally:
         t.page.context.close()
+
+
+# ---------------------------------------------------------------------------------------------- encounter
+
+
+def test_the_barricade_lever_runs_from_the_page(tab: Tab) -> None:  # noqa: F811
+    """Issue 24 on the page: what officers do at a barricaded attacker's door is a lever of the form; the
+    run it makes says so beside its results."""
+    tab.goto()
+    page = tab.page
+    sel = page.locator("#f-barricade")
+    sel.wait_for(state="visible")
+    assert sel.input_value() == "breach"  # the default scenario's doctrine
+    sel.select_option("contain")
+    page.locator("#f-reps").fill("40")
+    page.get_by_role("button", name="Run simulation").click()
+    page.wait_for_selector("#progress-text.done")
+    page.wait_for_selector(".run-levers")
+    assert "at a barricaded door: contain" in page.locator(".run-levers").first.inner_text()
+    tab.assert_no_console_errors()

@@ -2,7 +2,8 @@
 
 FORM keys: ``doctrine`` (a schema doctrine kind), ``threshold_s`` (the doctrine's parameter: the backup
 ETA threshold or the hesitation delay in seconds, the officer count for ``wait_for_n``; null for kinds
-without one), ``sro_present``, ``sro_armed``, ``patrol_first_median_s`` (s), ``lockdown_at_s`` (s after
+without one), ``barricade`` (``breach`` or ``contain``: what officers do at a barricaded attacker's door),
+``sro_present``, ``sro_armed``, ``patrol_first_median_s`` (s), ``lockdown_at_s`` (s after
 the attack starts; null = never), ``hard_corners``, ``replications``, ``seed``.
 
 Applying a form only changes the keys whose value differs from the scenario's own form, so sending back an
@@ -27,6 +28,7 @@ from responsesim.scenario.schema import DoctrineKind, ScenarioSpec
 from responsesim.web.errors import ApiError
 
 __all__ = [
+    "BARRICADE_CHOICES",
     "DOCTRINES",
     "FORM_KEYS",
     "apply_form",
@@ -52,9 +54,16 @@ DOCTRINES: dict[str, tuple[str, str | None]] = {
 }
 assert set(DOCTRINES) == set(DOCTRINE_KINDS), "DOCTRINES must list every schema doctrine kind"
 
+#: what officers do at a barricaded attacker's door (schema ``doctrine.barricade``)
+BARRICADE_CHOICES: dict[str, str] = {
+    "breach": "force the door at once (the attacker has people in reach)",
+    "contain": "hold the door and wait for the tactical team",
+}
+
 FORM_KEYS: tuple[str, ...] = (
     "doctrine",
     "threshold_s",
+    "barricade",
     "sro_present",
     "sro_armed",
     "patrol_first_median_s",
@@ -70,6 +79,7 @@ _FIELD_OF: dict[str, str] = {
     "doctrine.threshold_s": "threshold_s",
     "doctrine.n": "threshold_s",
     "doctrine.delay_s": "threshold_s",
+    "doctrine.barricade": "barricade",
     "responders.sro.present": "sro_present",
     "responders.sro.armed": "sro_armed",
     "responders.patrol.first_median_s": "patrol_first_median_s",
@@ -124,6 +134,7 @@ def scenario_form(sc: Scenario) -> dict[str, Any]:
     return {
         "doctrine": spec.doctrine.kind,
         "threshold_s": threshold,
+        "barricade": spec.doctrine.barricade,
         "sro_present": spec.responders.sro.present,
         "sro_armed": spec.responders.sro.armed,
         "patrol_first_median_s": float(spec.responders.patrol.first_median_s),
@@ -201,6 +212,10 @@ def check_form(form: Any, max_replications: int) -> dict[str, Any]:
             if v not in DOCTRINES:
                 raise _bad(key, f"unknown doctrine {v!r} (one of {', '.join(DOCTRINES)})")
             out[key] = v
+        elif key == "barricade":
+            if v not in BARRICADE_CHOICES:
+                raise _bad(key, f"at a barricaded door officers either breach or contain, not {v!r}")
+            out[key] = v
         elif key in ("threshold_s", "lockdown_at_s"):
             out[key] = _number(key, v, allow_null=True)
         elif key == "patrol_first_median_s":
@@ -264,6 +279,8 @@ def apply_form(sc: Scenario, form: Mapping[str, Any], max_replications: int) -> 
     value = edits.get("threshold_s")
     if field is not None and value is not None and ("threshold_s" in changed or "doctrine" in changed):
         data["doctrine"][field] = int(value) if field == "n" and float(value).is_integer() else value
+    if "barricade" in changed:
+        data["doctrine"]["barricade"] = changed["barricade"]
     if "sro_present" in changed:
         data["responders"]["sro"]["present"] = changed["sro_present"]
     if "sro_armed" in changed:
@@ -373,6 +390,8 @@ def lever_changes(base: Scenario, edited: Scenario) -> list[str]:
         field = DOCTRINES[kind][1]
         unit = " officers" if field == "n" else " s"
         out.append(f"doctrine: {kind.replace('_', ' ')}" + (f" {b['threshold_s']:g}{unit}" if field else ""))
+    if a["barricade"] != b["barricade"]:
+        out.append(f"at a barricaded door: {b['barricade']}")
     if a["sro_present"] != b["sro_present"]:
         out.append("SRO present" if b["sro_present"] else "no SRO")
     elif b["sro_present"] and a["sro_armed"] != b["sro_armed"]:

@@ -183,6 +183,7 @@ function fillForm(form) {
   }
   sel.value = form.doctrine;
   $("#f-threshold").value = form.threshold_s ?? 60;
+  $("#f-barricade").value = form.barricade ?? "breach";
   $("#f-patrol").value = +(form.patrol_first_median_s / 60).toFixed(3);
   $("#f-sro-present").checked = Boolean(form.sro_present);
   $("#f-sro-armed").checked = Boolean(form.sro_armed);
@@ -224,6 +225,7 @@ function readForm() {
   const form = {
     doctrine,
     threshold_s: doctrineNeedsThreshold(doctrine) ? num("#f-threshold", $("#threshold-field label").textContent) : null,
+    barricade: $("#f-barricade").value,
     sro_present: $("#f-sro-present").checked,
     sro_armed: $("#f-sro-armed").checked,
     patrol_first_median_s: patrol * 60,
@@ -327,7 +329,7 @@ function setRunning(on) {
 
 // the form field a server error names (the API's form keys)
 const FIELD_INPUTS = {
-  doctrine: "#f-doctrine", threshold_s: "#f-threshold", patrol_first_median_s: "#f-patrol", sro_present: "#f-sro-present",
+  doctrine: "#f-doctrine", threshold_s: "#f-threshold", barricade: "#f-barricade", patrol_first_median_s: "#f-patrol", sro_present: "#f-sro-present",
   sro_armed: "#f-sro-armed", lockdown_at_s: "#f-lockdown", hard_corners: "#f-hard-corners", replications: "#f-reps", seed: "#f-seed",
 };
 
