@@ -45,3 +45,15 @@ def test_the_package_holds_its_reference_data_with_sources() -> None:
         assert name in readme, name
         assert list(reference.PACKAGED_DIR.rglob(name)), name
     assert "Licence" in readme
+
+
+def test_an_installed_package_carries_the_examples_the_page_serves() -> None:
+    """``responsesim/data/examples`` (a link to ``examples/`` in a checkout, a copy in an installed wheel)
+    holds every example scenario, and the page's catalog read from it offers the same scenarios as from the
+    checkout."""
+    from responsesim.web.catalog import PACKAGED_EXAMPLES, Catalog
+
+    assert PACKAGED_EXAMPLES.is_dir()
+    want = sorted(p.name for p in (REPO / "examples").glob("*.toml"))
+    assert sorted(p.name for p in PACKAGED_EXAMPLES.glob("*.toml")) == want and want
+    assert Catalog(PACKAGED_EXAMPLES).list() == Catalog(REPO / "examples").list()

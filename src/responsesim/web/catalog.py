@@ -1,4 +1,5 @@
-"""Built-in scenarios offered by the page: the default, plus ``examples/*.toml`` of a source checkout.
+"""Built-in scenarios offered by the page: the default, plus the project's ``examples/*.toml`` (from the
+source checkout, or the copy an installed package carries in ``responsesim/data/examples``).
 
 Scenario text sent by the page is loaded from text only: a ``[building] file`` (a path on the server) is
 refused for uploads, so an upload can never make the server read one of its files.
@@ -15,9 +16,12 @@ from responsesim.scenario.errors import ScenarioError, locate_toml_line
 from responsesim.scenario.load import Scenario, build, default_scenario_text, load_scenario, parse_text
 from responsesim.web.errors import ApiError, from_input_error
 
-__all__ = ["EXAMPLES_DIR", "Catalog", "CatalogEntry", "load_upload"]
+__all__ = ["EXAMPLES_DIR", "PACKAGED_EXAMPLES", "Catalog", "CatalogEntry", "load_upload"]
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[3] / "examples"
+_CHECKOUT_EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+#: in a checkout ``data/examples`` is a link to ``examples/``; an installed package holds a copy there
+PACKAGED_EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
+EXAMPLES_DIR = _CHECKOUT_EXAMPLES if _CHECKOUT_EXAMPLES.is_dir() else PACKAGED_EXAMPLES
 SCENARIO_ID = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
