@@ -238,7 +238,7 @@ def test_json_keys(tmp_path: Path) -> None:
         assert set(cf[key]) == {"mean", "low", "high"}
     assert 0 <= cf["p_officer_shot"]["p"] <= 1
     assert {"time", "t_s", "observed", "protocol"} <= set(cf["stopped_before_later_shots"][0])
-    assert len(cf["delay_curve"]) == 5 and cf["summary"] and cf["assumptions"]
+    assert 2 <= len(cf["delay_curve"]) <= 5 and cf["summary"] and cf["assumptions"]  # at most curve_points
 
 
 def test_report_has_the_curve(tmp_path: Path) -> None:

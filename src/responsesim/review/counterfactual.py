@@ -30,6 +30,7 @@ import pandas as pd
 
 from responsesim.parameters import BY_NAME, DEFAULTS
 from responsesim.posterior import load_posterior
+from responsesim.review.delays import round_delays
 from responsesim.review.divergence import (
     CARE_CHANGES,
     Divergence,
@@ -407,7 +408,7 @@ def run_counterfactual(
     # the change itself and the delay curve (the same draws at delays from 0 to the observed delay), the
     # engine runs in threads (the compiled loop releases the GIL)
     far = max((u.observed_delay_s for u in units), default=0.0)
-    delays = [float(d) for d in np.linspace(0.0, far, inc.spec.curve_points)] if units else []
+    delays = round_delays(far, inc.spec.curve_points) if units else []
     variants = [units, *(tuple(u.at_delay(d) for u in units) for d in delays)]
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
         runs = list(pool.map(lambda us: simulate_stop(rec, inc, us, n, theta), variants))

@@ -2,7 +2,7 @@
 
 TOML keys: ``name``; ``timeline`` (path relative to the file); ``start`` (t = 0; default the attacker's
 first ``entered_building`` row); ``replications`` (paired draws); ``seed``; ``counterfactual`` (one
-``ACTOR:EVENT@+Ns`` or a list, changed together); ``curve_points`` (entry delays on the delay curve);
+``ACTOR:EVENT@+Ns`` or a list, changed together); ``curve_points`` (most points of a delay curve);
 ``[facts]`` (``killed``, ``wounded``: totals the casualty rows must add up to); ``[survival]`` (ranges
 overriding the record model's parameters, ``review/survival.py``); ``[scenario]`` (building, attacker,
 responders, care keys of a scenario), ``[locations]`` (timeline location -> building space id) and

@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from responsesim.review.delays import round_delays
 from responsesim.review.divergence import Divergence
 from responsesim.review.intervals import Interval, Proportion
 from responsesim.review.record import IncidentRecord
@@ -118,7 +118,7 @@ def run_medical(rec: IncidentRecord, people: PersonDraws, change: Divergence, po
     effect = apply_care(rec, people, rec.end_s + change.delay_s)
     far = _far(rec, people)
     curve = []
-    for d in np.linspace(0.0, max(far, 0.0), points):
+    for d in round_delays(far, points):
         ef = apply_care(rec, people, rec.end_s + float(d))
         ls = Interval.of(ef.survived_care)
         curve.append(
