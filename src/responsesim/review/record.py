@@ -183,7 +183,15 @@ def read_record(tl: Timeline, start: datetime) -> IncidentRecord:
             f"{', '.join(ATTACK_END_EVENTS[:-1])} row",
         )  # fmt: skip
     end = ends[0]
-    shots = tuple(rel(r.time) for r in tl.rows if r.role == "attacker" and r.event == "shots_fired")
+    shot_rows = [r for r in tl.rows if r.role == "attacker" and r.event == "shots_fired"]
+    if shot_rows and end.time < shot_rows[0].time:
+        first = shot_rows[0]
+        raise ReviewInputError(
+            tl.file, end.line, "time",
+            f"the attack ends here ({end.event} at {end.time:%H:%M:%S}) before its first shot "
+            f"({first.time:%H:%M:%S}, line {first.line}): check the times, or the end row's event",
+        )  # fmt: skip
+    shots = tuple(rel(r.time) for r in shot_rows)
     care = tuple(rel(r.time) for r in tl.rows if r.event in CARE_EVENTS)
     officers = {a: role for a, role in tl.actors().items() if role in OFFICER_ROLES}
     return IncidentRecord(tl, start, tuple(cas), rel(end.time), end.event, end.line, shots, care, officers)
