@@ -172,3 +172,30 @@ def test_unknown_format_and_suffix(tmp_path: Path) -> None:
     with pytest.raises(BuildingImportError) as exc:
         import_building(other)
     assert exc.value.field == "--format"
+
+
+def test_overlapping_rooms_are_refused_naming_both(tmp_path: Path) -> None:
+    """Issue 25 item 8: a plan with a room drawn twice (or an outline taking in its neighbour) is refused,
+    naming both spaces, the overlap and the feature; the CLI exits 2. A sliver of shared wall is not an
+    overlap."""
+    from tests.buildings.plans import geojson_doc
+    from typer.testing import CliRunner
+
+    from responsesim.cli import app
+
+    doc = geojson_doc()
+    rooms = [f for f in doc["features"] if f["properties"].get("feature_type") == "unit"]
+    twin = json.loads(json.dumps(rooms[0]))
+    twin["properties"]["name"] = rooms[0]["properties"]["name"] + " (again)"
+    doc["features"].append(twin)
+    path = tmp_path / "twice.geojson"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(BuildingImportError) as exc:
+        import_building(path)
+    msg = exc.value.message
+    assert "overlap by" in msg and "m² on floor" in msg and "(again)" not in msg  # ids, not names
+    assert exc.value.file == str(path) and exc.value.field is not None
+    res = CliRunner().invoke(app, ["building", "check", str(path)], env={"COLUMNS": "300"})
+    assert res.exit_code == 2 and "overlap by" in " ".join(res.output.split()), res.output
+    # the plan as drawn (rooms meeting along walls) still imports
+    import_building(write_geojson(tmp_path / "ok.geojson"))

@@ -51,6 +51,11 @@ OUTSIDE_FACTOR = 1.5
 """Walking length of an outside path between two exits per metre of straight distance."""
 STAIRWELL_OVERLAP_M2 = 1.0
 """Stairwell spaces on consecutive floors overlapping by at least this much (m²) are linked."""
+OVERLAP_M2 = 1.0
+OVERLAP_SHARE = 0.2
+"""Two spaces of one floor overlapping by more than OVERLAP_M2 and more than OVERLAP_SHARE of the smaller
+are refused: a room drawn twice, or an outline that takes in its neighbour (people would be counted
+twice and the doors between them guessed wrong)."""
 WALL_CLOSE_M = 0.5
 """Rooms of a floor closer than twice this (m) are merged when drawing the floor's outline."""
 
@@ -174,6 +179,7 @@ class _Builder:
             self.spaces.append(d)
             self.polys.append(poly)
             self.anchors.append((x, y))
+        self.check_overlaps()
         r = self.report.inferred
         for kind, ids in guessed.items():
             r.append(f"kind {kind!r} from the name: {_ids(ids)}")
@@ -184,6 +190,23 @@ class _Builder:
         r.append(f"capacity from floor area where not given (m² per person: {per}); starting occupants "
                  f"{self.opts.fill:g} x capacity in classrooms, offices, lounges and open areas")  # fmt: skip
         r.append(f"hard corner assumed in lockable rooms of {kinds.HARD_CORNER_MIN_M2:g} m² or more")
+
+    def check_overlaps(self) -> None:
+        """Refuse two spaces of one floor that overlap (``OVERLAP_M2``, ``OVERLAP_SHARE``), naming both."""
+        tree = shapely.STRtree(self.polys)
+        for i, j in zip(*tree.query(self.polys, predicate="intersects"), strict=True):
+            if i >= j or self.spaces[i]["floor"] != self.spaces[j]["floor"]:
+                continue
+            a, b = self.polys[int(i)], self.polys[int(j)]
+            shared = float(a.intersection(b).area)
+            if shared > OVERLAP_M2 and shared > OVERLAP_SHARE * min(a.area, b.area):
+                sp = self.plan.spaces[int(j)]
+                raise self.fail(
+                    f"spaces {self.spaces[int(i)]['id']!r} and {self.spaces[int(j)]['id']!r} overlap by "
+                    f"{shared:.1f} m² on floor {sp.floor} (a room drawn twice, or an outline that takes in "
+                    "its neighbour): fix one of the outlines",
+                    sp.ref,
+                )
 
     # -- edges
     def add_edge(self, a: str, b: str, length: float, via: str) -> None:
