@@ -334,4 +334,10 @@ def test_the_barricade_lever_runs_from_the_page(tab: Tab) -> None:  # noqa: F811
     page.wait_for_selector("#progress-text.done")
     page.wait_for_selector(".run-levers")
     assert "at a barricaded door: contain" in page.locator(".run-levers").first.inner_text()
+    # the long tail beside the endings: both shares, each with its interval
+    table = page.locator(".long-attacks-table")
+    table.wait_for(state="visible")
+    text = table.inner_text()
+    assert "lasted 10 minutes or more" in text and "barricaded itself in a room" in text
+    assert text.count("%") >= 6, text
     tab.assert_no_console_errors()

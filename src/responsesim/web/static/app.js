@@ -477,6 +477,20 @@ function endingsTable(summary) {
     `<td class="num">${percent(v.share)}</td><td class="num">${percent(v.ci_low)} to ${percent(v.ci_high)}</td></tr>`);
   return `<h3>How the attacks ended</h3><div class="table-wrap"><table class="data endings-table">` +
     `<thead><tr><th scope="col">Ending</th><th scope="col" class="num">Share of incidents</th><th scope="col" class="num">95% interval</th></tr></thead>` +
+    `<tbody>${rows.join("")}</tbody></table></div>` + longAttacksTable(summary);
+}
+
+// the long tail (issue 24): shares of incidents lasting 10 minutes or more, and with a barricade;
+// runs stored before it was computed have no long_attacks
+const LONG_ATTACKS = { lasted_10min_plus: "lasted 10 minutes or more", barricaded: "the attacker barricaded itself in a room" };
+
+function longAttacksTable(summary) {
+  const entries = Object.entries(summary.long_attacks || {}).filter(([k]) => k in LONG_ATTACKS);
+  if (!entries.length) return "";
+  const rows = entries.map(([k, v]) => `<tr><th scope="row">${esc(LONG_ATTACKS[k])}</th>` +
+    `<td class="num">${percent(v.share)}</td><td class="num">${percent(v.ci_low)} to ${percent(v.ci_high)}</td></tr>`);
+  return `<h3>Long attacks</h3><div class="table-wrap"><table class="data long-attacks-table">` +
+    `<thead><tr><th scope="col">Incidents that</th><th scope="col" class="num">Share of incidents</th><th scope="col" class="num">95% interval</th></tr></thead>` +
     `<tbody>${rows.join("")}</tbody></table></div>`;
 }
 
