@@ -31,3 +31,15 @@ def test_an_end_before_the_first_shot_is_refused(tmp_path: Path) -> None:
     msg = " ".join(res.output.split())
     assert "timeline.csv:3: time:" in msg and "before its first shot (11:29:02, line 4)" in msg, msg
     assert "Traceback" not in res.output
+
+
+def test_attacker_rows_off_the_plan_are_named_not_dropped_silently() -> None:
+    """The attacker's recorded path uses rows whose location maps to a room; those that do not (outside
+    the building) are listed in the JSON and the summary, so the reader knows what the path left out."""
+    from responsesim.review.counterfactual import run_counterfactual
+
+    cf = run_counterfactual(UVALDE / "incident.toml", replications=60)
+    got = cf.to_json()["unplaced_attacker_rows"]
+    assert {r["location"] for r in got} == {"Robb school grounds"}
+    assert [r["line"] for r in got] == [2, 3, 5, 7]
+    assert "leaves out 4 row(s)" in cf.summary() and "line 3 (Robb school grounds)" in cf.summary()

@@ -110,6 +110,8 @@ class CounterfactualResult:
     calibration: str
     flags: list[str] = field(default_factory=list)
     medical: MedicalResult | None = None  # the care side's change (stop the dying), if asked
+    #: attacker rows whose location names no space of the building (``[locations]``): not used as waypoints
+    unplaced: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def lives_saved(self) -> Interval:
@@ -225,6 +227,12 @@ class CounterfactualResult:
         )
         if self.flags:
             text += " Figures rest on uncertain times: " + "; ".join(self.flags) + "."
+        if self.unplaced:
+            where = "; ".join(f"line {u['line']} ({u['location']})" for u in self.unplaced)
+            text += (
+                f" The attacker's path leaves out {len(self.unplaced)} row(s) at places the incident file "
+                f"does not map to a room ([locations]): {where}."
+            )
         return text
 
     def _dying(self) -> str:
@@ -283,6 +291,7 @@ class CounterfactualResult:
             "parameters": self.parameters,
             "calibration": self.calibration,
             "flags": self.flags,
+            "unplaced_attacker_rows": self.unplaced,
             "assumptions": [*ASSUMPTIONS, *([MEDICAL_ASSUMPTION] if self.medical is not None else [])],
             "summary": self.summary(),
             "note": DUTY_NOTE,
@@ -472,5 +481,7 @@ def run_counterfactual(
         stops=stops, effect=effect, curve=pd.DataFrame(curve, columns=_CURVE), stopped_before=stopped,
         rows=pd.DataFrame(rows),
         conduct=conduct, calibration=sc.calibration.version, flags=flags,
+        unplaced=[{"line": r.line, "location": r.location, "event": r.event} for r in inc.timeline.rows
+                  if r.role == "attacker" and r.location and r.location not in inc.spec.locations],
         medical=run_medical(rec, people, care, inc.spec.curve_points) if care is not None else None,
     )  # fmt: skip
