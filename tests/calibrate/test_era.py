@@ -78,15 +78,7 @@ def test_era_test_table_and_the_later_inputs_effect(result) -> None:  # type: ig
     moves by less. Tolerances from the simulations' Wilson intervals (4,000 attempts, seed 2024, as
     `calibrate --check`)."""
     t = result.table.set_index("ending")
-    assert set(t.index) == {
-        "attacker_before_police",
-        "fled",
-        "citizen_or_guard",
-        "police_shot",
-        "police_arrested",
-        "suicide_on_police_arrival",
-        "other",
-    }
+    assert set(t.index) == set(ENDING_CLASSES)
     for era in ("2000_2013", "2014_2019"):
         assert t[f"sim_{era}"].sum() == pytest.approx(1.0)
         assert (t[f"lo_{era}"] <= t[f"sim_{era}"]).all() and (t[f"sim_{era}"] <= t[f"hi_{era}"]).all()

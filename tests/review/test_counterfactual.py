@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from review_helpers import HEADER, T0, timed_row, write_incident
 from scipy import stats
 from typer.testing import CliRunner
 
@@ -24,13 +24,10 @@ ROOT = Path(__file__).resolve().parents[2]
 PARKLAND = ROOT / "examples" / "parkland" / "incident.toml"
 UVALDE = ROOT / "examples" / "uvalde" / "incident.toml"
 PROTOCOL = ROOT / "examples" / "protocols" / "post1999_doctrine.toml"
-HEADER = "time,actor,role,event,location,detail,certainty,source\n"
-T0 = datetime(2024, 1, 1, 10, 0, 0)
 
 
 def _row(t_s: float, actor: str, role: str, event: str, location: str = "hall", detail: str = "") -> str:
-    t = T0 + timedelta(seconds=t_s)
-    return f"{t:%Y-%m-%d %H:%M:%S},{actor},{role},{event},{location},{detail},second,test\n"
+    return timed_row(t_s, actor, role, event, location, detail)
 
 
 def _one_per_minute(minutes: int = 10, died: str = "at_once") -> str:
@@ -135,26 +132,15 @@ def _synthetic_incident(
         rows.append(_row(60 * k, f"V{k}", "victim", "victim_killed", "hall 3", "count=1 died=at_once"))
     rows.append(_row(60 * minutes + 30, "ATTACKER", "attacker", "left_building", "west door"))
     (tmp_path / "timeline.csv").write_text(HEADER + "".join(sorted(rows)))
-    (tmp_path / "incident.toml").write_text(f"""
-name = "synthetic"
-timeline = "timeline.csv"
-replications = 400
-seed = 3
-counterfactual = "{counterfactual}"
-curve_points = 5
-
-[facts]
-killed = {minutes}
-
-[scenario]
-building = {{ template = "elementary_wing" }}
-attacker = {{ weapon = "handgun", entry_space = "exit_west" }}
-
-[locations]
-"west door" = "exit_west"
-"hall 3" = "hall_3"
-""")
-    return tmp_path / "incident.toml"
+    return write_incident(
+        tmp_path,
+        name="synthetic",
+        replications=400,
+        seed=3,
+        counterfactual=counterfactual,
+        curve_points=5,
+        killed=minutes,
+    )
 
 
 def test_no_change_gives_no_difference(tmp_path: Path) -> None:

@@ -4,11 +4,11 @@ at the delay the record shows, is the observed arm."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from review_helpers import HEADER, timed_row
 
 from responsesim.review.counterfactual import run_counterfactual
 from responsesim.review.divergence import parse_divergences, record_horizon, resolve, unit_params
@@ -16,16 +16,13 @@ from responsesim.review.errors import ReviewInputError
 from responsesim.review.incident import build_scenario, load_incident
 from responsesim.review.record import read_record
 
-HEADER = "time,actor,role,event,location,detail,certainty,source\n"
-T0 = datetime(2024, 1, 1, 10, 0, 0)
 HOURS = 3
 END_S = HOURS * 3600 + 30  # the attacker is stopped 3 h 30 s after entering
 WITHDREW_S = 110
 
 
 def _row(t_s: float, actor: str, role: str, event: str, location: str, detail: str = "") -> str:
-    t = T0 + timedelta(seconds=t_s)
-    return f"{t:%Y-%m-%d %H:%M:%S},{actor},{role},{event},{location},{detail},second,test\n"
+    return timed_row(t_s, actor, role, event, location, detail)
 
 
 def _long_incident(tmp_path: Path, points: int = 8) -> Path:

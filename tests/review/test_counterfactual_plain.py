@@ -5,12 +5,12 @@ officer shot; a protocol adopted after the incident is flagged in the findings a
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pytest
-from review_helpers import rows
+from review_helpers import HEADER, rows, timed_row, write_incident
 from typer.testing import CliRunner
 
 from responsesim.cli import app
@@ -24,13 +24,10 @@ from responsesim.review.timeline import parse_timeline
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL = ROOT / "examples" / "protocols" / "post1999_doctrine.toml"
-HEADER = "time,actor,role,event,location,detail,certainty,source\n"
-T0 = datetime(2024, 1, 1, 10, 0, 0)
 
 
 def _row(t_s: float, actor: str, role: str, event: str, location: str, detail: str = "") -> str:
-    t = T0 + timedelta(seconds=t_s)
-    return f"{t:%Y-%m-%d %H:%M:%S},{actor},{role},{event},{location},{detail},second,test\n"
+    return timed_row(t_s, actor, role, event, location, detail)
 
 
 def _incident(tmp_path: Path, counterfactual: str) -> Path:
@@ -46,23 +43,14 @@ def _incident(tmp_path: Path, counterfactual: str) -> Path:
     for k in range(1, 13):
         lines.append(_row(60 * k, f"V{k}", "victim", "victim_killed", "hall 3", "count=1 died=at_once"))
     (tmp_path / "timeline.csv").write_text(HEADER + "".join(sorted(lines)))
-    (tmp_path / "incident.toml").write_text(f"""
-name = "plain"
-timeline = "timeline.csv"
-replications = 400
-seed = 5
-counterfactual = "{counterfactual}"
-curve_points = 3
-
-[scenario]
-building = {{ template = "elementary_wing" }}
-attacker = {{ weapon = "handgun", entry_space = "exit_west" }}
-
-[locations]
-"west door" = "exit_west"
-"hall 3" = "hall_3"
-""")
-    return tmp_path / "incident.toml"
+    return write_incident(
+        tmp_path,
+        name="plain",
+        replications=400,
+        seed=5,
+        counterfactual=counterfactual,
+        curve_points=3,
+    )
 
 
 # ------------------------------------------------------------------------------- no change

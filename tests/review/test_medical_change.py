@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from review_helpers import HEADER, T0, timed_row, write_incident
 from scipy import stats
 from typer.testing import CliRunner
 
@@ -23,13 +23,10 @@ from responsesim.review.timeline import load_timeline
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL = ROOT / "examples" / "protocols" / "post1999_doctrine.toml"
-HEADER = "time,actor,role,event,location,detail,certainty,source\n"
-T0 = datetime(2024, 1, 1, 10, 0, 0)
 
 
 def _row(t_s: float, actor: str, role: str, event: str, location: str = "hall 3", detail: str = "") -> str:
-    t = T0 + timedelta(seconds=t_s)
-    return f"{t:%Y-%m-%d %H:%M:%S},{actor},{role},{event},{location},{detail},second,test\n"
+    return timed_row(t_s, actor, role, event, location, detail)
 
 
 def _timeline(tmp_path: Path, care_s: float = 3600) -> Path:
@@ -50,23 +47,14 @@ def _timeline(tmp_path: Path, care_s: float = 3600) -> Path:
 
 def _incident(tmp_path: Path, counterfactual: str, care_s: float = 3600) -> Path:
     _timeline(tmp_path, care_s)
-    (tmp_path / "incident.toml").write_text(f"""
-name = "medical"
-timeline = "timeline.csv"
-replications = 2000
-seed = 9
-counterfactual = "{counterfactual}"
-curve_points = 6
-
-[scenario]
-building = {{ template = "elementary_wing" }}
-attacker = {{ weapon = "handgun", entry_space = "exit_west" }}
-
-[locations]
-"west door" = "exit_west"
-"hall 3" = "hall_3"
-""")
-    return tmp_path / "incident.toml"
+    return write_incident(
+        tmp_path,
+        name="medical",
+        replications=2000,
+        seed=9,
+        counterfactual=counterfactual,
+        curve_points=6,
+    )
 
 
 def test_care_after_the_end_follows_the_formula(tmp_path: Path) -> None:

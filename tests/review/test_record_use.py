@@ -5,11 +5,12 @@ own events, not entries."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from review_helpers import HEADER, T0, timed_row
 from scipy import stats
 
 from responsesim.review.errors import ReviewInputError
@@ -21,14 +22,11 @@ from responsesim.review.timeline import DEFAULT_EVENTS, load_timeline, parse_tim
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL = ROOT / "examples" / "protocols" / "post1999_doctrine.toml"
-HEADER = "time,actor,role,event,location,detail,certainty,source\n"
-T0 = datetime(2024, 1, 1, 10, 0, 0)
 MEDIAN, SIGMA = 1800.0, 0.8  # the lognormal time to death without care used below
 
 
 def _row(t_s: float, actor: str, role: str, event: str, location: str = "hall", detail: str = "") -> str:
-    t = T0 + timedelta(seconds=t_s)
-    return f"{t:%Y-%m-%d %H:%M:%S},{actor},{role},{event},{location},{detail},second,test\n"
+    return timed_row(t_s, actor, role, event, location, detail)
 
 
 def _record(tmp_path: Path, *lines: str):  # type: ignore[no-untyped-def]

@@ -95,7 +95,7 @@ class Sim:
         even when ended), so a batch of long and short branches otherwise spends most of its time on
         rows already ended. Rows are independent, so this changes no number. Returns the ended state,
         rows in the order of ``st`` (``st`` is left part-way), and the ticks done."""
-        final = State(*(np.array(x, copy=True) for x in st))
+        final = st.copy()
         idx = np.arange(st.rep.shape[0])
         cur, th = st, theta
         ticks = 0
