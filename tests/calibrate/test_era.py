@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from responsesim.calibrate.endings import ENDING_CLASSES
 from responsesim.calibrate.ensemble import EnsembleError, load_ensemble, load_era_ensemble
 from responsesim.calibrate.era import ERAS, era_test, main
 from responsesim.calibrate.pipeline import HELD_SET, check
