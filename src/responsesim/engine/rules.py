@@ -769,9 +769,7 @@ def fire_at_officers(st, th, sc, i: int, engaged, at_door: bool) -> None:  # typ
         factor *= th[i].breach_exposure
     p_hit = hazard_p(th[i].officer_hit_h * factor, sc.dt)
     for j in range(engaged.shape[0]):
-        if not (st.u_breaching[i, j] if at_door else engaged[j]):
-            continue
-        if st.u_status[i, j] != INSIDE:
+        if not (st.u_breaching[i, j] if at_door else engaged[j]):  # both only ever mark units inside
             continue
         if rng.uniform(st.key[i], st.tick[i], rng.S_OFFICER_HIT, j) < p_hit:
             st.u_status[i, j] = DOWN
@@ -934,17 +932,16 @@ def endings(st, th, bl, sc, un, fo, i: int, t: float, engaged, hz, two_src, two,
                 near_j = j
         if (s_j == ON_SCENE or s_j == INSIDE) and un.armed[j]:
             scene = True
+    shut = st.a_barricaded[i]
     # shut in a room, the attacker no longer sees the officers: the police-on-scene factor, not the near one
-    close = near and not st.a_barricaded[i]
-    mult = th[i].police_near_mult if close else (th[i].police_scene_mult if scene else 1.0)
+    mult = th[i].police_near_mult if (near and not shut) else (th[i].police_scene_mult if scene else 1.0)
     reloading = t < st.a_reload_until[i]
     hz[H_SELF] = th[i].self_term_h * mult * st.a_quit[i]
-    hz[H_FLEE] = 0.0 if (any_eng or st.a_barricaded[i]) else th[i].flee_h * st.a_quit[i]
+    hz[H_FLEE] = 0.0 if (any_eng or shut) else th[i].flee_h * st.a_quit[i]
     hz[H_CITIZENS] = 0.0
     if not any_eng and open_people_here(st, i, a):
         hz[H_CITIZENS] = th[i].citizen_h * (th[i].reload_mult if reloading else 1.0)
     hz[H_POLICE] = h_pol_sum * th[i].officer_stop_h
-    shut = st.a_barricaded[i]
     hz[H_BARRICADE] = 0.0
     if bl.lockable[a] and not shut and not any_eng:
         hz[H_BARRICADE] = th[i].barricade_h * (th[i].barricade_near_mult if near else 1.0)
